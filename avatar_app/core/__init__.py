@@ -1,0 +1,1 @@
+"""Qt-, torch- and GL-free foundations: frame types, errors, timing, slots."""
