@@ -31,6 +31,7 @@ $(STAMP): pyproject.toml
 	@# torch 2.13.0 first: its CPU wheel is on local disk here; a bare `torch` would pull CUDA builds.
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "torch==2.13.0" numpy
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	@$(PY) -c "import mediapipe" 2>/dev/null || $(PY) -m pip install -q --no-deps "mediapipe>=1.2,<2"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
