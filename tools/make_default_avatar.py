@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Build the built-in default character into assets/characters/default/.
+
+    python tools/make_default_avatar.py [--out assets/characters/default] [--size 512]
+
+Writes ``avatar.glb`` (skinned mesh, VRM humanoid map, spring bones), a character
+sheet ``sheet/{0_front,1_three_quarter,2_side,3_back}.png`` (RGBA, straight alpha,
+antialiased) and the exact UDP map of each view ``sheet_udp/<view>.npz`` (key ``i``,
+float32 [S,S,4], rendered without antialiasing from the same camera). Deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from avatar_app.core.frames import RgbaFrame  # noqa: E402
+from avatar_app.io.udp import save_udp  # noqa: E402
+from avatar_app.raster.character_view import CharacterView, sheet_cameras  # noqa: E402
+from avatar_app.rig import build_default_avatar, save_glb  # noqa: E402
+
+VIEWS = ("front", "three_quarter", "side", "back")
+
+
+def sheet_view_names() -> list[str]:
+    return [f"{i}_{v}" for i, v in enumerate(VIEWS)]
+
+
+def render_sheet(character, size: int):
+    """[(name, straight RGBA uint8 [S,S,4], UDP float32 [S,S,4])] for the four views, rest pose."""
+    rest = character.rest_vertices()
+    out = []
+    with CharacterView(character, size, springs=False, color_samples=4) as view:
+        for name, camera in zip(sheet_view_names(), sheet_cameras(character)):
+            result = view.render_vertices(rest, camera)
+            rgba = RgbaFrame(np.ascontiguousarray(result.color)).to_straight_rgba8()
+            out.append((name, rgba, result.udp.copy()))
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "assets" / "characters" / "default"))
+    p.add_argument("--size", type=int, default=512)
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    (out / "sheet").mkdir(parents=True, exist_ok=True)
+    (out / "sheet_udp").mkdir(parents=True, exist_ok=True)
+    character = build_default_avatar()
+    save_glb(character, out / "avatar.glb")
+    for name, rgba, udp in render_sheet(character, args.size):
+        cv2.imwrite(str(out / "sheet" / f"{name}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+        save_udp(out / "sheet_udp" / f"{name}.npz", udp)
+    print(f"wrote {out}/avatar.glb, {len(VIEWS)} sheet views and their UDP maps ({args.size}x{args.size})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
