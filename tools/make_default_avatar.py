@@ -36,7 +36,7 @@ def render_sheet(character, size: int):
     """[(name, straight RGBA uint8 [S,S,4], UDP float32 [S,S,4])] for the four views, rest pose."""
     rest = character.rest_vertices()
     out = []
-    with CharacterView(character, size, springs=False, color_samples=4) as view:
+    with CharacterView(character, size, springs=False, color_samples=4, reduction=0.0) as view:
         for name, camera in zip(sheet_view_names(), sheet_cameras(character)):
             result = view.render_vertices(rest, camera)
             rgba = RgbaFrame(np.ascontiguousarray(result.color)).to_straight_rgba8()

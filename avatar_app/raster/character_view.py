@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from avatar_app.raster.camera import OrthographicCamera, auto_frame, yaw_cameras
+from avatar_app.raster.lod import decimate_triangles
 from avatar_app.raster.mesh import RasterMesh
 from avatar_app.raster.rasterizer import RasterResult, Rasterizer
 from avatar_app.rig import Character, CharacterAnimator, rest_udp_coordinates
@@ -18,11 +19,17 @@ from avatar_app.rig import Character, CharacterAnimator, rest_udp_coordinates
 HEADROOM = 0.18
 
 
-def raster_mesh(character: Character) -> RasterMesh:
+# Live views drop this share of triangles (see lod.py); sheet views use the full mesh.
+LIVE_REDUCTION = 0.75
+
+
+def raster_mesh(character: Character, reduction: float = 0.0) -> RasterMesh:
     """The character's rest pose as a RasterMesh (positions are replaced per frame)."""
     mesh = character.mesh
+    rest = character.rest_vertices()
     colors = None if mesh.colors is None else np.clip(mesh.colors, 0.0, 1.0)
-    return RasterMesh(character.rest_vertices(), rest_udp_coordinates(character), mesh.triangles, colors)
+    triangles = decimate_triangles(rest, mesh.triangles, mesh.part_ids, reduction) if reduction else mesh.triangles
+    return RasterMesh(rest, rest_udp_coordinates(character), triangles, colors)
 
 
 def target_camera(character: Character, aspect: float = 1.0, margin: float = 0.03, view_dir=(0.0, 0.0, 1.0)) -> OrthographicCamera:
@@ -46,12 +53,16 @@ class CharacterView:
 
     Spring-bone state lives in the animator, so call :meth:`render_pose` once
     per frame in time order. The returned result is owned by the caller.
+    ``reduction`` thins the triangles for speed (0 = the exact mesh).
     """
 
-    def __init__(self, character: Character, size, *, camera=None, springs: bool = True, color_samples: int = 0, ctx=None):
+    def __init__(
+        self, character: Character, size, *, camera=None, springs: bool = True, color_samples: int = 0, ctx=None,
+        reduction: float = LIVE_REDUCTION,
+    ):
         self.character = character
         self.animator = CharacterAnimator(character, springs=springs)
-        self.mesh = raster_mesh(character)
+        self.mesh = raster_mesh(character, reduction)
         self.rasterizer = Rasterizer(size, ctx=ctx, color_samples=color_samples)
         height, width = self.rasterizer.height, self.rasterizer.width
         self.camera = camera if camera is not None else target_camera(character, width / height)
