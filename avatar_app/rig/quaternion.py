@@ -193,9 +193,16 @@ def quat_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, dtype=np.float64)
     u = u / np.maximum(np.linalg.norm(u, axis=-1, keepdims=True), 1e-300)
     v = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-300)
-    w = 1.0 + np.sum(u * v, axis=-1, keepdims=True)
-    q = np.concatenate([np.cross(u, v), w], axis=-1)
-    opposite = w[..., 0] < 1e-9
+    # 1 + u.v cancels catastrophically near opposite directions; |u+v|^2 / 2 is the same
+    # quantity for unit vectors without the cancellation. The rounded cross product of
+    # nearly (anti)parallel vectors is not quite perpendicular to u: project it back.
+    w = 0.5 * np.sum((u + v) ** 2, axis=-1, keepdims=True)
+    axis = np.cross(u, v)
+    axis = axis - np.sum(axis * u, axis=-1, keepdims=True) * u
+    q = np.concatenate([axis, w], axis=-1)
+    # Within ~1.4e-10 rad of opposite the axis is rounding noise: a half turn about any
+    # perpendicular axis is then exact to that angle.
+    opposite = w[..., 0] < 1e-20
     if np.any(opposite):
         helper = np.where(np.abs(u[..., :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
         perp = np.cross(u, helper)

@@ -75,6 +75,14 @@ def test_shortest_arc_maps_u_onto_v(u, v):
         np.testing.assert_allclose(rotation_between_matrix(u, v) @ u, v, atol=1e-9)
 
 
+def test_shortest_arc_of_nearly_opposite_vectors_is_accurate():
+    """Found by hypothesis: 1 + u.v cancels when v is 6e-8 rad from -u."""
+    u = np.array([-1.0, 0.0, 0.0])
+    v = np.array([1.0, 6e-8, 0.0])
+    v /= np.linalg.norm(v)
+    np.testing.assert_allclose(quat_rotate(quat_between(u, v), u), v, atol=1e-12)
+
+
 def test_shortest_arc_of_opposite_vectors_is_a_half_turn():
     u = np.array([0.0, 1.0, 0.0])
     q = quat_between(u, -u)
