@@ -1,0 +1,211 @@
+"""PyTorch inference (CPU or CUDA, fp32): sheet encoding, frame rendering, UDP detection.
+
+The app's split of CoNR (DESIGN.md §3):
+
+* :class:`SheetEncoder` runs once per sheet: the parser *backbone* only (its U-Net
+  head never feeds rendering, README pitfall 13), the reference RGBA at every
+  level size and level 0's sheet-only first-conv part -> :class:`SheetState`.
+* :class:`FrameRenderer` runs per frame: target encoder backbone, the six shader
+  blocks with views in the batch, RGBA decoder.
+* :class:`UDPDetector` is the parser's full U-Net on a picture (pose from image).
+
+All run under ``torch.inference_mode`` in fp32; on CUDA, TF32 is switched off
+(it breaks the conformance tolerances).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import torch
+
+from avatar_app.core.errors import InputError, SettingError, SheetError
+from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap, check_model_size
+from avatar_app.infer.cpu_memory import retain_freed_memory
+from avatar_app.infer.shader_runtime import ShaderRuntime, accelerate, level0_sheet_conv
+from avatar_app.infer.sheet_state import SheetCache, SheetState
+from avatar_app.models.checkpoint import weights_fingerprint
+from avatar_app.models.conr import INPUT_MEAN, INPUT_STD, CoNR, resize
+
+__all__ = ["SheetEncoder", "FrameRenderer", "UDPDetector", "sheet_tensors", "udp_tensor", "MAX_OPAQUE_MEAN_ALPHA"]
+
+log = logging.getLogger(__name__)
+
+# The reference refuses a sheet view this opaque: CoNR needs a transparent background.
+MAX_OPAQUE_MEAN_ALPHA = 0.95
+
+
+def _device(device, retain_memory: bool = True) -> torch.device:
+    device = torch.device(device)
+    if device.type == "cpu" and retain_memory:
+        retain_freed_memory()
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return device
+
+
+def sheet_tensors(sheet: CharacterSheet, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Premultiplied rgb and alpha as float32 in [0, 1], ``[M,3,S,S]`` and ``[M,1,S,S]``."""
+    rgb = torch.from_numpy(np.ascontiguousarray(sheet.rgb_premultiplied)).to(device).float().div_(255.0)
+    alpha = torch.from_numpy(np.ascontiguousarray(sheet.alpha)).to(device).float().div_(255.0)
+    return rgb, alpha
+
+
+def udp_tensor(udp: UdpMap, device="cpu") -> torch.Tensor:
+    """Target-encoder input ``cat(xyz * a, a)`` ``[1,4,H,W]`` (README §3, before normalisation).
+
+    Like the reference, xyz is multiplied by the visibility even if it already was
+    (the same for a 0/1 visibility).
+    """
+    d = torch.from_numpy(np.ascontiguousarray(udp.data)).to(device).permute(2, 0, 1).unsqueeze(0)
+    return CoNR.target_input(d[:, :3], d[:, 3:4])
+
+
+class SheetEncoder:
+    """Character sheet -> :class:`SheetState`, once per sheet (memory/disk cached).
+
+    ``cache=None`` keeps states in memory only; pass ``SheetCache()`` for the
+    on-disk default (``~/.cache/avatar_app/sheets``) or ``SheetCache(dir)``.
+    Build it after the weights are loaded: the cache key includes their hash.
+    """
+
+    def __init__(self, networks: CoNR, device="cpu", cache: SheetCache | None = None):
+        self.networks = networks
+        self.device = _device(device)
+        self.parser = networks.udpparsernet.to(self.device).eval()
+        self.level0 = level0_sheet_conv(networks.shader.decoder_blocks[0], networks.cfg.level(0)).to(self.device)
+        self.cache = cache if cache is not None else SheetCache(None)
+        self._fingerprint: str | None = None
+
+    @property
+    def weights_hash(self) -> str:
+        """Hash of exactly what a SheetState depends on: parser backbone and level 0's first conv."""
+        if self._fingerprint is None:
+            self._fingerprint = weights_fingerprint(self.parser.backbone)[:16] + weights_fingerprint(self.level0)[:16]
+        return self._fingerprint
+
+    def key(self, sheet: CharacterSheet) -> str:
+        return SheetCache.make_key(sheet.content_hash(), self.weights_hash, sheet.size, self.networks.cfg.name)
+
+    def check(self, sheet: CharacterSheet) -> None:
+        """Refuse what the reference refuses: sizes that are not multiples of 128, opaque views."""
+        check_model_size(sheet.size, "sheet size")
+        mean_alpha = sheet.alpha.reshape(sheet.num_views, -1).mean(axis=1) / 255.0
+        for i, a in enumerate(mean_alpha):
+            if a >= MAX_OPAQUE_MEAN_ALPHA:
+                name = sheet.names[i] if i < len(sheet.names) else f"view {i}"
+                raise SheetError(
+                    f"{sheet.source or 'sheet'}: {name}",
+                    f"a character on a transparent background (mean alpha < {MAX_OPAQUE_MEAN_ALPHA})",
+                    f"mean alpha {a:.3f}",
+                    "cut the character out (PNG with alpha) so the background is transparent",
+                )
+
+    def encode(self, sheet: CharacterSheet) -> SheetState:
+        self.check(sheet)
+        key = self.key(sheet)
+        state = self.cache.get(key, self.device)
+        if state is not None:
+            return state
+        state = self.encode_tensors(*sheet_tensors(sheet, self.device), key=key)
+        self.cache.put(state)
+        return state
+
+    @torch.inference_mode()
+    def encode_tensors(self, rgb: torch.Tensor, alpha: torch.Tensor, key: str = "") -> SheetState:
+        """rgb (premultiplied) ``[M,3,S,S]`` and alpha ``[M,1,S,S]`` in [0,1] -> state (no cache)."""
+        rgb, alpha = rgb.to(self.device, torch.float32), alpha.to(self.device, torch.float32)
+        feats = self.parser.forward_features((rgb - INPUT_MEAN) / INPUT_STD)
+        ref = torch.cat([alpha * rgb, alpha], dim=1)
+        sources = [torch.cat([resize(ref, f.shape[-2:]), f], dim=1) for f in feats[1:]] + [ref.contiguous()]
+        level0_conv = self.level0(torch.cat([resize(ref, feats[0].shape[-2:]), feats[0]], dim=1))
+        features = [feats[0]] + [s[:, 4:] for s in sources[:4]]
+        return SheetState(key, self.networks.cfg.name, int(rgb.shape[-1]), features, sources, level0_conv)
+
+
+class FrameRenderer:
+    """:class:`SheetState` + target UDP -> premultiplied RGBA, views batched.
+
+    ``fast=True`` lets ``avatar_app.infer.winograd.accelerate_shader`` (if present)
+    swap the shader's 3x3 stride-1 convs and 4x4 stride-2 transposed convs for
+    faster equivalents on CPU; :attr:`acceleration` says what was used.
+    ``retain_memory=True`` (CPU) keeps freed memory in the process so per-frame
+    tensors do not page-fault (see ``cpu_memory.py``; process-wide).
+    """
+
+    def __init__(self, networks: CoNR, device="cpu", fast: bool = True, retain_memory: bool = True):
+        self.networks = networks
+        self.device = _device(device, retain_memory)
+        self.target_encoder = networks.target_pose_encoder.to(self.device).eval()
+        # channels_last inside each block: oneDNN's NHWC convs (and the Winograd layers) run
+        # ~10% faster on CPU, even counting the conversions at the block boundaries.
+        self.runtime = ShaderRuntime(networks, channels_last=self.device.type == "cpu").to(self.device).eval()
+        self.acceleration = "plain convolutions"
+        if fast and self.device.type == "cpu":
+            self.runtime, self.acceleration = accelerate(self.runtime)
+        log.info("FrameRenderer on %s: %s", self.device, self.acceleration)
+
+    def render(self, state: SheetState, udp: UdpMap) -> RgbaFrame:
+        if udp.size != (state.size, state.size):
+            raise InputError(
+                "UDP map", f"{state.size}x{state.size} (the sheet's model size)", f"{udp.size[0]}x{udp.size[1]}",
+                "render the pose at the sheet's size, or load the sheet at the pose's size",
+            )
+        t0 = time.perf_counter()
+        rgba = self.render_tensor(state, udp_tensor(udp, self.device))
+        data = rgba[0].permute(1, 2, 0).contiguous().cpu().numpy()
+        return RgbaFrame(data, timestamp=udp.timestamp, timings_ms={"render": 1000.0 * (time.perf_counter() - t0)})
+
+    @torch.inference_mode()
+    def render_tensor(self, state: SheetState, target: torch.Tensor, debug: dict | None = None) -> torch.Tensor:
+        """``target`` = ``cat(xyz*a, a)`` ``[N,4,H,W]`` -> RGBA ``[N,4,H,W]``; N frames share the sheet.
+
+        ``debug`` (a dict) receives ``target_features`` and ``block{p}_residual_flow``.
+        """
+        if state.device != self.device:
+            state = state.to(self.device)
+        if tuple(target.shape[-2:]) != (state.size, state.size):
+            raise SettingError("target size", f"{state.size}x{state.size}", f"{tuple(target.shape[-2:])}", "match the sheet size")
+        target = target.to(self.device, torch.float32)
+        tfeats = self.target_encoder.forward_features((target - INPUT_MEAN) / INPUT_STD)
+        if debug is not None:
+            debug["target_features"] = tfeats
+        return self.runtime(state, tfeats, debug)
+
+
+class UDPDetector:
+    """Picture -> UDP map with the parser's full U-Net (pose from an image).
+
+    The picture is taken like a sheet view: RGB premultiplied by its alpha (pass
+    RGBA and it is premultiplied here, the way the sheet loader does), normalised
+    with mean 0.6 / std 0.297; the output is clamped to [0, 1].
+    """
+
+    MULTIPLE = 32  # the U-Net's skips need H/32 and W/32 to be whole
+
+    def __init__(self, networks: CoNR, device="cpu"):
+        self.device = _device(device)
+        self.parser = networks.udpparsernet.to(self.device).eval()
+
+    def detect(self, image: np.ndarray, timestamp: float = 0.0) -> UdpMap:
+        """``image`` uint8 ``[H,W,3]`` RGB or ``[H,W,4]`` straight RGBA -> UdpMap ``[H,W,4]``."""
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+            raise InputError("image", "uint8 [H,W,3] RGB or [H,W,4] RGBA", f"{image.dtype} {image.shape}", "convert the frame to RGB uint8")
+        h, w = image.shape[:2]
+        if h % self.MULTIPLE or w % self.MULTIPLE:
+            raise InputError("image", f"height and width multiples of {self.MULTIPLE}", f"{h}x{w}", "resize or pad the frame")
+        rgb = image[..., :3]
+        if image.shape[2] == 4:  # premultiply like the sheet loader: floor(rgb * a / 255)
+            rgb = (rgb.astype(np.uint16) * image[..., 3:4] // 255).astype(np.uint8)
+        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+        pred = self.detect_tensor(x)
+        return UdpMap(pred[0].permute(1, 2, 0).contiguous().cpu().numpy(), timestamp=timestamp)
+
+    @torch.inference_mode()
+    def detect_tensor(self, rgb: torch.Tensor) -> torch.Tensor:
+        """Premultiplied rgb ``[B,3,H,W]`` in [0,1] -> clamped prediction ``[B,4,H,W]``."""
+        rgb = rgb.to(self.device, torch.float32)
+        return self.parser((rgb - INPUT_MEAN) / INPUT_STD).clamp_(0.0, 1.0)
