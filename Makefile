@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-EXTRAS := deploy,live,tools,test
+EXTRAS := deploy,live,gui,tools,test
 # Re-run pip only when the package metadata changed.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 

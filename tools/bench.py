@@ -6,6 +6,7 @@ Timing lives here, never in pass/fail tests. Ratios are measured side by side in
     python tools/bench.py                      # renderer (torch, 256², M=1,2,4)
     python tools/bench.py --big                # + 512², M=4
     python tools/bench.py --threads 2 --json out/bench.json
+    python tools/bench.py --pipeline           # live pipeline: pose+rig+raster alone, then CoNR lite (--big: + official)
 """
 
 from __future__ import annotations
@@ -120,6 +121,83 @@ def bench_rig(size: int, frames: int, fps: float = 30.0) -> list[dict]:
     return rows
 
 
+def _run_live(name: str, source, renderer, character, size: int, frames: int, source_fps: float | None) -> dict:
+    """One LivePipeline run into a sink that only counts; returns the row (and prints it)."""
+    from avatar_app.core.frames import RgbaFrame
+    from avatar_app.outputs.base import FrameSink
+    from avatar_app.pipeline import LivePipeline
+
+    class CountingSink(FrameSink):
+        def __init__(self):
+            super().__init__(name="null")
+            self.sent_at: list[float] = []
+
+        def _send(self, frame: RgbaFrame) -> None:
+            self.sent_at.append(time.monotonic())
+
+        def _close(self) -> None:
+            pass
+
+    sink = CountingSink()
+    with LivePipeline(source, renderer, [sink], character=character, size=size, max_frames=frames) as pipeline:
+        pipeline.wait()
+        status = pipeline.status
+    pipeline.raise_if_failed()
+    span = sink.sent_at[-1] - sink.sent_at[0] if len(sink.sent_at) > 1 else float("nan")
+    fps = (len(sink.sent_at) - 1) / span if span and span > 0 else 0.0
+    stages = {k: {"p50_ms": v["p50_ms"], "p95_ms": v["p95_ms"], "count": v["count"]} for k, v in status.stages_ms.items()}
+    row = {
+        "section": "pipeline", "pipeline": name, "size": size, "source_fps": source_fps, "frames": status.frames_sent,
+        "fps": fps, "stages": stages, "latency": dict(status.latency_ms), "dropped": dict(status.dropped),
+    }
+    cell = lambda stage: f"{stages[stage]['p50_ms']:6.1f}/{stages[stage]['p95_ms']:6.1f}" if stage in stages else f"{'-':>13s}"  # noqa: E731
+    print(
+        f"| {name:34s} | {size:4d} | {source_fps or 0:4.0f} | {fps:6.2f} | {cell('pose')} | {cell('rig')} | {cell('raster')} | "
+        f"{cell('render')} | {cell('send')} | {status.latency_ms['p50_ms']:8.1f}/{status.latency_ms['p95_ms']:8.1f} | "
+        f"{'/'.join(str(v) for v in status.dropped.values()):11s} |",
+        flush=True,
+    )
+    return row
+
+
+def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: bool) -> list[dict]:
+    """The live pipeline on the demo source: pose + rig + raster alone, then with CoNR (synthetic weights)."""
+    import torch
+
+    from avatar_app.cli.common import DEFAULT_CHARACTER, load_character
+    from avatar_app.io.sheet import load_sheet
+    from avatar_app.models import create_conr, fill_networks
+    from avatar_app.pipeline import ConrRenderer, MotionSource, ProxyRenderer
+    from avatar_app.rig import DemoMotion
+
+    class UdpOnly(ProxyRenderer):
+        """No neural render: hands the UDP map on as it is (what CoNR would get), no colour pass."""
+
+        name = "udp only"
+        needs_color = False
+
+    torch.set_num_threads(threads)
+    character = load_character()
+    demo = lambda fps: MotionSource(DemoMotion(), fps, name="demo")  # noqa: E731
+    rows = [
+        _run_live("pose+rig+raster (UDP only)", demo(30.0), UdpOnly(), character, size, frames, 30.0),
+        _run_live("pose+rig+raster (UDP only)", demo(60.0), UdpOnly(), character, size, frames, 60.0),
+        _run_live("proxy preview (UDP + colour)", demo(30.0), ProxyRenderer(), character, size, frames, 30.0),
+    ]
+    presets = ["lite"] + (["official"] if big else [])
+    for preset in presets:
+        networks = fill_networks(create_conr(preset, init=False)).eval()
+        views = 1 if preset == "lite" else 4
+        sheet = load_sheet(DEFAULT_CHARACTER / "sheet", size=size, max_views=views)
+        renderer = ConrRenderer(networks, sheet)
+        n = conr_frames if preset == "lite" else max(2, conr_frames // 2)
+        row = _run_live(f"conr {preset} synthetic, {views} view(s)", demo(30.0), renderer, character, size, n, 30.0)
+        row.update(preset=preset, views=views, sheet_encode_ms=renderer.encode_ms, acceleration=renderer.acceleration)
+        rows.append(row)
+        del networks, renderer
+    return rows
+
+
 def _sheet_tensors(sheet):
     from avatar_app.infer.torch_backend import sheet_tensors
 
@@ -134,11 +212,18 @@ def main(argv=None) -> int:
     p.add_argument("--views", default="1,2,4", help="view counts at 256² (default 1,2,4)")
     p.add_argument("--repeats", type=int, default=7, help="timed frames per case (after 1 warm-up)")
     p.add_argument("--compare-plain", action="store_true", help="also time the shader with plain convolutions")
-    p.add_argument("--sections", default="rig,renderer", help="comma list of: rig, renderer")
+    p.add_argument("--sections", default=None, help="comma list of: rig, renderer, pipeline (default rig,renderer)")
+    p.add_argument("--pipeline", action="store_true", help="the live pipeline section (alone unless --sections is given)")
+    p.add_argument("--pipeline-frames", type=int, default=150, help="frames per pose+rig+raster run (default 150)")
+    p.add_argument("--pipeline-conr-frames", type=int, default=4, help="frames of the CoNR pipeline runs (default 4)")
+    p.add_argument("--pipeline-size", type=int, default=256, help="pipeline model size (default 256)")
     p.add_argument("--json", default="out/bench.json", help="where to write the results (default out/bench.json)")
     args = p.parse_args(argv)
 
-    sections = set(args.sections.split(","))
+    if args.sections is None:
+        sections = {"pipeline"} if args.pipeline else {"rig", "renderer"}
+    else:
+        sections = set(args.sections.split(",")) | ({"pipeline"} if args.pipeline else set())
     rows = []
     if "rig" in sections:
         print("# rig: default avatar, demo motion, 30 fps (springs substep at 1/120 s)")
@@ -154,6 +239,12 @@ def main(argv=None) -> int:
         print("|---|---:|---:|---|---:|---:|---:|")
         modes = (True, False) if args.compare_plain else (True,)
         rows += bench_renderer(cases, args.threads, args.preset, args.repeats, modes)
+    if "pipeline" in sections:
+        print(f"# live pipeline, demo source, {args.threads} threads: stage p50/p95 ms, latency = source timestamp -> sink")
+        print("| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | raster        | "
+              "render        | send          | latency p50/p95   | dropped     |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        rows += bench_pipeline(args.pipeline_size, args.pipeline_frames, args.pipeline_conr_frames, args.threads, args.big)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}

@@ -3,9 +3,10 @@
 # Quick when everything is present (one dpkg-query); never fails the build when not root:
 # it prints what to install instead.
 set -euo pipefail
-# Mesa EGL/GL for headless rasterization (moderngl); Qt's runtime libraries; Debian's Chromium,
+# Mesa EGL/GL for headless rasterization (moderngl); Qt's runtime libraries (libxcb-* for its xcb
+# platform on a real display); Debian's Chromium,
 # which the browser-source tests drive headless (the way OBS's Browser Source shows the page).
-PACKAGES=(libegl1 libgl1 libgles2 libegl-mesa0 libgl1-mesa-dri libdbus-1-3 libxkbcommon0 libfontconfig1 chromium)
+PACKAGES=(libegl1 libgl1 libgles2 libegl-mesa0 libgl1-mesa-dri libdbus-1-3 libxkbcommon0 libfontconfig1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,7 +11,7 @@ from avatar_app.core.errors import AvatarAppError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from avatar_app.cli import render, udp
+    from avatar_app.cli import demo, gui, render, stream, udp
 
     parser = argparse.ArgumentParser(
         prog="avatar-app",
@@ -22,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     render.add_parser(sub)
     udp.add_parser(sub)
-
+    stream.add_parser(sub)
+    demo.add_parser(sub)
+    gui.add_parser(sub)
 
     return parser
 
@@ -31,17 +33,26 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in ("win32", "darwin")
 
 
+def gui_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("PyQt6") is not None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:
-        # The GUI lands with its own issue; until then (and always without a display) run the demo.
-        if has_display():
-            print("avatar-app: the desktop window is not built yet; running the headless demo instead.")
+        # With a display: the window. Without one (a server, CI, ssh): a headless demo render.
+        if has_display() and gui_installed():
+            args = parser.parse_args(["gui"])
+        elif has_display():
+            print("avatar-app: PyQt6 is not installed (pip install -e '.[gui]'); running the headless demo render instead.")
+            args = parser.parse_args(["demo"])
         else:
             print("avatar-app: no display found (DISPLAY is unset); running the headless demo render instead.")
-        args = parser.parse_args(["demo"])
+            args = parser.parse_args(["demo"])
     try:
         return int(args.func(args) or 0)
     except AvatarAppError as e:

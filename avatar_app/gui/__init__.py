@@ -1,0 +1,20 @@
+"""The desktop window (PyQt6): the only package that imports Qt.
+
+* `MainWindow` (``main_window``): character sheet, source, render and output panels
+  beside the live previews; status bar with fps, per-stage ms, latency and warnings;
+  settings kept in ``settings.toml`` in the user config folder.
+* `LiveSession` (``live_session``, no Qt): the worker that starts and stops pipelines and
+  outputs, so the window never blocks; frames reach the UI through latest-value slots
+  (a `PreviewSink` and the pipeline's tap) that the UI timer reads.
+* `run_gui()`: what ``avatar-app gui`` calls.
+
+Qt is imported only when a widget module is; ``import avatar_app.gui`` stays cheap.
+"""
+
+from __future__ import annotations
+
+
+def run_gui(settings_path=None, argv: list[str] | None = None) -> int:
+    from avatar_app.gui.app import run
+
+    return run(settings_path, argv)

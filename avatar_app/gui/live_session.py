@@ -1,0 +1,314 @@
+"""The GUI's live session: what the window asks for, made real on one worker thread.
+
+The window never starts or stops anything itself. It states what it wants (a
+`LiveConfig`, or None for stopped, and an `OutputRequest`) and returns at once; the
+``gui-session`` thread reconciles: stops the running pipeline when the config changed,
+starts the new one (loading weights, encoding the sheet, opening the source and the GL
+context can take seconds), then opens or closes outputs. The window reads `snapshot()`
+at UI rate. No Qt here: frames reach the UI through slots it polls.
+
+Outputs hang off an `OutputHub` (``output_hub``) that outlives each pipeline; they are
+opened at the model size and re-opened when it changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from avatar_app.gui.output_hub import OUTPUT_KINDS, OutputHub, OutputRequest, OutputState, PreviewSink, PreviewTap, open_output
+from avatar_app.outputs.base import FrameSink
+from avatar_app.pipeline.specs import SourceSpec
+from avatar_app.pipeline.status import PipelineStatus
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.25  # how often the worker looks at a pipeline that may have ended by itself
+CLOSE_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """Everything a pipeline is built from; a different value means a restart."""
+
+    source: SourceSpec
+    sheet_dir: Path | None  # the sheet CoNR renders (None for the proxy renderer, which does not use it)
+    renderer: str = "proxy"  # "proxy" | "conr"
+    weights: Path | None = None
+    device: str = "cpu"
+    size: int = 256
+    views: int | None = None
+    udp_detector: bool = False
+    fps: float = 30.0
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    phase: str  # stopped | starting | running | stopping | ended | failed
+    message: str  # what the worker is doing, or the error
+    status: PipelineStatus | None
+    outputs: dict[str, OutputState]
+    config: LiveConfig | None  # what the running pipeline was built from
+
+
+class LiveSession:
+    """Owns the pipeline and the outputs; every start, stop, open and close runs on ``gui-session``.
+
+    ``character_loader()`` and ``networks_loader(folder)`` are called on the worker and
+    cached. ``capture_factory`` reaches camera sources (tests).
+    """
+
+    def __init__(self, *, character_loader=None, networks_loader=None, capture_factory=None):
+        from avatar_app.pipeline.defaults import load_character, load_networks
+
+        self.tap = PreviewTap()
+        self._wake = threading.Event()
+        self.hub = OutputHub(on_failure=self._wake.set)
+        self._load_character = character_loader or load_character
+        self._load_networks = networks_loader or load_networks
+        self._capture_factory = capture_factory
+        self._lock = threading.Lock()
+        # asked for (UI thread writes, worker reads)
+        self._want_config: LiveConfig | None = None
+        self._generation = 0
+        self._want_outputs = OutputRequest()
+        self._closing = False
+        # made real (worker writes, UI reads through snapshot())
+        self._pipeline = None
+        self._pipeline_key = None
+        self._failed_key = None
+        self._phase_note: tuple[str, str] | None = None  # ("starting" | "stopping", message) while busy
+        self._error = ""
+        self._out_keys: dict[str, tuple | None] = dict.fromkeys(OUTPUT_KINDS)
+        self._out_failed_keys: dict[str, tuple | None] = dict.fromkeys(OUTPUT_KINDS)
+        self._out_states: dict[str, OutputState] = {kind: OutputState() for kind in OUTPUT_KINDS}
+        self._finished_records: set[Path] = set()
+        self._character = None
+        self._networks: dict[Path, object] = {}
+        self._thread = threading.Thread(target=self._run, name="gui-session", daemon=True)
+        self._thread.start()
+
+    # ---- UI thread: say what you want, return at once ----
+
+    def set_config(self, config: LiveConfig | None) -> None:
+        """Run ``config`` (restarting when it differs from what runs), or stop with None."""
+        with self._lock:
+            self._want_config = config
+        self._wake.set()
+
+    def restart(self) -> None:
+        """Start again with the same config (after a failure or the end of the source)."""
+        with self._lock:
+            self._generation += 1
+        self._wake.set()
+
+    def set_outputs(self, request: OutputRequest) -> None:
+        with self._lock:
+            self._want_outputs = request
+        self._wake.set()
+
+    @property
+    def wanted_config(self) -> LiveConfig | None:
+        return self._want_config
+
+    def snapshot(self) -> SessionSnapshot:
+        with self._lock:
+            pipeline, key, note, error = self._pipeline, self._pipeline_key, self._phase_note, self._error
+            outputs = dict(self._out_states)
+        status = pipeline.status if pipeline is not None else None
+        if note is not None:
+            phase, message = note
+        elif pipeline is not None:
+            phase = pipeline.state
+            message = (status.error or "") if phase == "failed" else ""
+        elif error:
+            phase, message = "failed", error
+        else:
+            phase, message = "stopped", ""
+        return SessionSnapshot(phase, message, status, outputs, key[0] if key else None)
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """Every thread the session runs now: its worker and the pipeline's stages."""
+        pipeline = self._pipeline
+        return [self._thread] + (pipeline.threads if pipeline is not None else [])
+
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Stop the pipeline, close every output and end the worker (waits, up to ``timeout``)."""
+        with self._lock:
+            self._closing = True
+        self._wake.set()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("gui-session did not stop within %g s", timeout)
+
+    # ---- the worker ----
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(POLL_S)
+            self._wake.clear()
+            with self._lock:
+                closing = self._closing
+                config, generation, outputs = self._want_config, self._generation, self._want_outputs
+            if closing:
+                config, outputs = None, OutputRequest()
+            try:
+                self._reconcile_pipeline(None if config is None else (config, generation))
+                self._reconcile_outputs(outputs)
+            except Exception:  # a bug here must not leave the window with a dead worker
+                log.exception("gui-session: reconciling failed")
+            if closing:
+                return
+
+    def _set_note(self, note: tuple[str, str] | None) -> None:
+        with self._lock:
+            self._phase_note = note
+
+    def _reconcile_pipeline(self, want) -> None:
+        if self._pipeline is not None and self._pipeline_key != want:
+            self._stop_pipeline()
+        if want is None:
+            self._failed_key = None
+            with self._lock:
+                self._error = ""
+            return
+        if self._pipeline is None and want != self._failed_key:
+            self._start_pipeline(want)
+
+    def _stop_pipeline(self) -> None:
+        self._set_note(("stopping", "stopping the pipeline"))
+        try:
+            self._pipeline.close()
+        finally:
+            with self._lock:
+                self._pipeline, self._pipeline_key, self._phase_note = None, None, None
+
+    def _start_pipeline(self, want) -> None:
+        config: LiveConfig = want[0]
+        self._set_note(("starting", f"starting {config.source} ({config.renderer} renderer, {config.size}²)"))
+        try:
+            pipeline = self._build_pipeline(config)
+            pipeline.start()
+        except Exception as exc:
+            log.warning("live pipeline did not start: %s", exc)
+            with self._lock:
+                self._failed_key, self._error, self._phase_note = want, _describe(exc), None
+            return
+        with self._lock:
+            self._pipeline, self._pipeline_key, self._failed_key, self._error, self._phase_note = pipeline, want, None, "", None
+
+    def _build_pipeline(self, config: LiveConfig):
+        from avatar_app.pipeline import LivePipeline, ProxyRenderer, open_source
+
+        with contextlib.ExitStack() as owned:  # released unless the pipeline takes them over
+            networks = None
+            if config.renderer == "conr" or config.udp_detector:
+                networks = self._networks_for(config.weights)
+            if config.renderer == "conr":
+                from avatar_app.infer import SheetCache
+                from avatar_app.io.sheet import load_sheet
+                from avatar_app.pipeline import ConrRenderer
+
+                sheet = load_sheet(config.sheet_dir, size=config.size, max_views=config.views)
+                self._set_note(("starting", f"encoding the sheet ({sheet.num_views} view(s) at {config.size}²)"))
+                renderer = owned.enter_context(ConrRenderer(networks, sheet, config.device, cache=SheetCache()))
+            else:
+                renderer = owned.enter_context(ProxyRenderer())
+            detector = None
+            if config.udp_detector:
+                from avatar_app.infer import UDPDetector
+
+                detector = UDPDetector(networks, config.device)
+            character = None if detector is not None else self._character_once()
+            source = owned.enter_context(open_source(config.source, fps=config.fps, character=character, size=config.size,
+                                                     detector=detector, capture_factory=self._capture_factory))
+            pipeline = LivePipeline(source, renderer, [PreviewSink(self.hub)], character=character, size=config.size, tap=self.tap)
+            owned.pop_all()
+        return pipeline
+
+    def _character_once(self):
+        if self._character is None:
+            self._character = self._load_character()
+        return self._character
+
+    def _networks_for(self, weights: Path | None):
+        if weights not in self._networks:
+            self._networks[weights] = self._load_networks(weights)
+        return self._networks[weights]
+
+    def _reconcile_outputs(self, request: OutputRequest) -> None:
+        for kind, (sink, error) in self.hub.take_failures().items():
+            self._close_sink(sink)
+            self._out_failed_keys[kind], self._out_keys[kind] = self._out_keys[kind], None
+            self._set_output(kind, OutputState("failed", error=error))
+        running = self._pipeline_key[0] if self._pipeline is not None else None
+        for kind in OUTPUT_KINDS:
+            wanted = self._output_key(kind, request)
+            key = None if running is None or wanted is None else (running.size, running.fps, *wanted)
+            if key is not None and key == self._out_keys[kind]:
+                continue
+            if self._out_keys[kind] is not None:
+                self._close_output(kind)
+                wanted = self._output_key(kind, request)  # a finished recording is no longer asked for
+                key = None if running is None or wanted is None else (running.size, running.fps, *wanted)
+            if key is None:
+                if wanted is not None:
+                    self._set_output(kind, OutputState("waiting", detail="starts with the pipeline"))
+                elif self._out_states[kind].state in ("waiting", "failed"):
+                    self._set_output(kind, OutputState("off"))
+                self._out_failed_keys[kind] = None
+                continue
+            if key == self._out_failed_keys[kind]:
+                continue  # failed with exactly this request: wait for the user to change it
+            try:
+                sink, detail = open_output(kind, request, running.size, running.fps)
+            except Exception as exc:
+                log.warning("output %s did not open: %s", kind, exc)
+                self._out_failed_keys[kind] = key
+                self._set_output(kind, OutputState("failed", error=_describe(exc)))
+                continue
+            self.hub.attach(kind, sink)
+            self._out_keys[kind], self._out_failed_keys[kind] = key, None
+            self._set_output(kind, OutputState("on", detail=detail))
+
+    def _output_key(self, kind: str, request: OutputRequest) -> tuple | None:
+        """What identifies the output asked for (None: not asked for)."""
+        if kind == "virtual_camera":
+            return (request.virtual_camera_backend, request.background_rgb) if request.virtual_camera else None
+        if kind == "record":
+            path = request.record_path
+            return (path, request.background_rgb) if path is not None and path not in self._finished_records else None
+        return (request.browser_port,) if request.browser_port is not None else None
+
+    def _close_output(self, kind: str) -> None:
+        sink = self.hub.detach(kind)
+        key, self._out_keys[kind] = self._out_keys[kind], None
+        if sink is None:
+            return
+        self._close_sink(sink)
+        if kind == "record":  # a recording, once closed, is never reopened (that would overwrite it)
+            self._finished_records.add(key[2])
+            self._set_output(kind, OutputState("off", detail=f"saved {key[2]} ({sink.frames_sent} frames)"))
+        else:
+            self._set_output(kind, OutputState("off"))
+
+    @staticmethod
+    def _close_sink(sink: FrameSink) -> None:
+        try:
+            sink.close()
+        except Exception as exc:
+            log.warning("closing %s failed: %s", sink.name, exc)
+
+    def _set_output(self, kind: str, state: OutputState) -> None:
+        with self._lock:
+            self._out_states[kind] = state
+
+
+def _describe(exc: BaseException) -> str:
+    from avatar_app.core.errors import AvatarAppError
+
+    return str(exc) if isinstance(exc, AvatarAppError) else f"{type(exc).__name__}: {exc}"

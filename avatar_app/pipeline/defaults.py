@@ -1,0 +1,83 @@
+"""What the CLI and the GUI both start from: the built-in character, the weights folder,
+loading them, and choosing the renderer (CoNR when weights exist, else the proxy).
+
+Moved here from ``cli/common.py`` and ``cli/stream.py`` so the GUI (which may not import
+``cli``) shares them; ``cli.common`` re-exports the names.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from avatar_app.core.errors import SettingError
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ASSETS = REPO_ROOT / "assets"
+DEFAULT_CHARACTER = ASSETS / "characters" / "default"
+DEFAULT_WEIGHTS = ASSETS / "weights" / "lite"
+PRESET_FILE = "model.json"  # {"preset": "lite"} beside the four .pth files; absent = official
+
+NO_WEIGHTS_WARNING = (
+    "avatar-app: warning: no trained CoNR weights ship yet (looked in {folder}); streaming the proxy renderer "
+    "(the rig's flat colours, not your character). Pass --weights DIR to render the sheet with CoNR."
+)
+
+
+def weights_preset(folder: Path) -> str:
+    meta = folder / PRESET_FILE
+    if meta.is_file():
+        try:
+            return str(json.loads(meta.read_text())["preset"])
+        except (ValueError, KeyError) as e:
+            raise SettingError(meta, 'JSON like {"preset": "lite"}', f"unreadable ({e})", "fix or delete the file") from e
+    return "official"
+
+
+def load_networks(weights: str | Path | None, preset: str | None = None):
+    """Build the CoNR networks of the folder's preset and load its four files (strict)."""
+    from avatar_app.models import create_conr, load_conr_weights
+
+    folder = Path(weights) if weights else DEFAULT_WEIGHTS
+    if weights is None and not folder.is_dir():
+        raise SettingError(
+            "--weights",
+            "a folder with udpparsernet.pth, target_pose_encoder.pth, shader.pth, rgbadecodernet.pth",
+            f"no trained weights shipped yet (looked in {folder})",
+            "pass --weights DIR (official CoNR weights, or `python tools/make_random_weights.py DIR` for a smoke test)",
+        )
+    preset = preset or weights_preset(folder)
+    model = create_conr(preset, init=False)
+    load_conr_weights(model, folder)
+    return model.eval()
+
+
+def load_character(path: str | Path | None = None):
+    """A glTF/VRM character, or the built-in default (shipped .glb, else built procedurally)."""
+    from avatar_app.rig import build_default_avatar, load_gltf
+
+    if path:
+        return load_gltf(path)
+    shipped = DEFAULT_CHARACTER / "avatar.glb"
+    return load_gltf(shipped) if shipped.is_file() else build_default_avatar()
+
+
+def choose_renderer(requested: str | None, weights: str | None, default_weights: Path = DEFAULT_WEIGHTS) -> tuple[str, Path | None, str | None]:
+    """(renderer, weights folder or None, warning or None): conr when weights exist, else proxy with a warning."""
+    folder = Path(weights) if weights else (default_weights if default_weights.is_dir() else None)
+    if weights and not folder.is_dir():
+        raise SettingError("--weights", "a folder with the four CoNR .pth files", f"no folder {folder}", "check the path")
+    if requested is None:
+        if folder is None:
+            return "proxy", None, NO_WEIGHTS_WARNING.format(folder=default_weights)
+        return "conr", folder, None
+    if requested == "conr" and folder is None:
+        raise SettingError(
+            "--renderer conr", "trained CoNR weights (--weights DIR)", f"none (no trained weights ship yet; looked in {default_weights})",
+            "pass --weights DIR (official CoNR weights, or `python tools/make_random_weights.py DIR --preset lite` for a smoke test), "
+            "or use --renderer proxy",
+        )
+    return requested, folder, None

@@ -1,0 +1,92 @@
+"""The render stage behind one interface: CoNR (the product) or the rig's proxy colours (previews).
+
+* `ConrRenderer` encodes the character sheet once, at construction, then renders every
+  UDP map with ``FrameRenderer``. It needs trained weights to show the character.
+* `ProxyRenderer` shows the rig's flat-colour raster, which the raster stage draws in the
+  same pass as the UDP map. It is what the app runs before trained weights exist: honest
+  (it is the proxy body, not the character) and nearly free. Given a UDP map without
+  colours (the UDP-detector source) it shows the map itself, xyz as RGB.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from avatar_app.core.errors import SettingError
+from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap
+
+log = logging.getLogger(__name__)
+
+
+class AvatarRenderer(ABC):
+    """UDP map (+ the rig's colours when ``needs_color``) -> premultiplied RGBA frame.
+
+    ``size``: the model size the renderer is fixed to (None: any). Called from the
+    pipeline's render thread only; `close` is idempotent.
+    """
+
+    name = "renderer"
+    needs_color = False  # ask the raster stage for the flat-colour pass too
+    size: int | None = None
+
+    @abstractmethod
+    def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame: ...
+
+    def close(self) -> None:
+        """Release models or buffers; safe to call more than once."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def udp_preview(udp: UdpMap) -> np.ndarray:
+    """A UDP map as premultiplied RGBA: xyz (already times visibility) as RGB, visibility as alpha."""
+    return np.ascontiguousarray(np.clip(udp.data, 0.0, 1.0), dtype=np.float32)
+
+
+class ProxyRenderer(AvatarRenderer):
+    name = "proxy"
+    needs_color = True
+
+    def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
+        rgba = udp_preview(udp) if color is None else np.ascontiguousarray(color, dtype=np.float32)
+        return RgbaFrame(rgba, timestamp=udp.timestamp)
+
+
+class ConrRenderer(AvatarRenderer):
+    """CoNR: ``SheetEncoder`` once (here, so a bad sheet fails at start), ``FrameRenderer`` per frame.
+
+    ``networks``: from ``create_conr`` + ``load_conr_weights`` (or ``fill_networks`` for
+    synthetic weights, which render nothing meaningful). ``cache``: a ``SheetCache``
+    (None: memory only).
+    """
+
+    needs_color = False
+
+    def __init__(self, networks, sheet: CharacterSheet, device="cpu", *, cache=None, fast: bool = True):
+        from avatar_app.infer import FrameRenderer, SheetEncoder
+
+        if not isinstance(sheet, CharacterSheet):
+            raise SettingError("conr renderer sheet", "a CharacterSheet (avatar_app.io.sheet.load_sheet)", type(sheet).__name__, "load the sheet first")
+        self.name = f"conr ({networks.cfg.name})"
+        self.size = sheet.size
+        self.views = sheet.num_views
+        t0 = time.perf_counter()
+        self.state = SheetEncoder(networks, device, cache=cache).encode(sheet)
+        self.encode_ms = 1000.0 * (time.perf_counter() - t0)
+        self._renderer = FrameRenderer(networks, device, fast=fast)
+        self.acceleration = self._renderer.acceleration
+        log.info("%s: sheet of %d view(s) at %d² encoded in %.0f ms", self.name, self.views, self.size, self.encode_ms)
+
+    def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
+        return self._renderer.render(self.state, udp)
+
+    def close(self) -> None:
+        self.state = None

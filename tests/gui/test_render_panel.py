@@ -1,0 +1,73 @@
+"""Render settings: every backend listed, unavailable ones disabled with the reason; the
+engine build disabled with the reason here, and run in a worker behind a progress dialog
+where a builder exists."""
+
+from __future__ import annotations
+
+import time
+
+from avatar_app.gui import backends
+from avatar_app.gui.render_panel import RenderPanel
+
+
+def combo_items(combo):
+    model = combo.model()
+    return [(combo.itemText(i), combo.itemData(i), model.item(i).isEnabled()) for i in range(combo.count())]
+
+
+def test_backend_list_marks_unavailable_backends_with_the_reason(qtbot):
+    panel = RenderPanel(weights_folder=None, weights_looked_in="assets/weights/lite")
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel._options_task is None, timeout=30_000)  # the real check (imports torch)
+    items = {data: (text, enabled) for text, data, enabled in combo_items(panel.backend)}
+    assert set(items) == {"torch-cpu", "torch-cuda", "onnxruntime", "tensorrt"}
+    assert items["torch-cpu"] == ("torch · CPU", True)
+    for key in ("onnxruntime", "tensorrt"):
+        text, enabled = items[key]
+        assert not enabled and " — " in text, text
+    assert "not built yet" in items["onnxruntime"][0] or "not installed" in items["onnxruntime"][0]
+    assert panel.backend.currentData() == "torch-cpu"
+    precisions = {data: enabled for _, data, enabled in combo_items(panel.precision)}
+    assert precisions == {"fp32": True, "fp16": False}
+
+
+def test_without_tensorrt_build_engine_is_disabled_with_the_reason(qtbot):
+    panel = RenderPanel(weights_folder=None)
+    qtbot.addWidget(panel)
+    assert not panel.build_button.isEnabled()
+    assert "TensorRT" in panel.build_reason.text() and panel.build_button.toolTip() == panel.build_reason.text()
+    assert panel.build_engine() is None
+
+
+def test_without_weights_conr_is_unavailable_and_the_proxy_is_explained(qtbot):
+    panel = RenderPanel(weights_folder=None, weights_looked_in="assets/weights/lite")
+    qtbot.addWidget(panel)
+    conr = next(item for item in combo_items(panel.renderer) if item[1] == "conr")
+    assert conr[2] is False
+    assert panel.renderer_name == "proxy"
+    assert "Proxy renderer" in panel.note.text() and "assets/weights/lite" in panel.note.text()
+
+
+def test_build_engine_runs_the_builder_in_a_worker_behind_a_progress_dialog(qtbot, monkeypatch):
+    calls = []
+
+    def fake_builder(*, size, views, precision, progress, cancelled):
+        calls.append((size, views, precision))
+        for step in range(1, 5):
+            progress(step / 4, f"building layer {step}")
+            time.sleep(0.05)
+        return "engines/fake.engine"
+
+    monkeypatch.setattr(backends, "engine_builder", lambda options: (fake_builder, ""))
+    panel = RenderPanel(weights_folder=None)
+    qtbot.addWidget(panel)
+    assert panel.build_button.isEnabled()
+    panel.size.setCurrentIndex(panel.size.findData(128))
+    panel.build_button.click()
+    dialog = panel.dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.waitUntil(lambda: dialog.finished_building, timeout=5_000)
+    assert calls == [(128, None, "fp32")]
+    assert dialog.outcome == "Engine built: engines/fake.engine"
+    assert dialog.value() == dialog.maximum()
+    dialog.close()

@@ -1,0 +1,50 @@
+"""Fixtures for the live-pipeline tests (helpers in pipeline_helpers.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from pipeline_helpers import FiniteSource, RecordingSink, new_threads, write_bvh
+
+
+@pytest.fixture(scope="session")
+def character():
+    from avatar_app.cli.common import load_character
+
+    return load_character()
+
+
+@pytest.fixture
+def make_sink():
+    return RecordingSink
+
+
+@pytest.fixture
+def finite_source():
+    return FiniteSource
+
+
+@pytest.fixture
+def no_new_threads():
+    """Fails the test if any thread started during it is still running at its end."""
+    before = set(threading.enumerate())
+    yield before
+    deadline = time.monotonic() + 2.0  # a thread told to stop may be finishing its last line
+    while new_threads(before) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not new_threads(before), f"threads still running after the test: {new_threads(before)}"
+
+
+@pytest.fixture(scope="session")
+def lite_networks():
+    """The lite CoNR preset with the synthetic weights (renders nothing meaningful; ~4 s to build)."""
+    from avatar_app.models import create_conr, fill_networks
+
+    return fill_networks(create_conr("lite", init=False)).eval()
+
+
+@pytest.fixture
+def bvh_file(tmp_path):
+    return write_bvh(tmp_path / "arms.bvh")
