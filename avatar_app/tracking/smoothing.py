@@ -36,6 +36,8 @@ import math
 
 import numpy as np
 
+from avatar_app.rig.quaternion import quat_slerp
+
 
 def _alpha(cutoff_hz: np.ndarray | float, dt_s: float) -> np.ndarray | float:
     tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff_hz, dtype=np.float64))
@@ -90,22 +92,6 @@ def _normalize(q: np.ndarray) -> np.ndarray:
     return q / np.linalg.norm(q, axis=-1, keepdims=True)
 
 
-def slerp(q0: np.ndarray, q1: np.ndarray, t) -> np.ndarray:
-    """Spherical interpolation of (x, y, z, w) quaternions along the shorter arc, batched."""
-    q0, q1 = _normalize(np.asarray(q0, np.float64)), _normalize(np.asarray(q1, np.float64))
-    t = np.asarray(t, np.float64)[..., None] if np.ndim(t) else float(t)
-    dot = np.sum(q0 * q1, axis=-1, keepdims=True)
-    q1 = np.where(dot < 0, -q1, q1)
-    dot = np.abs(dot)
-    theta = np.arccos(np.clip(dot, -1.0, 1.0))
-    sin_theta = np.sin(theta)
-    small = sin_theta < 1e-6
-    safe = np.where(small, 1.0, sin_theta)
-    w0 = np.where(small, 1.0 - t, np.sin((1.0 - t) * theta) / safe)
-    w1 = np.where(small, t, np.sin(t * theta) / safe)
-    return _normalize(w0 * q0 + w1 * q1)
-
-
 class OneEuroQuaternionFilter:
     """One-Euro filter for unit quaternions [..., 4] in (x, y, z, w) order.
 
@@ -140,7 +126,7 @@ class OneEuroQuaternionFilter:
         speed = 2.0 * np.arccos(np.clip(dot, -1.0, 1.0)) / dt
         self._speed = self._speed + _alpha(self.d_cutoff, dt) * (speed - self._speed)
         cutoff = self.min_cutoff + self.beta * self._speed
-        self._q = slerp(self._q, q, _alpha(cutoff, dt))
+        self._q = quat_slerp(self._q, q, _alpha(cutoff, dt))
         self._t = float(t)
         return self._q.copy()
 

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from avatar_app.tracking.smoothing import OneEuroFilter, OneEuroQuaternionFilter, slerp
+from avatar_app.rig.quaternion import quat_slerp as slerp
+from avatar_app.tracking.smoothing import OneEuroFilter, OneEuroQuaternionFilter
 
 FPS = 30.0
 
