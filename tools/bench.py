@@ -59,7 +59,7 @@ def synthetic_inputs(size: int, views: int, seed: int = 0):
     return CharacterSheet(rgb, alpha), UdpMap(udp)
 
 
-def bench_renderer(cases, threads: int, preset: str, repeats: int, fast_modes=(True,)) -> list[dict]:
+def bench_renderer(cases, threads: int, preset: str, repeats: int, fast_modes=(True,), reference: bool = False) -> list[dict]:
     import torch
 
     from avatar_app.infer import FrameRenderer, SheetEncoder
@@ -73,22 +73,59 @@ def bench_renderer(cases, threads: int, preset: str, repeats: int, fast_modes=(T
         sheet, udp = synthetic_inputs(size, views)
         encode_s = _timed(lambda: encoder.encode_tensors(*_sheet_tensors(sheet)), 1, max(3, repeats // 2))
         state = encoder.encode_tensors(*_sheet_tensors(sheet))
-        for fast in fast_modes:
-            renderer = FrameRenderer(model, fast=fast)
-            n = repeats if size <= 256 else max(3, repeats // 3)
+        n = repeats if size <= 256 else max(3, repeats // 3)
+        variants = [(f"ours, {'fast' if fast else 'plain'}", FrameRenderer(model, fast=fast)) for fast in fast_modes]
+        for name, renderer in variants:
             frame_s = _timed(lambda: renderer.render(state, udp), 1, n)
-            row = {
-                "section": "renderer", "backend": "torch-cpu", "preset": preset, "size": size, "views": views,
-                "threads": threads, "acceleration": renderer.acceleration,
-                "frame": _stats(frame_s), "sheet_encode": _stats(encode_s),
-            }
-            rows.append(row)
-            print(
-                f"| {preset:8s} | {size:4d} | {views} | {renderer.acceleration[:34]:34s} | "
-                f"{row['frame']['median_ms']:8.0f} | {row['frame']['p95_ms']:8.0f} | {row['sheet_encode']['median_ms']:8.0f} |",
-                flush=True,
-            )
+            rows.append(_renderer_row(preset, size, views, threads, name, renderer.acceleration, frame_s, encode_s))
+        if reference:
+            frame_s, sheet_s = _reference_flow_times(model, sheet, udp, n)
+            rows.append(_renderer_row(preset, size, views, threads, "reference flow", "plain, per frame", frame_s, sheet_s))
     return rows
+
+
+def _renderer_row(preset, size, views, threads, variant, acceleration, frame_s, sheet_s) -> dict:
+    row = {
+        "section": "renderer", "backend": "torch-cpu", "preset": preset, "size": size, "views": views, "threads": threads,
+        "variant": variant, "acceleration": acceleration, "frame": _stats(frame_s), "sheet_encode": _stats(sheet_s),
+    }
+    print(
+        f"| {preset:8s} | {size:4d} | {views} | {variant:16s} | {acceleration[:26]:26s} | "
+        f"{row['frame']['median_ms']:8.0f} | {row['frame']['p95_ms']:8.0f} | {row['sheet_encode']['median_ms']:8.0f} |",
+        flush=True,
+    )
+    return row
+
+
+def _reference_flow_times(model, sheet, udp, repeats: int):
+    """The reference's work per frame and per sheet, timed on this machine.
+
+    Per frame: ``CoNR.forward``, our plain transcription of the reference data flow
+    (conformance README §5) with every view in one batch and no per-frame sharing or
+    layout tricks, given the sheet features cached as the reference caches them.
+    Batching views only flatters the reference (it loops over views), so ratios
+    against this row are conservative. Per sheet: the full parser U-Net, which the
+    reference runs (backbone + decoder) although rendering needs only the backbone.
+    """
+    import torch
+
+    from avatar_app.infer.torch_backend import sheet_tensors, udp_tensor
+    from avatar_app.models import INPUT_MEAN, INPUT_STD
+
+    rgb, alpha = sheet_tensors(sheet)
+    rgb, alpha = rgb.unsqueeze(0), alpha.unsqueeze(0)
+    target = udp_tensor(udp)
+    parser = model.udpparsernet
+    with torch.inference_mode():
+        norm = (rgb[0] - INPUT_MEAN) / INPUT_STD
+        sheet_s = _timed(lambda: parser(norm), 1, max(3, repeats // 2))
+        cached = parser.forward_features(norm)
+        parser.forward_features = lambda x: cached  # the reference keeps the parser result between frames
+        try:
+            frame_s = _timed(lambda: model(rgb, alpha, target), 1, repeats)
+        finally:
+            del parser.forward_features
+    return frame_s, sheet_s
 
 
 def bench_rig(size: int, frames: int, fps: float = 30.0) -> list[dict]:
@@ -212,6 +249,7 @@ def main(argv=None) -> int:
     p.add_argument("--views", default="1,2,4", help="view counts at 256² (default 1,2,4)")
     p.add_argument("--repeats", type=int, default=7, help="timed frames per case (after 1 warm-up)")
     p.add_argument("--compare-plain", action="store_true", help="also time the shader with plain convolutions")
+    p.add_argument("--reference", action="store_true", help="also time the reference data flow side by side (per frame, per sheet)")
     p.add_argument("--sections", default=None, help="comma list of: rig, renderer, pipeline (default rig,renderer)")
     p.add_argument("--pipeline", action="store_true", help="the live pipeline section (alone unless --sections is given)")
     p.add_argument("--pipeline-frames", type=int, default=150, help="frames per pose+rig+raster run (default 150)")
@@ -235,10 +273,10 @@ def main(argv=None) -> int:
         if args.big:
             cases.append((512, 4))
         print(f"# renderer, torch CPU, {args.threads} threads, {platform.processor() or platform.machine()}")
-        print("| preset   | size | M | shader convolutions                 | frame p50 ms | p95 ms | sheet ms |")
-        print("|---|---:|---:|---|---:|---:|---:|")
+        print("| preset   | size | M | variant          | shader convolutions        | frame p50 ms | p95 ms | sheet ms |")
+        print("|---|---:|---:|---|---|---:|---:|---:|")
         modes = (True, False) if args.compare_plain else (True,)
-        rows += bench_renderer(cases, args.threads, args.preset, args.repeats, modes)
+        rows += bench_renderer(cases, args.threads, args.preset, args.repeats, modes, args.reference)
     if "pipeline" in sections:
         print(f"# live pipeline, demo source, {args.threads} threads: stage p50/p95 ms, latency = source timestamp -> sink")
         print("| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | raster        | "
