@@ -194,7 +194,7 @@ class ShaderRuntime(nn.Module):
         lv0 = self.levels[0]
         first = lv0.first_shared(tfeats[0]).unsqueeze(1) + state.level0_conv.unsqueeze(0)
         out = lv0(first.reshape(b, *first.shape[2:]))
-        A = None
+        A = per_view = shared = None  # per_view / shared: the next level's first-conv inputs
         for p, level in enumerate(self.levels):
             lv = level.layout
             if p > 0:

@@ -1,7 +1,6 @@
 """`avatar-app udp` end to end: the demo motion becomes a UDP sequence that moves."""
 
 import numpy as np
-import pytest
 
 from avatar_app.cli.main import main
 from avatar_app.io.udp_sequence import iter_udp_sequence
