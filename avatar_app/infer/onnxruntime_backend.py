@@ -1,0 +1,191 @@
+"""ONNX Runtime inference on the graphs of ``onnx_export.py``: same interface as the torch backend.
+
+* :class:`OrtSheetEncoder` -> :class:`~avatar_app.infer.sheet_state.SheetState` (torch CPU
+  tensors, so the state is interchangeable with the torch backend's and cacheable).
+* :class:`OrtFrameRenderer` -> premultiplied RGBA.
+* :class:`OrtUDPDetector` -> clamped UDP.
+
+``onnxruntime`` is imported lazily. Execution providers: TensorRT, then CUDA, then CPU,
+as far as the installed build offers them (or as given).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from avatar_app.core.errors import InputError, SettingError
+from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap
+from avatar_app.infer.onnx_export import SHEET_OUTPUTS, graph_path
+from avatar_app.infer.sheet_state import SheetCache, SheetState
+from avatar_app.infer.torch_backend import SheetEncoder, sheet_tensors, udp_tensor
+
+__all__ = [
+    "PREFERRED_PROVIDERS",
+    "session_options",
+    "make_session",
+    "OrtSheetEncoder",
+    "OrtFrameRenderer",
+    "OrtUDPDetector",
+    "bench_onnxruntime",
+]
+
+log = logging.getLogger(__name__)
+
+PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def session_options(intra_op_threads: int = 0):
+    """Graph optimisation ALL, sequential execution; ``intra_op_threads=0`` lets ORT choose."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.intra_op_num_threads = int(intra_op_threads)
+    opts.inter_op_num_threads = 1
+    return opts
+
+
+def make_session(path, intra_op_threads: int = 0, providers=None):
+    """An ``InferenceSession`` on the best available providers (or exactly ``providers``)."""
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.is_file():
+        raise SettingError("ONNX graph", "an exported .onnx file", str(path), "run tools/export_onnx.py first")
+    if providers is None:
+        available = set(ort.get_available_providers())
+        providers = [p for p in PREFERRED_PROVIDERS if p in available]
+    session = ort.InferenceSession(str(path), session_options(intra_op_threads), providers=list(providers))
+    log.info("onnxruntime session %s on %s", path.name, session.get_providers())
+    return session
+
+
+def _file_hash(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
+
+
+def _fixed_size(session, input_name: str) -> int:
+    shape = next(i.shape for i in session.get_inputs() if i.name == input_name)
+    return int(shape[-1])
+
+
+class _Graph:
+    def __init__(self, path, intra_op_threads: int, providers):
+        self.path = Path(path)
+        self.session = make_session(self.path, intra_op_threads, providers)
+        self.size = _fixed_size(self.session, self.session.get_inputs()[0].name)
+
+    @classmethod
+    def from_dir(cls, directory, preset: str, size: int, intra_op_threads: int = 0, providers=None):
+        return cls(graph_path(directory, cls.GRAPH, preset, size), intra_op_threads, providers)
+
+    def close(self) -> None:
+        self.session = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class OrtSheetEncoder(_Graph):
+    """Character sheet -> SheetState with the exported ``sheet_encoder`` graph."""
+
+    GRAPH = "sheet_encoder"
+    check = SheetEncoder.check  # refuses what the torch backend refuses (uses only the sheet)
+
+    def __init__(self, path, intra_op_threads: int = 0, providers=None, cache: SheetCache | None = None, preset: str = ""):
+        super().__init__(path, intra_op_threads, providers)
+        self.preset = preset or self.path.stem.split("_")[-2]
+        self.cache = cache if cache is not None else SheetCache(None)
+        self.weights_hash = "onnx-" + _file_hash(self.path)[:26]
+
+    def key(self, sheet: CharacterSheet) -> str:
+        return SheetCache.make_key(sheet.content_hash(), self.weights_hash, sheet.size, self.preset)
+
+    def encode(self, sheet: CharacterSheet) -> SheetState:
+        self.check(sheet)
+        if sheet.size != self.size:
+            raise InputError("sheet", f"{self.size}x{self.size} (the exported graph's size)", f"{sheet.size}", "export the graph at this size")
+        key = self.key(sheet)
+        state = self.cache.get(key)
+        if state is None:
+            state = self.encode_tensors(*sheet_tensors(sheet), key=key)
+            self.cache.put(state)
+        return state
+
+    def encode_tensors(self, rgb: torch.Tensor, alpha: torch.Tensor, key: str = "") -> SheetState:
+        outs = self.session.run(list(SHEET_OUTPUTS), {"rgb": _numpy(rgb), "alpha": _numpy(alpha)})
+        t = {name: torch.from_numpy(o) for name, o in zip(SHEET_OUTPUTS, outs)}
+        sources = [t[f"warp_source{i}"] for i in range(5)]
+        features = [t["feature0"]] + [s[:, 4:] for s in sources[:4]]
+        return SheetState(key, self.preset, int(rgb.shape[-1]), features, sources, t["level0_conv"])
+
+
+class OrtFrameRenderer(_Graph):
+    """SheetState + target -> premultiplied RGBA with the exported ``frame_renderer`` graph."""
+
+    GRAPH = "frame_renderer"
+
+    def render(self, state: SheetState, udp: UdpMap) -> RgbaFrame:
+        if udp.size != (state.size, state.size):
+            raise InputError("UDP map", f"{state.size}x{state.size} (the sheet's model size)", f"{udp.size[0]}x{udp.size[1]}", "render the pose at the sheet's size")
+        t0 = time.perf_counter()
+        rgba = self.render_tensor(state, udp_tensor(udp))
+        data = rgba[0].permute(1, 2, 0).contiguous().numpy()
+        return RgbaFrame(data, timestamp=udp.timestamp, timings_ms={"render": 1000.0 * (time.perf_counter() - t0)})
+
+    def feeds(self, state: SheetState, target: torch.Tensor) -> dict:
+        if state.size != self.size or tuple(target.shape[-2:]) != (self.size, self.size):
+            raise SettingError("render size", f"{self.size}x{self.size} (the exported graph's size)", f"sheet {state.size}, target {tuple(target.shape[-2:])}", "export the graph at this size")
+        feeds = {f"warp_source{i}": _numpy(s) for i, s in enumerate(state.warp_sources)}
+        feeds["level0_conv"] = _numpy(state.level0_conv)
+        return feeds
+
+    def render_tensor(self, state: SheetState, target: torch.Tensor) -> torch.Tensor:
+        """``target`` ``[N,4,S,S]`` -> RGBA ``[N,4,S,S]`` (the graph takes one frame; N runs in turn)."""
+        feeds = self.feeds(state, target)
+        frames = []
+        for i in range(target.shape[0]):
+            feeds["target"] = _numpy(target[i : i + 1])
+            frames.append(torch.from_numpy(self.session.run(["rgba"], feeds)[0]))
+        return torch.cat(frames)
+
+
+class OrtUDPDetector(_Graph):
+    """Premultiplied rgb ``[B,3,S,S]`` -> clamped UDP ``[B,4,S,S]`` with the ``udp_detector`` graph."""
+
+    GRAPH = "udp_detector"
+
+    def detect_tensor(self, rgb: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(["udp"], {"rgb": _numpy(rgb)})[0])
+
+
+def bench_onnxruntime(renderer: OrtFrameRenderer, state: SheetState, target: torch.Tensor, warmup: int = 1, repeats: int = 5) -> dict:
+    """Median/min seconds per frame of ``renderer.render_tensor`` (for ``tools/bench.py``)."""
+    feeds = renderer.feeds(state, target)
+    feeds["target"] = _numpy(target[:1])
+    for _ in range(warmup):
+        renderer.session.run(["rgba"], feeds)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        renderer.session.run(["rgba"], feeds)
+        times.append(time.perf_counter() - t0)
+    return {"median_s": float(np.median(times)), "min_s": float(min(times)), "views": state.num_views, "providers": renderer.session.get_providers()}
