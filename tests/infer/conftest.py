@@ -29,6 +29,11 @@ def official_networks(request) -> CoNR:
 
 
 @pytest.fixture(scope="session")
+def lite_networks(request) -> CoNR:
+    return synthetic_conr(request.config, "lite")
+
+
+@pytest.fixture(scope="session")
 def encoder(official_networks) -> SheetEncoder:
     return SheetEncoder(official_networks)
 

@@ -46,13 +46,6 @@ def lite_graphs(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def lite_networks(request):
-    from conftest import synthetic_conr
-
-    return synthetic_conr(request.config, "lite")
-
-
-@pytest.fixture(scope="session")
 def torch_lite(lite_networks):
     return SheetEncoder(lite_networks), FrameRenderer(lite_networks, fast=False)
 
