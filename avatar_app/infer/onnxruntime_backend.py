@@ -11,7 +11,6 @@ as far as the installed build offers them (or as given).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 
 from avatar_app.core.errors import InputError, SettingError
 from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap
+from avatar_app.infer.engine_cache import file_sha256
 from avatar_app.infer.onnx_export import SHEET_OUTPUTS, graph_path
 from avatar_app.infer.sheet_state import SheetCache, SheetState
 from avatar_app.infer.torch_backend import SheetEncoder, sheet_tensors, udp_tensor
@@ -67,14 +67,6 @@ def make_session(path, intra_op_threads: int = 0, providers=None):
     return session
 
 
-def _file_hash(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _numpy(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
 
@@ -114,7 +106,7 @@ class OrtSheetEncoder(_Graph):
         super().__init__(path, intra_op_threads, providers)
         self.preset = preset or self.path.stem.split("_")[-2]
         self.cache = cache if cache is not None else SheetCache(None)
-        self.weights_hash = "onnx-" + _file_hash(self.path)[:26]
+        self.weights_hash = "onnx-" + file_sha256(self.path)[:26]
 
     def key(self, sheet: CharacterSheet) -> str:
         return SheetCache.make_key(sheet.content_hash(), self.weights_hash, sheet.size, self.preset)
