@@ -11,11 +11,9 @@ from avatar_app.pipeline.defaults import (  # noqa: F401
     ASSETS,
     DEFAULT_CHARACTER,
     DEFAULT_WEIGHTS,
-    PRESET_FILE,
     REPO_ROOT,
     load_character,
     load_networks,
-    weights_preset,
 )
 
 log = logging.getLogger(__name__)

@@ -4,11 +4,15 @@ backbones, strict checkpoint loading and the synthetic-weight recipe."""
 from avatar_app.models.backbones import BackboneConfig, ResNetUNet
 from avatar_app.models.checkpoint import (
     CHECKPOINT_FILES,
+    PRESET_FILE,
     load_conr_weights,
     load_state_dict_strict,
+    load_weights_folder,
     read_state_dict,
     save_conr_weights,
+    save_weights_folder,
     weights_fingerprint,
+    weights_preset,
 )
 from avatar_app.models.conr_config import NUM_LEVELS, lite_config, official_config
 from avatar_app.models.conr import (
@@ -35,6 +39,10 @@ __all__ = [
     "read_state_dict",
     "save_conr_weights",
     "weights_fingerprint",
+    "PRESET_FILE",
+    "load_weights_folder",
+    "save_weights_folder",
+    "weights_preset",
     "NUM_LEVELS",
     "lite_config",
     "official_config",

@@ -12,6 +12,7 @@ keys and says what to do.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -20,11 +21,15 @@ import torch
 from avatar_app.core.errors import CheckpointError
 from avatar_app.models.conr import NETWORK_NAMES, CoNR, checkpoint_filter_fn
 
-__all__ = ["CHECKPOINT_FILES", "read_state_dict", "load_state_dict_strict", "load_conr_weights", "save_conr_weights", "weights_fingerprint"]
+__all__ = [
+    "CHECKPOINT_FILES", "PRESET_FILE", "read_state_dict", "load_state_dict_strict", "load_conr_weights", "save_conr_weights",
+    "weights_preset", "load_weights_folder", "save_weights_folder", "weights_fingerprint",
+]
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FILES = {name: f"{name}.pth" for name in NETWORK_NAMES}
+PRESET_FILE = "model.json"  # {"preset": "lite"} beside the four files; absent = official
 _SHOW = 5  # offending keys listed per kind
 
 
@@ -126,6 +131,48 @@ def save_conr_weights(model: CoNR, folder: str | Path) -> list[Path]:
         torch.save({k: v.detach().cpu().contiguous() for k, v in model.network(name).state_dict().items()}, path)
         paths.append(path)
     return paths
+
+
+def weights_preset(folder: str | Path) -> str:
+    """The preset named by ``folder/model.json``; ``official`` when there is none."""
+    meta = Path(folder) / PRESET_FILE
+    if not meta.is_file():
+        return "official"
+    try:
+        preset = json.loads(meta.read_text())["preset"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(
+            meta, 'JSON like {"preset": "lite"}', f"unreadable content ({type(e).__name__}: {e})",
+            "write the preset the weights were trained with (official or lite), or delete the file for official weights",
+        ) from e
+    return str(preset)
+
+
+def load_weights_folder(folder: str | Path, preset: str | None = None) -> CoNR:
+    """A CoNR of the folder's preset (``model.json``) with the four files loaded strictly, in eval mode."""
+    from avatar_app.models.conr import create_conr
+
+    folder = Path(folder)
+    has_meta = (folder / PRESET_FILE).is_file()
+    preset = preset or weights_preset(folder)
+    try:
+        model = load_conr_weights(create_conr(preset, init=False), folder)
+    except CheckpointError as err:
+        if has_meta or not folder.is_dir():
+            raise
+        raise CheckpointError(
+            err.source, err.expected, err.found,
+            f"{err.fix}; weights of another preset need {PRESET_FILE} beside them, e.g. {{\"preset\": \"lite\"}}",
+        ) from err
+    return model.eval()
+
+
+def save_weights_folder(model: CoNR, folder: str | Path) -> list[Path]:
+    """The four files plus ``model.json`` naming the preset: what :func:`load_weights_folder` reads."""
+    paths = save_conr_weights(model, folder)
+    meta = Path(folder) / PRESET_FILE
+    meta.write_text(json.dumps({"preset": model.cfg.name}) + "\n")
+    return paths + [meta]
 
 
 def weights_fingerprint(module: torch.nn.Module) -> str:

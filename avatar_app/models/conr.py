@@ -131,7 +131,7 @@ class Shader(nn.Module):
     def __init__(self, cfg: CoNRConfig):
         super().__init__()
         self.decoder_blocks = nn.ModuleList(
-            DecoderBlock(lv.in_channels, lv.out_channels, cfg.shader_width, cfg.residual_groups[lv.p], cfg.convs_per_group)
+            DecoderBlock(lv.in_channels, lv.out_channels, cfg.width(lv.p), cfg.residual_groups[lv.p], cfg.convs_per_group)
             for lv in cfg.levels
         )
 
@@ -186,24 +186,32 @@ class CoNR(nn.Module):
         return getattr(self, name)
 
     @staticmethod
+    def normalise(x: torch.Tensor) -> torch.Tensor:
+        """What both encoders see: ``(x - 0.6) / 0.297`` (reference data_norm_image)."""
+        return (x - INPUT_MEAN) / INPUT_STD
+
+    @staticmethod
     def target_input(xyz: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         """``x_target_sudp_a = cat(xyz * a, a)`` (README §3), before normalisation."""
         return torch.cat([xyz * alpha, alpha], dim=1)
 
     def forward(
-        self, rgb: torch.Tensor, alpha: torch.Tensor, target: torch.Tensor, debug: dict | None = None
+        self, rgb: torch.Tensor, alpha: torch.Tensor, target: torch.Tensor, debug: dict | None = None,
+        sheet_features: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Plain CoNR forward, every view in the batch.
 
         rgb ``[N,M,3,H,W]`` premultiplied in [0,1]; alpha ``[N,M,1,H,W]`` in [0,1];
         target ``[N,4,H,W]`` = :meth:`target_input`. Returns RGBA ``[N,4,H,W]``.
         ``debug`` (a dict) receives ``block{p}_residual_flow`` ``[M,N,2,h,w]``.
+        ``sheet_features``: the parser pyramid of the ``N*M`` views if already computed
+        (training decodes the same pyramid into the views' UDP).
         """
         n, m, _, h, w = rgb.shape
         nm = n * m
         rgb, alpha = rgb.reshape(nm, 3, h, w), alpha.reshape(nm, 1, h, w)
-        feats = self.udpparsernet.forward_features((rgb - INPUT_MEAN) / INPUT_STD)
-        tfeats = self.target_pose_encoder.forward_features((target - INPUT_MEAN) / INPUT_STD)
+        feats = sheet_features or self.udpparsernet.forward_features(self.normalise(rgb))
+        tfeats = self.target_pose_encoder.forward_features(self.normalise(target))
         tfeats = [t.repeat_interleave(m, dim=0) for t in tfeats]
         ref = torch.cat([alpha * rgb, alpha], dim=1)  # colour meets alpha a second time (README §3)
         sizes = [tuple(f.shape[-2:]) for f in feats] + [(h, w)]

@@ -1,7 +1,7 @@
 """CoNR sizes: the config dataclass, the per-level channel layout, the presets.
 
 The ``official`` preset is the published network (its checkpoints load strictly);
-``lite`` is a placeholder for a smaller network to train for live CPU use. Every
+``lite`` is the small network we train ourselves for live CPU use. Every
 width is derived from the two backbone configs, the shader width and the group
 counts, so a preset is just numbers.
 """
@@ -28,7 +28,7 @@ class CoNRConfig:
             in_channels=4, block="basic", layers=(2, 2, 2, 2), stem_pool="max", out_channels=1
         )
     )
-    shader_width: int = 224
+    shader_width: int | tuple[int, ...] = 224  # one width, or one per level (coarse to fine)
     residual_groups: tuple[int, ...] = (1, 1, 1, 1, 1, 2)
     convs_per_group: int = 6
     flow_groups: int = 16
@@ -36,9 +36,15 @@ class CoNRConfig:
     def __post_init__(self):
         if len(self.residual_groups) != NUM_LEVELS:
             raise ValueError(f"residual_groups needs {NUM_LEVELS} entries, got {self.residual_groups}")
+        if not isinstance(self.shader_width, int) and len(self.shader_width) != NUM_LEVELS:
+            raise ValueError(f"shader_width needs one int or {NUM_LEVELS} entries, got {self.shader_width}")
         for c in self.parser.feature_channels:
             if c % self.flow_groups:
                 raise ValueError(f"message width {c} is not divisible by flow_groups={self.flow_groups}")
+
+    def width(self, p: int) -> int:
+        """Shader width of level ``p``."""
+        return self.shader_width if isinstance(self.shader_width, int) else self.shader_width[p]
 
     def level(self, p: int) -> "LevelLayout":
         return LevelLayout.of(self, p)
@@ -118,13 +124,27 @@ def official_config(**overrides) -> CoNRConfig:
 
 
 def lite_config(**overrides) -> CoNRConfig:
-    # Provisional sizing (tuned in a later issue): ResNet-18 sheet parser, narrower shader,
-    # one residual group per level.
+    """The live-on-CPU network (issue #7): the same data flow, about 2M parameters.
+
+    One block per ResNet stage (widths 16-128 for the sheet parser, 8-64 for the pose
+    encoder, stems of 8), a shader that narrows from 48 channels at the coarsest level
+    to 12 at full resolution with two convs per level, and two flow groups (message
+    widths 128..8). Timings: README "Benchmarks".
+    """
     cfg = CoNRConfig(
         name="lite",
-        parser=BackboneConfig(in_channels=3, block="basic", layers=(2, 2, 2, 2), stem_pool="conv", out_channels=4),
-        shader_width=96,
+        parser=BackboneConfig(
+            in_channels=3, block="basic", layers=(1, 1, 1, 1), widths=(16, 32, 64, 128), stem_width=8,
+            stem_pool="conv", decoder_filters=(64, 32, 24, 16, 16), out_channels=4,
+        ),
+        target=BackboneConfig(
+            in_channels=4, block="basic", layers=(1, 1, 1, 1), widths=(8, 16, 32, 64), stem_width=8,
+            stem_pool="max", decoder_filters=(64, 32, 16, 8, 8), out_channels=1,
+        ),
+        shader_width=(48, 48, 32, 24, 16, 12),
         residual_groups=(1, 1, 1, 1, 1, 1),
+        convs_per_group=2,
+        flow_groups=2,
     )
     return replace(cfg, **overrides)
 

@@ -7,7 +7,6 @@ Moved here from ``cli/common.py`` and ``cli/stream.py`` so the GUI (which may no
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -19,7 +18,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ASSETS = REPO_ROOT / "assets"
 DEFAULT_CHARACTER = ASSETS / "characters" / "default"
 DEFAULT_WEIGHTS = ASSETS / "weights" / "lite"
-PRESET_FILE = "model.json"  # {"preset": "lite"} beside the four .pth files; absent = official
 
 NO_WEIGHTS_WARNING = (
     "avatar-app: warning: no trained CoNR weights ship yet (looked in {folder}); streaming the proxy renderer "
@@ -27,19 +25,9 @@ NO_WEIGHTS_WARNING = (
 )
 
 
-def weights_preset(folder: Path) -> str:
-    meta = folder / PRESET_FILE
-    if meta.is_file():
-        try:
-            return str(json.loads(meta.read_text())["preset"])
-        except (ValueError, KeyError) as e:
-            raise SettingError(meta, 'JSON like {"preset": "lite"}', f"unreadable ({e})", "fix or delete the file") from e
-    return "official"
-
-
 def load_networks(weights: str | Path | None, preset: str | None = None):
     """Build the CoNR networks of the folder's preset and load its four files (strict)."""
-    from avatar_app.models import create_conr, load_conr_weights
+    from avatar_app.models import load_weights_folder
 
     folder = Path(weights) if weights else DEFAULT_WEIGHTS
     if weights is None and not folder.is_dir():
@@ -49,10 +37,7 @@ def load_networks(weights: str | Path | None, preset: str | None = None):
             f"no trained weights shipped yet (looked in {folder})",
             "pass --weights DIR (official CoNR weights, or `python tools/make_random_weights.py DIR` for a smoke test)",
         )
-    preset = preset or weights_preset(folder)
-    model = create_conr(preset, init=False)
-    load_conr_weights(model, folder)
-    return model.eval()
+    return load_weights_folder(folder, preset)
 
 
 def load_character(path: str | Path | None = None):
