@@ -14,12 +14,17 @@ On top of :func:`load_mannequin_body` (A-pose, facing +z, feet on y=0):
 Every feature is built for the left side and mirrored, so the features are
 exactly mirror-symmetric; the body asset itself is symmetric to 16 mm. The
 result is deterministic (no randomness) and ready for ``save_glb``.
+
+An :class:`~avatar_app.rig.avatar_style.AvatarStyle` varies colours, cloth
+patterns, tails, bangs, skirt and proportions; without one (or with
+``AvatarStyle()``) the builder makes the shipped character, bit for bit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from avatar_app.rig.avatar_style import COLORS, PART_NAMES, AvatarStyle, Pattern, paint_patterns
 from avatar_app.rig.character import Character, recentred
 from avatar_app.rig.mannequin import load_mannequin_body
 from avatar_app.rig.mesh_parts import MeshPart, chain_weights, ellipse_disc, grid_triangles, merge_parts, mirror_joints, rigid_weights, tube
@@ -27,18 +32,8 @@ from avatar_app.rig.skeleton import Skeleton
 from avatar_app.rig.skinning import SkinnedMesh
 from avatar_app.rig.spring_settings import Collider, ColliderGroup, SpringChain, SpringJointSettings, SpringSettings
 
-PART_NAMES = ("skin", "hair", "top", "skirt", "shorts", "socks", "shoes", "eye_white", "iris")
-COLORS = {
-    "skin": (1.00, 0.87, 0.79),
-    "hair": (0.93, 0.52, 0.71),
-    "top": (0.95, 0.95, 0.97),
-    "skirt": (0.20, 0.24, 0.48),
-    "shorts": (0.20, 0.24, 0.48),  # the body under the skirt, in the skirt's colour
-    "socks": (0.13, 0.13, 0.16),
-    "shoes": (0.36, 0.21, 0.13),
-    "eye_white": (1.00, 1.00, 1.00),
-    "iris": (0.22, 0.52, 0.86),
-}
+__all__ = ["COLORS", "PART_NAMES", "AvatarStyle", "Pattern", "build_default_avatar"]
+
 TAIL_SETTINGS = SpringJointSettings(stiffness=1.0, gravity_power=0.06, drag=0.3, hit_radius=0.03)
 SKIRT_SETTINGS = SpringJointSettings(stiffness=1.6, gravity_power=0.1, drag=0.45, hit_radius=0.02)
 SKIRT_CHAINS = 12
@@ -79,8 +74,9 @@ class _Joints:
         return out
 
 
-def build_default_avatar() -> Character:
-    """The default character (see module docstring). Takes about two seconds."""
+def build_default_avatar(style: AvatarStyle | None = None) -> Character:
+    """The default character, or a variation of it (see module docstring). Takes about a second."""
+    style = AvatarStyle() if style is None else style
     body = load_mannequin_body()
     skel = body.skeleton
     hum = skel.humanoid
@@ -94,16 +90,27 @@ def build_default_avatar() -> Character:
     parts = [_body_part(body)]
     parts += _hair_cap(body, head_centre)
     surface = _FrontSurface(body)
-    parts += _bangs(surface, head_centre, hum["head"])
+    parts += _bangs(surface, head_centre, hum["head"], style.bangs_length)
     parts += _eyes(surface, head_centre, hum["head"])
-    tail_chains, tail_parts = _twin_tails(joints, hum["head"], head_centre)
-    skirt_chains, skirt_parts = _skirt(joints, body, hum["hips"])  # adds joints: mirror map after this
-    parts += tail_parts + skirt_parts
+    tail_chains, skirt_chains = {}, {}
+    if style.twin_tails:
+        tail_chains, tail_parts = _twin_tails(joints, hum["head"], head_centre, style.tail_length, style.tail_radius)
+        parts += tail_parts
+    if style.skirt:  # without it the shorts show
+        skirt_chains, skirt_parts = _skirt(joints, body, hum["hips"], style.skirt_length, style.skirt_flare)  # adds joints: mirror map after this
+        parts += skirt_parts
+    scale = style.scale
+    if np.any(scale != 1.0):  # rest rotations are all identity, so scaling world positions is the whole story
+        joints.world = [p * scale for p in joints.world]
+        for part in parts:
+            part.positions = part.positions * scale
+        rest, head_centre = rest * scale, head_centre * scale
     skeleton = joints.skeleton()
 
     mirror = joints.mirror_map()
     parts = [q for p in parts for q in p.with_mirror_image(mirror)]
-    positions, triangles, joint_idx, weights, colors, part_ids = merge_parts(parts, list(PART_NAMES), COLORS)
+    positions, triangles, joint_idx, weights, colors, part_ids = merge_parts(parts, list(PART_NAMES), style.palette)
+    colors = paint_patterns(style, positions, colors, part_ids, skirt_axis_z=float(rest[hum["hips"], 2]))
     skinned = SkinnedMesh(
         positions=positions,
         triangles=triangles,
@@ -116,7 +123,7 @@ def build_default_avatar() -> Character:
         name="default_avatar",
         source="default avatar",
     )
-    springs = _springs(skeleton, rest, hum, head_centre, tail_chains, skirt_chains)
+    springs = _springs(skeleton, rest, hum, head_centre, tail_chains, skirt_chains, scale)
     return recentred(Character(skeleton, skinned, springs, name="default_avatar", source="default avatar"), centre_x=False)
 
 
@@ -202,14 +209,14 @@ class _FrontSurface:
         return np.where(inside, z, -np.inf).max(axis=1).reshape(x.shape)
 
 
-def _bangs(surface: _FrontSurface, head_centre: np.ndarray, head: int) -> list[MeshPart]:
+def _bangs(surface: _FrontSurface, head_centre: np.ndarray, head: int, length_factor: float = 1.0) -> list[MeshPart]:
     top_y, bottom_y = head_centre[1] + 0.055, head_centre[1] + 0.005
     rows = 6
     parts = []
     for x0, length in ((0.0, 1.0), (0.018, 0.85), (0.036, 1.0), (0.054, 0.8)):
         width = 0.024
         t = np.linspace(0.0, 1.0, rows)
-        y = top_y - t * (top_y - bottom_y) * length
+        y = top_y - t * (top_y - bottom_y) * (length * length_factor)
         half = 0.5 * width * (1.0 - t) ** 0.7 + 1e-4
         xs = np.stack([x0 - half, x0 + half], axis=1)
         pts = []
@@ -235,10 +242,11 @@ def _eyes(surface: _FrontSurface, head_centre: np.ndarray, head: int) -> list[Me
     return out
 
 
-def _twin_tails(joints: _Joints, head: int, head_centre: np.ndarray):
+def _twin_tails(joints: _Joints, head: int, head_centre: np.ndarray, length: float = 1.0, thickness: float = 1.0):
     """Six-joint chains from the sides of the head (the last joint is the tip), and a tapered tube."""
     base = head_centre + np.array([0.085, 0.095, -0.05])
     steps = np.array([[0.045, -0.06, -0.035], [0.035, -0.14, -0.045], [0.012, -0.15, -0.03], [0.0, -0.15, -0.01], [-0.005, -0.14, 0.0]])
+    steps = steps * length
     points = np.concatenate([base[None], base + np.cumsum(steps, axis=0)])
     chains = {}
     for side, sign in (("L", 1.0), ("R", -1.0)):
@@ -253,7 +261,7 @@ def _twin_tails(joints: _Joints, head: int, head_centre: np.ndarray):
     seg = np.minimum(np.floor(s).astype(int), len(points) - 2)
     centre = points[seg] + (s - seg)[:, None] * (points[seg + 1] - points[seg])
     u = s / s[-1]
-    radii = 0.018 + 0.05 * np.sin(np.pi * np.clip(u * 1.4, 0.0, 1.0)) ** 0.8 * (1.0 - u) ** 0.6 + 0.003
+    radii = (0.018 + 0.05 * np.sin(np.pi * np.clip(u * 1.4, 0.0, 1.0)) ** 0.8 * (1.0 - u) ** 0.6 + 0.003) * thickness
     pos, tris = tube(centre, radii, sides=12, reference=(0.0, 0.0, 1.0))
     ring_s = np.repeat(s, 12)
     vertex_s = np.concatenate([ring_s, [s[0], s[-1]]])
@@ -261,11 +269,11 @@ def _twin_tails(joints: _Joints, head: int, head_centre: np.ndarray):
     return chains, [_mirror_too(MeshPart("hair", pos, tris, j, w))]
 
 
-def _skirt(joints: _Joints, body: Character, hips: int):
+def _skirt(joints: _Joints, body: Character, hips: int, length: float = 1.0, flare_factor: float = 1.0):
     """Twelve four-joint chains around the waist and a flared, double-sided ring skinned to them."""
     rest = body.skeleton.rest_world_matrices[:, :3, 3]
     axis = np.array([0.0, 0.0, rest[hips, 2]])
-    waist_y, hem_y = rest[hips, 1] + 0.06, rest[hips, 1] - 0.27
+    waist_y, hem_y = rest[hips, 1] + 0.06, rest[hips, 1] - 0.27 * length
     segments, sub = 3, 3
     rows = np.linspace(0.0, segments, segments * sub + 1)
     ys = waist_y + (hem_y - waist_y) * rows / segments
@@ -286,7 +294,7 @@ def _skirt(joints: _Joints, body: Character, hips: int):
             near = band & (np.abs(np.angle(np.exp(1j * (ang - a)))) < np.radians(12))
             radius[r, c] = rad[near].max() if near.any() else 0.0
     radius += 0.014
-    flare = radius[0] + np.outer((waist_y - ys), np.full(half_cols, 0.42))
+    flare = radius[0] + np.outer((waist_y - ys), np.full(half_cols, 0.42 * flare_factor))
     radius = np.maximum.accumulate(np.maximum(radius, flare), axis=0)
     # a chain every 30 degrees, starting 15 degrees left of the front
     chain_phi = (np.arange(SKIRT_CHAINS // 2) + 0.5) * 2 * np.pi / SKIRT_CHAINS
@@ -352,18 +360,24 @@ def _outward(pos: np.ndarray, tris: np.ndarray, axis: np.ndarray) -> bool:
     return float(np.sum(n * out)) > 0
 
 
-def _springs(skeleton: Skeleton, rest, hum, head_centre, tail_chains, skirt_chains) -> SpringSettings:
-    colliders = [Collider(hum["head"], tuple(head_centre - rest[hum["head"]]), 0.085)]
-    colliders.append(Collider(hum["upperChest"], (0.0, 0.03, -0.02), 0.11))
+def _springs(skeleton: Skeleton, rest, hum, head_centre, tail_chains, skirt_chains, scale=np.ones(3)) -> SpringSettings:
+    """Colliders on head, chest, arms, legs and hips; ``rest`` and ``head_centre`` are already scaled by ``scale``."""
+    radius_scale = float(np.prod(scale) ** (1.0 / 3.0))  # exactly 1.0 for the default character
+    colliders = [Collider(hum["head"], tuple(head_centre - rest[hum["head"]]), 0.085 * radius_scale)]
+    colliders.append(Collider(hum["upperChest"], _scaled_offset((0.0, 0.03, -0.02), scale), 0.11 * radius_scale))
     for side in ("left", "right"):
         a, b = hum[f"{side}UpperArm"], hum[f"{side}LowerArm"]
-        colliders.append(Collider(a, (0.0, 0.0, 0.0), 0.045, tuple(rest[b] - rest[a])))
+        colliders.append(Collider(a, (0.0, 0.0, 0.0), 0.045 * radius_scale, tuple(rest[b] - rest[a])))
     for side in ("left", "right"):
         a, b = hum[f"{side}UpperLeg"], hum[f"{side}LowerLeg"]
-        colliders.append(Collider(a, (0.0, 0.0, 0.0), 0.075, tuple(rest[b] - rest[a])))
-    colliders.append(Collider(hum["hips"], (0.0, -0.02, 0.0), 0.11))
+        colliders.append(Collider(a, (0.0, 0.0, 0.0), 0.075 * radius_scale, tuple(rest[b] - rest[a])))
+    colliders.append(Collider(hum["hips"], _scaled_offset((0.0, -0.02, 0.0), scale), 0.11 * radius_scale))
     groups = (ColliderGroup((0,), "head"), ColliderGroup((1, 2, 3), "torso"), ColliderGroup((4, 5, 6), "legs"))
-    chains = [SpringChain(tuple(tail_chains[s]), tuple(TAIL_SETTINGS for _ in tail_chains[s]), (0, 1), f"twinTail{s}") for s in ("L", "R")]
+    chains = [SpringChain(tuple(tail_chains[s]), tuple(TAIL_SETTINGS for _ in tail_chains[s]), (0, 1), f"twinTail{s}") for s in sorted(tail_chains)]
     for (side, k), chain in sorted(skirt_chains.items()):
         chains.append(SpringChain(tuple(chain), tuple(SKIRT_SETTINGS for _ in chain), (2,), f"skirt{side}{k}"))
     return SpringSettings(tuple(chains), tuple(colliders), groups)
+
+
+def _scaled_offset(offset, scale) -> tuple[float, float, float]:
+    return tuple(float(v) for v in np.asarray(offset) * scale)
