@@ -6,6 +6,7 @@ Timing lives here, never in pass/fail tests. Ratios are measured side by side in
     python tools/bench.py                      # renderer (torch, 256², M=1,2,4)
     python tools/bench.py --big                # + 512², M=4
     python tools/bench.py --threads 2 --json out/bench.json
+    python tools/bench.py --sections renderer --weights assets/weights/lite --views 1,4 --onnxruntime   # + ONNX Runtime
     python tools/bench.py --pipeline           # live pipeline: pose+rig+raster alone, then CoNR lite (--big: + official)
 """
 
@@ -59,14 +60,24 @@ def synthetic_inputs(size: int, views: int, seed: int = 0):
     return CharacterSheet(rgb, alpha), UdpMap(udp)
 
 
-def bench_renderer(cases, threads: int, preset: str, repeats: int, fast_modes=(True,), reference: bool = False) -> list[dict]:
+def bench_renderer(
+    cases, threads: int, preset: str, repeats: int, fast_modes=(True,), reference: bool = False, onnxruntime: bool = False,
+    weights: str | None = None,
+) -> list[dict]:
+    """``weights``: a trained weights folder (its model.json names the preset); else the
+    conformance fill of ``preset``, whose arbitrary flows make grid_sample read memory far
+    less coherently than trained flows do, so such timings run slow."""
     import torch
 
     from avatar_app.infer import FrameRenderer, SheetEncoder
-    from avatar_app.models import create_conr, fill_networks
+    from avatar_app.models import create_conr, fill_networks, load_weights_folder
 
     torch.set_num_threads(threads)
-    model = fill_networks(create_conr(preset, init=False)).eval()
+    if weights:
+        model = load_weights_folder(weights)
+        preset = model.cfg.name
+    else:
+        model = fill_networks(create_conr(preset, init=False)).eval()
     encoder = SheetEncoder(model)
     rows = []
     for size, views in cases:
@@ -81,7 +92,38 @@ def bench_renderer(cases, threads: int, preset: str, repeats: int, fast_modes=(T
         if reference:
             frame_s, sheet_s = _reference_flow_times(model, sheet, udp, n)
             rows.append(_renderer_row(preset, size, views, threads, "reference flow", "plain, per frame", frame_s, sheet_s))
+        if onnxruntime:
+            torch_row = rows[-1 - int(reference)]
+            frame_s, sheet_s = _onnxruntime_times(model, size, sheet, udp, threads, n)
+            rows.append(_renderer_row(preset, size, views, threads, "onnxruntime", "ORT CPU, all graph opts", frame_s, sheet_s))
+            rows[-1]["ratio_to_torch"] = rows[-1]["frame"]["median_ms"] / torch_row["frame"]["median_ms"]
+            print(f"|   ONNX Runtime / torch ({torch_row['variant']}): {rows[-1]['ratio_to_torch']:.2f}x per frame |", flush=True)
     return rows
+
+
+_ORT_GRAPHS: dict = {}
+
+
+def _onnxruntime_times(model, size: int, sheet, udp, threads: int, repeats: int):
+    """ONNX Runtime (CPU) on graphs exported from the same weights, timed like the torch rows."""
+    import tempfile
+
+    from avatar_app.infer.onnx_export import export_all
+    from avatar_app.infer.onnxruntime_backend import OrtFrameRenderer, OrtSheetEncoder
+    from avatar_app.infer.torch_backend import udp_tensor
+
+    if size not in _ORT_GRAPHS:
+        folder = tempfile.mkdtemp(prefix="bench_onnx_")
+        _ORT_GRAPHS[size] = export_all(model, size, folder, graphs=("sheet_encoder", "frame_renderer"))
+    paths = _ORT_GRAPHS[size]
+    cpu = ["CPUExecutionProvider"]
+    encoder = OrtSheetEncoder(paths["sheet_encoder"], threads, cpu)
+    renderer = OrtFrameRenderer(paths["frame_renderer"], threads, cpu)
+    sheet_s = _timed(lambda: encoder.encode_tensors(*_sheet_tensors(sheet)), 1, max(3, repeats // 2))
+    state = encoder.encode_tensors(*_sheet_tensors(sheet))
+    target = udp_tensor(udp)
+    frame_s = _timed(lambda: renderer.render_tensor(state, target), 1, repeats)
+    return frame_s, sheet_s
 
 
 def _renderer_row(preset, size, views, threads, variant, acceleration, frame_s, sheet_s) -> dict:
@@ -198,7 +240,8 @@ def _run_live(name: str, source, renderer, character, size: int, frames: int, so
 
 
 def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: bool) -> list[dict]:
-    """The live pipeline on the demo source: pose + rig + raster alone, then with CoNR (synthetic weights)."""
+    """The live pipeline on the demo source: pose + rig + raster alone, then with CoNR (the shipped
+    weights at 1 and 4 views if present, else synthetic lite weights; ``big``: + official, synthetic)."""
     import torch
 
     from avatar_app.cli.common import DEFAULT_CHARACTER, load_character
@@ -221,17 +264,25 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
         _run_live("pose+rig+raster (UDP only)", demo(60.0), UdpOnly(), character, size, frames, 60.0),
         _run_live("proxy preview (UDP + colour)", demo(30.0), ProxyRenderer(), character, size, frames, 30.0),
     ]
-    presets = ["lite"] + (["official"] if big else [])
-    for preset in presets:
-        networks = fill_networks(create_conr(preset, init=False)).eval()
-        views = 1 if preset == "lite" else 4
+    from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS
+
+    cases = []  # (label, networks, views, frames)
+    if DEFAULT_WEIGHTS.is_dir():
+        from avatar_app.models import load_weights_folder
+
+        shipped = load_weights_folder(DEFAULT_WEIGHTS)
+        cases += [(f"conr {shipped.cfg.name} shipped weights", shipped, v, conr_frames * 4) for v in (1, 4)]
+    else:
+        cases.append(("conr lite synthetic", fill_networks(create_conr("lite", init=False)).eval(), 1, conr_frames))
+    if big:
+        cases.append(("conr official synthetic", fill_networks(create_conr("official", init=False)).eval(), 4, max(2, conr_frames // 2)))
+    for label, networks, views, n in cases:
         sheet = load_sheet(DEFAULT_CHARACTER / "sheet", size=size, max_views=views)
         renderer = ConrRenderer(networks, sheet)
-        n = conr_frames if preset == "lite" else max(2, conr_frames // 2)
-        row = _run_live(f"conr {preset} synthetic, {views} view(s)", demo(30.0), renderer, character, size, n, 30.0)
-        row.update(preset=preset, views=views, sheet_encode_ms=renderer.encode_ms, acceleration=renderer.acceleration)
+        row = _run_live(f"{label}, {views} view(s)", demo(30.0), renderer, character, size, n, 30.0)
+        row.update(preset=networks.cfg.name, views=views, sheet_encode_ms=renderer.encode_ms, acceleration=renderer.acceleration)
         rows.append(row)
-        del networks, renderer
+        del renderer
     return rows
 
 
@@ -244,12 +295,14 @@ def _sheet_tensors(sheet):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    p.add_argument("--preset", default="official")
+    p.add_argument("--preset", default="official", help="network sizes, with the conformance fill as weights")
+    p.add_argument("--weights", default=None, help="time trained weights from this folder instead (preset from its model.json)")
     p.add_argument("--big", action="store_true", help="also 512², M=4 (slow on CPU)")
     p.add_argument("--views", default="1,2,4", help="view counts at 256² (default 1,2,4)")
     p.add_argument("--repeats", type=int, default=7, help="timed frames per case (after 1 warm-up)")
     p.add_argument("--compare-plain", action="store_true", help="also time the shader with plain convolutions")
     p.add_argument("--reference", action="store_true", help="also time the reference data flow side by side (per frame, per sheet)")
+    p.add_argument("--onnxruntime", action="store_true", help="also time ONNX Runtime (CPU) on graphs exported from the same weights")
     p.add_argument("--sections", default=None, help="comma list of: rig, renderer, pipeline (default rig,renderer)")
     p.add_argument("--pipeline", action="store_true", help="the live pipeline section (alone unless --sections is given)")
     p.add_argument("--pipeline-frames", type=int, default=150, help="frames per pose+rig+raster run (default 150)")
@@ -276,7 +329,9 @@ def main(argv=None) -> int:
         print("| preset   | size | M | variant          | shader convolutions        | frame p50 ms | p95 ms | sheet ms |")
         print("|---|---:|---:|---|---|---:|---:|---:|")
         modes = (True, False) if args.compare_plain else (True,)
-        rows += bench_renderer(cases, args.threads, args.preset, args.repeats, modes, args.reference)
+        rows += bench_renderer(
+            cases, args.threads, args.preset, args.repeats, modes, args.reference, args.onnxruntime, args.weights
+        )
     if "pipeline" in sections:
         print(f"# live pipeline, demo source, {args.threads} threads: stage p50/p95 ms, latency = source timestamp -> sink")
         print("| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | raster        | "
