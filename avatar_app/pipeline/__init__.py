@@ -6,7 +6,7 @@
 * Sources (`PoseSource`): `MotionSource` (demo motion, BVH), `VmcSource`,
   `CameraPoseSource` (webcam/video -> mediapipe -> retarget), `UdpDetectorSource`.
 * Renderers (`AvatarRenderer`): `ConrRenderer` (the product) and `ProxyRenderer` (the
-  rig's flat colours; previews, and the default until trained weights ship).
+  rig's flat colours; previews, and the fallback when no trained weights are found).
 * `parse_source_spec` / `parse_sink_spec` / `open_source` / `open_sink`: what the CLI's
   ``--source`` and ``--sink`` mean.
 """

@@ -20,7 +20,7 @@ DEFAULT_CHARACTER = ASSETS / "characters" / "default"
 DEFAULT_WEIGHTS = ASSETS / "weights" / "lite"
 
 NO_WEIGHTS_WARNING = (
-    "avatar-app: warning: no trained CoNR weights ship yet (looked in {folder}); streaming the proxy renderer "
+    "avatar-app: warning: no trained CoNR weights found (looked in {folder}; a checkout ships them there); streaming the proxy renderer "
     "(the rig's flat colours, not your character). Pass --weights DIR to render the sheet with CoNR."
 )
 
@@ -34,7 +34,7 @@ def load_networks(weights: str | Path | None, preset: str | None = None):
         raise SettingError(
             "--weights",
             "a folder with udpparsernet.pth, target_pose_encoder.pth, shader.pth, rgbadecodernet.pth",
-            f"no trained weights shipped yet (looked in {folder})",
+            f"no trained weights (looked in {folder}, where a checkout ships them)",
             "pass --weights DIR (official CoNR weights, or `python tools/make_random_weights.py DIR` for a smoke test)",
         )
     return load_weights_folder(folder, preset)
@@ -61,7 +61,7 @@ def choose_renderer(requested: str | None, weights: str | None, default_weights:
         return "conr", folder, None
     if requested == "conr" and folder is None:
         raise SettingError(
-            "--renderer conr", "trained CoNR weights (--weights DIR)", f"none (no trained weights ship yet; looked in {default_weights})",
+            "--renderer conr", "trained CoNR weights (--weights DIR)", f"none (no trained weights in {default_weights}, where a checkout ships them)",
             "pass --weights DIR (official CoNR weights, or `python tools/make_random_weights.py DIR --preset lite` for a smoke test), "
             "or use --renderer proxy",
         )

@@ -45,10 +45,10 @@ def test_demo_to_mp4_writes_exactly_n_frames_of_a_moving_avatar_and_reports_stat
 def test_without_weights_the_default_renderer_is_the_proxy_with_a_warning(tmp_path, monkeypatch, capsys):
     from avatar_app.cli import stream
 
-    monkeypatch.setattr(stream, "DEFAULT_WEIGHTS", tmp_path / "weights" / "lite")  # as before any weights ship
+    monkeypatch.setattr(stream, "DEFAULT_WEIGHTS", tmp_path / "weights" / "lite")  # as if the shipped weights were deleted
     assert main(["stream", "--sink", f"file:{tmp_path / 'o.mp4'}", "--frames", "2", "--size", "128"]) == 0
     captured = capsys.readouterr()
-    assert "warning: no trained CoNR weights ship yet" in captured.err and "--weights DIR" in captured.err
+    assert "warning: no trained CoNR weights found" in captured.err and "--weights DIR" in captured.err
     assert "renderer proxy" in captured.out
     assert main(["stream", "--sink", "virtualcam", "--renderer", "conr"]) == 2, "conr without weights is a setting error"
     assert "--weights" in capsys.readouterr().err
