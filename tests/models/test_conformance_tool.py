@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -13,12 +10,8 @@ from avatar_app.models import CoNR
 
 
 @pytest.fixture(scope="module")
-def tool():
-    path = Path(__file__).parents[2] / "tools" / "conformance.py"
-    spec = importlib.util.spec_from_file_location("conformance_tool", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("conformance")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -152,10 +151,8 @@ def test_weights_of_another_preset_do_not_load(tiny_folder):
         load_conr_weights(other, tiny_folder)
 
 
-def test_make_random_weights_tool_writes_the_four_files(tmp_path):
-    spec = importlib.util.spec_from_file_location("make_random_weights", Path(__file__).parents[2] / "tools" / "make_random_weights.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_make_random_weights_tool_writes_the_four_files(tmp_path, load_tool):
+    tool = load_tool("make_random_weights")
     paths = tool.write_random_weights(tmp_path, TINY)
     assert sorted(p.name for p in paths) == sorted(CHECKPOINT_FILES.values())
     loaded = _load(tmp_path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -21,12 +20,8 @@ YAWS = [0.0, 90.0, 180.0]
 
 
 @pytest.fixture(scope="module")
-def tool():
-    path = Path(__file__).parents[2] / "tools" / "evaluate.py"
-    spec = importlib.util.spec_from_file_location("evaluate_tool", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("evaluate")
 
 
 @pytest.fixture(scope="module")
