@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from avatar_app.core.errors import AvatarAppError
-from avatar_app.training.evaluation import evaluate, load_model
+from avatar_app.models import load_weights_folder
+from avatar_app.training.evaluation import evaluate
 from avatar_app.training.synthetic import SyntheticDataset
 
 METHOD_LABELS = {"model": "model ({preset})", "nearest_view": "nearest-view paste", "udp_lookup": "UDP lookup"}
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        model = load_model(args.weights)
+        model = load_weights_folder(args.weights)
         with SyntheticDataset(size=args.size, split="val", seed=args.seed, views=args.views) as dataset:
             print(f"{args.weights}: preset '{model.cfg.name}', {min(args.samples, len(dataset))} validation sample(s), "
                   f"{args.size}x{args.size}, {args.views} view(s), {torch.get_num_threads()} thread(s), {args.device}")

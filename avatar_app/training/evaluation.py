@@ -23,23 +23,17 @@ from tqdm import tqdm
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
 from avatar_app.infer.torch_backend import FrameRenderer, SheetEncoder, UDPDetector
-from avatar_app.models import PRESET_FILE, CoNR, load_weights_folder
+from avatar_app.models import CoNR, load_weights_folder
 from avatar_app.training.baselines import nearest_view_paste, udp_lookup
 from avatar_app.training.metrics import alpha_iou, psnr, ssim, udp_error
 from avatar_app.training.sample import Sample
 
-__all__ = ["METHODS", "MODEL_FILE", "evaluate", "load_model", "select_views"]
+__all__ = ["METHODS", "evaluate", "select_views"]
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = PRESET_FILE
 METHODS = ("model", "nearest_view", "udp_lookup")
 IMAGE_METRICS = ("psnr", "ssim", "alpha_iou")
-
-
-def load_model(folder: str | Path) -> CoNR:
-    """A CoNR built from the preset named in ``folder/model.json`` and loaded strictly from ``folder``."""
-    return load_weights_folder(folder)
 
 
 def select_views(sample: Sample, views: int) -> Sample:
@@ -81,7 +75,7 @@ def evaluate(
 ) -> dict:
     """Mean (and per-sample) scores of the model, both baselines and the UDP detector.
 
-    ``model`` is a weights folder (see :func:`load_model`) or a :class:`CoNR`; a given
+    ``model`` is a weights folder (:func:`~avatar_app.models.load_weights_folder`) or a :class:`CoNR`; a given
     model is moved to ``device`` and its train/eval flags are restored afterwards, so
     this can run in the middle of training. ``dataset`` is anything with ``len`` and
     indexing that yields :class:`Sample` s; the first ``limit`` samples are scored,
@@ -93,7 +87,7 @@ def evaluate(
     the answer: each sample's own mean visible xyz. A detector worth having beats it.
     """
     if not isinstance(model, CoNR):
-        model = load_model(model)
+        model = load_weights_folder(model)
     n = len(dataset) if limit is None else min(limit, len(dataset))
     if n < 1:
         raise SettingError("samples", "at least 1 sample to evaluate", f"{len(dataset)} in the dataset, limit {limit}", "raise --samples")

@@ -37,6 +37,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import Subset
 
 from avatar_app.core.errors import CheckpointError, SettingError
 from avatar_app.models import (
@@ -180,23 +181,12 @@ def make_datasets(s: TrainSettings):
             raise SettingError("--data", "a folder dataset with at least 2 samples", f"{len(full)} in {s.data}", "add samples (docs/dataset.md)")
         n_val = max(1, min(s.val_samples, len(full) // 10))
         idx = list(range(len(full)))
-        return _Subset(full, idx[n_val:]), _Subset(full, idx[:n_val])
+        return Subset(full, idx[n_val:]), Subset(full, idx[:n_val])
     from avatar_app.training.synthetic import SyntheticDataset
 
     train = SyntheticDataset(size=s.size, split="train", num_characters=s.train_characters, seed=s.seed)
     val = SyntheticDataset(size=s.size, split="val", num_characters=s.val_characters, seed=s.seed)
     return train, val
-
-
-class _Subset:
-    def __init__(self, dataset, indices):
-        self.dataset, self.indices = dataset, list(indices)
-
-    def __len__(self):
-        return len(self.indices)
-
-    def __getitem__(self, i):
-        return self.dataset[self.indices[i]]
 
 
 def _step_rng(seed: int, step: int) -> random.Random:

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from avatar_app.core.errors import CheckpointError, DeviceError, SettingError
-from avatar_app.models import create_conr, save_conr_weights
-from avatar_app.training.evaluation import MODEL_FILE, evaluate, load_model
+from avatar_app.models import PRESET_FILE, create_conr, load_weights_folder, save_conr_weights
+from avatar_app.training.evaluation import evaluate
 from avatar_app.training.sample import Sample
 
 S = 128
@@ -30,7 +30,7 @@ def lite_weights(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("lite_weights")
     save_conr_weights(create_conr("lite"), folder)
-    (folder / MODEL_FILE).write_text(json.dumps({"preset": "lite"}))
+    (folder / PRESET_FILE).write_text(json.dumps({"preset": "lite"}))
     return folder
 
 
@@ -75,7 +75,7 @@ def test_evaluate_scores_the_model_both_baselines_and_the_detector(lite_weights)
 def test_evaluate_takes_the_first_views_and_skips_udp_lookup_without_sheet_udp(lite_weights):
     sample = make_sample(3, target_view=2)
     sample.sheet_udp = None
-    model = load_model(lite_weights)
+    model = load_weights_folder(lite_weights)
     result = evaluate(model, [sample], views=2)
     assert result["views"] == 2
     assert "udp_lookup" not in result["methods"]
@@ -98,16 +98,16 @@ def test_evaluate_refuses_more_views_than_the_samples_have(lite_weights):
 
 
 def test_load_model_builds_the_preset_named_in_model_json(lite_weights, tmp_path):
-    assert load_model(lite_weights).cfg.name == "lite"
+    assert load_weights_folder(lite_weights).cfg.name == "lite"
     for f in lite_weights.glob("*.pth"):
         (tmp_path / f.name).write_bytes(f.read_bytes())
-    (tmp_path / MODEL_FILE).write_text("{not json")
+    (tmp_path / PRESET_FILE).write_text("{not json")
     with pytest.raises(CheckpointError, match="model.json"):
-        load_model(tmp_path)
-    (tmp_path / MODEL_FILE).unlink()  # no model.json: official, which these files do not fit
+        load_weights_folder(tmp_path)
+    (tmp_path / PRESET_FILE).unlink()  # no model.json: official, which these files do not fit
     with pytest.raises(CheckpointError, match="official") as err:
-        load_model(tmp_path)
-    assert MODEL_FILE in err.value.fix
+        load_weights_folder(tmp_path)
+    assert PRESET_FILE in err.value.fix
 
 
 def test_tool_reports_a_missing_weights_folder_in_one_line_with_exit_2(tool, tmp_path, capsys):
