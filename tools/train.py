@@ -52,6 +52,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
     p.add_argument("--threads", type=int, default=None, help="CPU threads per process")
     p.add_argument("--data", default=None, help="folder dataset (docs/dataset.md) instead of synthetic characters")
     p.add_argument("--init", default=None, help="weights folder to start from (fine-tuning)")
+    p.add_argument("--colour-augment", type=float, default=d.colour_augment,
+                   help="share of samples whose colours are permuted/inverted, sheet and target alike (default %(default)s)")
     p.add_argument("--until", type=int, default=None, help="stop at this step of the --steps schedule (continue later)")
     p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
     p.add_argument("--no-progress", action="store_true")
@@ -62,6 +64,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
         max_views=a.max_views, train_characters=a.train_characters, val_characters=a.val_characters,
         val_samples=a.val_samples, val_every=a.val_every, preview_every=a.preview_every,
         checkpoint_every=a.checkpoint_every, seed=a.seed, device=device, data=a.data, init=a.init,
+        colour_augment=a.colour_augment,
     )
     return s, a
 

@@ -86,6 +86,7 @@ class TrainSettings:
     device: str = "cpu"
     data: str | None = None  # a folder dataset (docs/dataset.md) instead of synthetic characters
     init: str | None = None  # start from this weights folder (fine-tuning)
+    colour_augment: float = 0.0  # share of samples whose colours are remapped (augment_colours)
     losses: LossWeights = field(default_factory=LossWeights)
 
     @staticmethod
@@ -204,10 +205,36 @@ def step_views(s: TrainSettings, step: int) -> int:
     return _step_rng(s.seed, step).randint(1, s.max_views)
 
 
+def augment_colours(batch: dict, share: float, rng: random.Random) -> dict:
+    """Remap the colours of about ``share`` of the samples, sheet and target alike (in place).
+
+    Per chosen sample: a random permutation of R, G, B, and each channel inverted
+    (``a - c`` on premultiplied values, which stays premultiplied) with probability 1/4.
+    A character's colours then cannot be guessed from its pose or its body part: the
+    network has to carry them over from the sheet, which is what it is for.
+    """
+    if share <= 0.0:
+        return batch
+    for i in range(batch["target_rgba"].shape[0]):
+        if rng.random() >= share:
+            continue
+        order = [0, 1, 2]
+        rng.shuffle(order)
+        invert = [rng.random() < 0.25 for _ in range(3)]
+        for rgb, alpha in ((batch["sheet_rgb"][i], batch["sheet_alpha"][i]), (batch["target_rgba"][i, :3], batch["target_rgba"][i, 3:4])):
+            mapped = rgb[..., order, :, :].clone()
+            for c in range(3):
+                if invert[c]:
+                    mapped[..., c, :, :] = alpha[..., 0, :, :] - mapped[..., c, :, :]
+            rgb.copy_(mapped.clamp_(min=0.0))
+    return batch
+
+
 def batch_for_step(dataset, s: TrainSettings, step: int, rank: int = 0, world: int = 1) -> tuple[dict, int]:
-    """The collated samples of ``step`` for this rank and their view count."""
+    """The collated samples of ``step`` for this rank (colours augmented) and their view count."""
     m = step_views(s, step)
-    return collate([dataset[i] for i in step_indices(s, step, rank, world, len(dataset))], views=m), m
+    batch = collate([dataset[i] for i in step_indices(s, step, rank, world, len(dataset))], views=m)
+    return augment_colours(batch, s.colour_augment, _step_rng(s.seed + 7919 * (rank + 1), step)), m
 
 
 def _to(batch: dict, device) -> dict:

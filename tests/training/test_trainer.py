@@ -13,7 +13,7 @@ import torch
 
 from avatar_app.models import create_conr, load_conr_weights
 from avatar_app.training.synthetic import SyntheticDataset
-from avatar_app.training.trainer import TrainSettings, step_indices, step_views, train
+from avatar_app.training.trainer import TrainSettings, augment_colours, step_indices, step_views, train
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,10 +61,10 @@ def test_short_run_lowers_the_loss_and_writes_what_the_app_loads(tmp_path, tiny_
 
 
 def test_resumed_run_matches_an_uninterrupted_one(tmp_path, tiny_data):
-    whole = train(_settings(tmp_path / "a", 10), progress=False, datasets=tiny_data)
-    part = train(_settings(tmp_path / "b", 10, checkpoint_every=0), progress=False, datasets=tiny_data, until=5)
+    whole = train(_settings(tmp_path / "a", 10, colour_augment=0.5), progress=False, datasets=tiny_data)
+    part = train(_settings(tmp_path / "b", 10, checkpoint_every=0, colour_augment=0.5), progress=False, datasets=tiny_data, until=5)
     assert part.step == 5
-    rest = train(_settings(tmp_path / "b", 10, checkpoint_every=0), progress=False, datasets=tiny_data)
+    rest = train(_settings(tmp_path / "b", 10, checkpoint_every=0, colour_augment=0.5), progress=False, datasets=tiny_data)
     assert rest.resumed_from == 5 and rest.step == 10
     for (k, a), b in zip(whole.model.state_dict().items(), rest.model.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
@@ -79,6 +79,46 @@ def test_ranks_get_disjoint_samples_and_every_view_count_is_trained():
         assert len(r0) == len(r1) == 3 and not set(r0) & set(r1)
     assert step_indices(s, 5, 1, 2, total=7) == [(5 * 6 + 3 + k) % 7 for k in range(3)]
     assert {step_views(s, step) for step in range(40)} == {1, 2, 3, 4}
+
+
+def _colour_batch(n=6, m=2, s=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    alpha = (torch.rand(n, m, 1, s, s, generator=g) > 0.3).float()
+    colours = torch.rand(n, 3, generator=g)  # one flat colour per sample, on sheet and target alike
+    rgb = colours[:, None, :, None, None] * alpha
+    target_alpha = (torch.rand(n, 1, s, s, generator=g) > 0.5).float()
+    target = torch.cat([colours[:, :, None, None] * target_alpha, target_alpha], dim=1)
+    return {"sheet_rgb": rgb, "sheet_alpha": alpha, "target_rgba": target, "target_udp": torch.rand(n, 4, s, s, generator=g)}
+
+
+def test_colour_augmentation_remaps_sheet_and_target_alike_and_keeps_premultiplication():
+    import random
+
+    before = _colour_batch()
+    after = augment_colours({k: v.clone() for k, v in before.items()}, 1.0, random.Random(5))
+    for k in ("sheet_alpha", "target_udp"):
+        assert torch.equal(after[k], before[k]), k
+    assert torch.equal(after["target_rgba"][:, 3], before["target_rgba"][:, 3])
+    changed = 0
+    for i in range(6):
+        on_sheet, on_target = before["sheet_alpha"][i, :, 0] > 0, before["target_rgba"][i, 3] > 0
+        sheet_colour = after["sheet_rgb"][i].permute(0, 2, 3, 1)[on_sheet]  # [pixels, 3]
+        target_colour = after["target_rgba"][i, :3].permute(1, 2, 0)[on_target]
+        # the same colour map on every sheet pixel and on the target
+        assert torch.allclose(sheet_colour, sheet_colour[:1].expand_as(sheet_colour))
+        assert torch.allclose(target_colour, sheet_colour[:1].expand_as(target_colour))
+        # a permutation with inversions of the original colour: a channel is c or 1 - c
+        old = before["sheet_rgb"][i].permute(0, 2, 3, 1)[on_sheet][0]
+        new = sheet_colour[0]
+        assert all(any(torch.isclose(v, u) or torch.isclose(v, 1 - u) for u in old) for v in new)
+        changed += not torch.allclose(new, old)
+        assert float(after["sheet_rgb"][i].min()) >= 0.0
+        assert torch.all(after["sheet_rgb"][i] <= before["sheet_alpha"][i] + 1e-6)  # still premultiplied
+    assert changed >= 4  # identity map only when the shuffle keeps order and nothing inverts
+    untouched = augment_colours({k: v.clone() for k, v in before.items()}, 0.0, random.Random(5))
+    assert all(torch.equal(untouched[k], before[k]) for k in before)
+    again = augment_colours({k: v.clone() for k, v in before.items()}, 1.0, random.Random(5))
+    assert all(torch.equal(again[k], after[k]) for k in before)
 
 
 DDP_SCRIPT = """
