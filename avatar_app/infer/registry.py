@@ -45,11 +45,16 @@ def available_backends() -> list[tuple[str, bool, str]]:
     return [(name, *backend_status(name)) for name in BACKENDS]
 
 
-def get_backend(name: str, networks=None, *, engines_dir=None, preset: str = "", size: int = 0, device="cpu", intra_op_threads: int = 0, fast: bool = True) -> dict:
+def get_backend(
+    name: str, networks=None, *, engines_dir=None, onnx_dir=None, preset: str = "", size: int = 0, device="cpu",
+    intra_op_threads: int = 0, fast: bool = True, precision: str = "fp16",
+) -> dict:
     """``{"sheet_encoder": ..., "frame_renderer": ...}`` for backend ``name``.
 
     torch needs ``networks``; onnxruntime needs ``engines_dir``, ``preset`` and ``size`` (the
-    exported graphs). Raises :class:`SettingError` naming what is missing.
+    exported graphs); tensorrt needs the same, with the built engines in ``engines_dir`` and
+    the graphs they were built from in ``onnx_dir`` (default: ``engines_dir``). Raises
+    :class:`SettingError` naming what is missing.
     """
     ok, reason = backend_status(name)
     if not ok:
@@ -69,4 +74,13 @@ def get_backend(name: str, networks=None, *, engines_dir=None, preset: str = "",
             "sheet_encoder": OrtSheetEncoder.from_dir(engines_dir, preset, size, intra_op_threads),
             "frame_renderer": OrtFrameRenderer.from_dir(engines_dir, preset, size, intra_op_threads),
         }
-    raise SettingError("backend", "torch or onnxruntime (a TensorRT runner is not part of this build)", name, "build an engine with tools/build_engine.py; run it with --backend onnxruntime meanwhile")
+    if engines_dir is None or not preset or not size:
+        raise SettingError("tensorrt backend", "engines_dir, preset and size of the built engines", f"{engines_dir!r}, {preset!r}, {size!r}", "run tools/export_onnx.py and tools/build_engine.py, and pass their --out directories")
+    from avatar_app.infer.tensorrt_backend import TrtFrameRenderer, TrtSheetEncoder
+
+    device = device if str(device).startswith("cuda") else "cuda"
+    where = (onnx_dir or engines_dir, engines_dir, preset, size)
+    return {
+        "sheet_encoder": TrtSheetEncoder.from_dirs(*where, precision=precision, device=device),
+        "frame_renderer": TrtFrameRenderer.from_dirs(*where, precision=precision, device=device, cuda_graphs=True),
+    }

@@ -5,10 +5,6 @@ One export per session (lite preset, 128², synthetic weights, M=2 example), ~1 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import onnx
 import pytest
@@ -29,20 +25,9 @@ from avatar_app.infer.torch_backend import FrameRenderer, SheetEncoder, UDPDetec
 
 ort = pytest.importorskip("onnxruntime")
 
-REPO = Path(__file__).resolve().parents[2]
 SIZE = 128
 # conformance tolerances on rgba
 RGBA_MAX, RGBA_P999, RGBA_MEAN = 1e-2, 3e-3, 2e-4
-
-
-@pytest.fixture(scope="session")
-def lite_graphs(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("onnx_lite")
-    cmd = [sys.executable, str(REPO / "tools" / "export_onnx.py"), "--synthetic", "--preset", "lite", "--size", str(SIZE), "--out", str(out), "--threads", "2"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "GridSample ok" in done.stdout
-    return out
 
 
 @pytest.fixture(scope="session")
