@@ -20,6 +20,10 @@ with less work:
   that are used (mask 0 for flow/image, masks 2.. for messages).
 * On CPU each block runs in channels_last (oneDNN's NHWC kernels are faster); the
   tail stays NCHW, where ``grid_sample`` and the grouped views are cheapest.
+* Mixed precision (``amp=(device_type, dtype)``): each block's convolutions run under
+  ``torch.autocast``; everything between blocks - resizes, warps, the cross-view
+  softmax weighting and the RGBA decoder - stays an FP32 island, because flows are in
+  pixels (fp16 has a 0.125 px step at 256) and the weights are exponentials.
 
 The leaf layers are the network's own modules in new containers, so
 :func:`accelerate` can swap them (Winograd, see ``winograd.py``) without touching
@@ -133,9 +137,10 @@ class LevelRuntime(nn.Module):
 class ShaderRuntime(nn.Module):
     """Shader + RGBA decoder of one :class:`CoNR`, arranged for split, batched inference."""
 
-    def __init__(self, model: CoNR, channels_last: bool = False):
+    def __init__(self, model: CoNR, channels_last: bool = False, amp: tuple[str, torch.dtype] | None = None):
         super().__init__()
         self.cfg = model.cfg
+        self.amp = amp
         self.levels = nn.ModuleList(
             LevelRuntime(block, lv, channels_last) for block, lv in zip(model.shader.decoder_blocks, model.cfg.levels)
         )
@@ -181,6 +186,13 @@ class ShaderRuntime(nn.Module):
         grid = torch.addcmul(base, flow.view(b, g, 2, h, w).permute(0, 1, 3, 4, 2), scale)
         return self._sample(x.reshape(b * g, c // g, h, w), grid.view(b * g, h, w, 2)).view(b, c, h, w)
 
+    def _block(self, level: LevelRuntime, first_conv, *args) -> torch.Tensor:
+        """``level(first_conv(*args))``, under autocast when mixed precision is on; FP32 out."""
+        if self.amp is None:
+            return level(first_conv(*args))
+        with torch.autocast(self.amp[0], dtype=self.amp[1]):
+            return level(first_conv(*args)).float()
+
     # ---- the frame -------------------------------------------------------------------
 
     def forward(self, state, tfeats: list[torch.Tensor], debug: dict | None = None) -> torch.Tensor:
@@ -192,13 +204,17 @@ class ShaderRuntime(nn.Module):
         last = len(self.levels) - 1
 
         lv0 = self.levels[0]
-        first = lv0.first_shared(tfeats[0]).unsqueeze(1) + state.level0_conv.unsqueeze(0)
-        out = lv0(first.reshape(b, *first.shape[2:]))
+
+        def level0_first(t0):
+            first = lv0.first_shared(t0).unsqueeze(1) + state.level0_conv.unsqueeze(0)
+            return first.reshape(b, *first.shape[2:])
+
+        out = self._block(lv0, level0_first, tfeats[0])
         A = per_view = shared = None  # per_view / shared: the next level's first-conv inputs
         for p, level in enumerate(self.levels):
             lv = level.layout
             if p > 0:
-                out = level(level.first_conv(per_view, shared, n, m))
+                out = self._block(level, level.first_conv, per_view, shared, n, m)
             if debug is not None:
                 debug[f"block{p}_residual_flow"] = out[:, 0:2].reshape(n, m, 2, *out.shape[2:]).transpose(0, 1).clone()
             o = lv.outputs

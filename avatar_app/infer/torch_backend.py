@@ -126,6 +126,9 @@ class SheetEncoder:
         return SheetState(key, self.networks.cfg.name, int(rgb.shape[-1]), features, sources, level0_conv)
 
 
+PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
 class FrameRenderer:
     """:class:`SheetState` + target UDP -> premultiplied RGBA, views batched.
 
@@ -134,18 +137,41 @@ class FrameRenderer:
     faster equivalents on CPU; :attr:`acceleration` says what was used.
     ``retain_memory=True`` (CPU) keeps freed memory in the process so per-frame
     tensors do not page-fault (see ``cpu_memory.py``; process-wide).
+
+    ``precision``: ``fp32`` (default, the conformance path), ``fp16`` (CUDA) or ``bf16``:
+    convolutions under autocast, InstanceNorm and everything between shader blocks in
+    FP32 (see ``shader_runtime.py``). On CUDA the blocks run channels_last too, and
+    ``cuda_graphs=True`` captures the whole frame once per (sheet, frame count) and
+    replays it; :meth:`render` reads back through a pinned host buffer.
     """
 
-    def __init__(self, networks: CoNR, device="cpu", fast: bool = True, retain_memory: bool = True):
+    def __init__(
+        self, networks: CoNR, device="cpu", fast: bool = True, retain_memory: bool = True,
+        precision: str = "fp32", cuda_graphs: bool = False,
+    ):
         self.networks = networks
         self.device = _device(device, retain_memory)
+        if precision not in PRECISIONS:
+            raise SettingError("precision", f"one of {', '.join(PRECISIONS)}", repr(precision), "use fp32, or fp16 on a CUDA GPU")
+        if precision == "fp16" and self.device.type != "cuda":
+            raise SettingError("precision", "fp16 on a CUDA device", f"fp16 on {self.device}", "use fp32 (or bf16) on the CPU")
+        if cuda_graphs and self.device.type != "cuda":
+            raise SettingError("cuda_graphs", "a CUDA device", str(self.device), "leave CUDA graphs off on the CPU")
+        self.precision, self.cuda_graphs = precision, bool(cuda_graphs)
+        amp = (self.device.type, PRECISIONS[precision]) if PRECISIONS[precision] is not None else None
         self.target_encoder = networks.target_pose_encoder.to(self.device).eval()
         # channels_last inside each block: oneDNN's NHWC convs (and the Winograd layers) run
-        # ~10% faster on CPU, even counting the conversions at the block boundaries.
-        self.runtime = ShaderRuntime(networks, channels_last=self.device.type == "cpu").to(self.device).eval()
+        # ~10% faster on CPU, even counting the conversions at the block boundaries; cuDNN's
+        # fp16/bf16 tensor-core convs want NHWC too.
+        channels_last = self.device.type == "cpu" or amp is not None
+        self.runtime = ShaderRuntime(networks, channels_last=channels_last, amp=amp).to(self.device).eval()
         self.acceleration = "plain convolutions"
-        if fast and self.device.type == "cpu":
+        if fast and self.device.type == "cpu" and amp is None:
             self.runtime, self.acceleration = accelerate(self.runtime)
+        if amp is not None:
+            self.acceleration = f"{precision} autocast convolutions, FP32 warps/weights/norms"
+        self._graph = None  # (key, static target, static output, CUDAGraph)
+        self._host: torch.Tensor | None = None
         log.info("FrameRenderer on %s: %s", self.device, self.acceleration)
 
     def render(self, state: SheetState, udp: UdpMap) -> RgbaFrame:
@@ -156,8 +182,17 @@ class FrameRenderer:
             )
         t0 = time.perf_counter()
         rgba = self.render_tensor(state, udp_tensor(udp, self.device))
-        data = rgba[0].permute(1, 2, 0).contiguous().cpu().numpy()
+        data = self._read_back(rgba[0].permute(1, 2, 0))
         return RgbaFrame(data, timestamp=udp.timestamp, timings_ms={"render": 1000.0 * (time.perf_counter() - t0)})
+
+    def _read_back(self, hwc: torch.Tensor) -> np.ndarray:
+        if self.device.type != "cuda":
+            return hwc.contiguous().numpy()
+        if self._host is None or self._host.shape != hwc.shape:
+            self._host = torch.empty(hwc.shape, dtype=torch.float32, pin_memory=True)
+        self._host.copy_(hwc, non_blocking=True)
+        torch.cuda.current_stream(self.device).synchronize()
+        return self._host.numpy().copy()  # the pinned buffer is reused by the next frame
 
     @torch.inference_mode()
     def render_tensor(self, state: SheetState, target: torch.Tensor, debug: dict | None = None) -> torch.Tensor:
@@ -170,10 +205,40 @@ class FrameRenderer:
         if tuple(target.shape[-2:]) != (state.size, state.size):
             raise SettingError("target size", f"{state.size}x{state.size}", f"{tuple(target.shape[-2:])}", "match the sheet size")
         target = target.to(self.device, torch.float32)
-        tfeats = self.target_encoder.forward_features((target - INPUT_MEAN) / INPUT_STD)
+        if self.cuda_graphs and debug is None:
+            return self._replay(state, target)
+        return self._forward(state, target, debug)
+
+    def _forward(self, state: SheetState, target: torch.Tensor, debug: dict | None = None) -> torch.Tensor:
+        x = (target - INPUT_MEAN) / INPUT_STD
+        if self.runtime.amp is None:
+            tfeats = self.target_encoder.forward_features(x)
+        else:
+            with torch.autocast(self.device.type, dtype=self.runtime.amp[1]):
+                tfeats = [t.float() for t in self.target_encoder.forward_features(x)]
         if debug is not None:
             debug["target_features"] = tfeats
         return self.runtime(state, tfeats, debug)
+
+    def _replay(self, state: SheetState, target: torch.Tensor) -> torch.Tensor:
+        """One CUDA graph per (sheet state, target shape): copy the target in, replay, clone out."""
+        key = (id(state), tuple(target.shape))
+        if self._graph is None or self._graph[0] != key:
+            static_target = target.clone()
+            side = torch.cuda.Stream(self.device)
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):  # warm-up outside the capture (cuDNN picks its kernels)
+                for _ in range(2):
+                    self._forward(state, static_target)
+            torch.cuda.current_stream(self.device).wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                static_out = self._forward(state, static_target)
+            self._graph = (key, static_target, static_out, graph, state)  # state: its buffers stay alive
+        _, static_target, static_out, graph, _ = self._graph
+        static_target.copy_(target)
+        graph.replay()
+        return static_out.clone()
 
 
 class UDPDetector:

@@ -71,6 +71,9 @@ class InstanceNorm(nn.Module):
         self.norm = nn.InstanceNorm2d(channels, affine=True, track_running_stats=False, eps=1e-5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype in (torch.float16, torch.bfloat16):  # an FP32 island under mixed precision
+            with torch.autocast(x.device.type, enabled=False):
+                return self.norm(x.float()).to(x.dtype)
         return self.norm(x)
 
 
