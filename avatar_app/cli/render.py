@@ -26,6 +26,9 @@ def add_parser(sub) -> None:
     p.add_argument("--background", default="#00ff00", help="colour behind the avatar in videos (default #00ff00)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
+                   help="fp32 (default); fp16 on CUDA or bf16: convolutions in half precision, warps and norms in fp32")
+    p.add_argument("--cuda-graphs", action="store_true", help="replay each frame as a CUDA graph (CUDA only)")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
     p.set_defaults(func=run)
 
@@ -51,7 +54,7 @@ def run(args) -> int:
     t_load = time.perf_counter() - t0
 
     encoder = SheetEncoder(networks, args.device, cache=SheetCache(args.cache_dir))
-    renderer = FrameRenderer(networks, args.device)
+    renderer = FrameRenderer(networks, args.device, precision=args.precision, cuda_graphs=args.cuda_graphs)
     t1 = time.perf_counter()
     state = encoder.encode(sheet)
     t_encode = time.perf_counter() - t1

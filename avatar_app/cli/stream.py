@@ -40,6 +40,8 @@ def add_parser(sub) -> None:
     p.add_argument("--weights", default=None, help=f"folder with the four CoNR .pth files (default {DEFAULT_WEIGHTS}, if present)")
     p.add_argument("--backend", choices=("torch",), default="torch", help="inference backend (default torch)")
     p.add_argument("--device", default="cpu", help="torch device for CoNR and the UDP detector, e.g. cpu or cuda")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
+                   help="CoNR precision: fp32 (default); fp16 on CUDA or bf16 (convolutions only, warps and norms stay fp32)")
     p.add_argument("--size", type=int, default=256, help="model resolution, a multiple of 128 (default 256)")
     p.add_argument("--views", type=int, default=None, help="use at most this many sheet views")
     p.add_argument("--frames", type=int, default=None, help="stop after this many frames reached the sinks (default: run until Ctrl-C)")
@@ -137,7 +139,7 @@ def run(args) -> int:
 
             sheet = load_sheet(sheet_dir, size=size, max_views=args.views)
             print(f"encoding the sheet ({sheet.num_views} view(s) at {size}x{size}) ...", file=sys.stderr, flush=True)
-            renderer = owned.enter_context(ConrRenderer(networks, sheet, args.device, cache=SheetCache(args.cache_dir) if args.cache_dir else SheetCache()))
+            renderer = owned.enter_context(ConrRenderer(networks, sheet, args.device, cache=SheetCache(args.cache_dir) if args.cache_dir else SheetCache(), precision=args.precision))
         else:
             renderer = owned.enter_context(ProxyRenderer())
         detector = None

@@ -64,10 +64,10 @@ def backend_options(cuda: bool | None = None, *, checking: bool = False) -> list
 
 
 def precision_options(backend: BackendOption | None) -> list[PrecisionOption]:
-    """fp32 everywhere; fp16 needs a backend that renders in it (none does yet)."""
-    fp16_reason = "the torch backend renders in fp32 only (fp16 comes with the TensorRT backend)"
-    if backend is not None and backend.device != "cuda":
-        fp16_reason = "fp16 needs a CUDA GPU"
+    """fp32 everywhere; fp16 (convolutions in fp16, warps and norms in fp32) with torch on CUDA."""
+    if backend is not None and backend.device == "cuda" and backend.backend == "torch" and backend.available:
+        return [PrecisionOption("fp32", True), PrecisionOption("fp16", True)]
+    fp16_reason = "fp16 needs a CUDA GPU" if backend is None or backend.device != "cuda" else "fp16 runs on the torch · CUDA backend"
     return [PrecisionOption("fp32", True), PrecisionOption("fp16", False, fp16_reason)]
 
 

@@ -39,6 +39,7 @@ class LiveConfig:
     renderer: str = "proxy"  # "proxy" | "conr"
     weights: Path | None = None
     device: str = "cpu"
+    precision: str = "fp32"
     size: int = 256
     views: int | None = None
     udp_detector: bool = False
@@ -215,7 +216,7 @@ class LiveSession:
 
                 sheet = load_sheet(config.sheet_dir, size=config.size, max_views=config.views)
                 self._set_note(("starting", f"encoding the sheet ({sheet.num_views} view(s) at {config.size}²)"))
-                renderer = owned.enter_context(ConrRenderer(networks, sheet, config.device, cache=SheetCache()))
+                renderer = owned.enter_context(ConrRenderer(networks, sheet, config.device, cache=SheetCache(), precision=config.precision))
             else:
                 renderer = owned.enter_context(ProxyRenderer())
             detector = None

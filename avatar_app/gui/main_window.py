@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
             renderer=renderer,
             weights=self.weights_folder if (conr or self.source_panel.detector_wanted) else None,
             device=option.device,
+            precision=self.render_panel.precision.currentData() or "fp32",
             size=self.render_panel.model_size,
             views=self.render_panel.view_count if conr else None,
             udp_detector=self.source_panel.detector_wanted,

@@ -65,12 +65,12 @@ class ConrRenderer(AvatarRenderer):
 
     ``networks``: from ``create_conr`` + ``load_conr_weights`` (or ``fill_networks`` for
     synthetic weights, which render nothing meaningful). ``cache``: a ``SheetCache``
-    (None: memory only).
+    (None: memory only). ``precision``: fp32, fp16 (CUDA) or bf16 (``FrameRenderer``).
     """
 
     needs_color = False
 
-    def __init__(self, networks, sheet: CharacterSheet, device="cpu", *, cache=None, fast: bool = True):
+    def __init__(self, networks, sheet: CharacterSheet, device="cpu", *, cache=None, fast: bool = True, precision: str = "fp32"):
         from avatar_app.infer import FrameRenderer, SheetEncoder
 
         if not isinstance(sheet, CharacterSheet):
@@ -81,7 +81,7 @@ class ConrRenderer(AvatarRenderer):
         t0 = time.perf_counter()
         self.state = SheetEncoder(networks, device, cache=cache).encode(sheet)
         self.encode_ms = 1000.0 * (time.perf_counter() - t0)
-        self._renderer = FrameRenderer(networks, device, fast=fast)
+        self._renderer = FrameRenderer(networks, device, fast=fast, precision=precision)
         self.acceleration = self._renderer.acceleration
         log.info("%s: sheet of %d view(s) at %d² encoded in %.0f ms", self.name, self.views, self.size, self.encode_ms)
 

@@ -71,3 +71,12 @@ def test_build_engine_runs_the_builder_in_a_worker_behind_a_progress_dialog(qtbo
     assert dialog.outcome == "Engine built: engines/fake.engine"
     assert dialog.value() == dialog.maximum()
     dialog.close()
+
+
+def test_fp16_is_offered_with_torch_on_cuda_only():
+    options = {o.key: o for o in backends.backend_options(cuda=True)}
+    assert {p.key: p.available for p in backends.precision_options(options["torch-cuda"])} == {"fp32": True, "fp16": True}
+    cpu = {p.key: p for p in backends.precision_options(options["torch-cpu"])}
+    assert not cpu["fp16"].available and cpu["fp16"].reason == "fp16 needs a CUDA GPU"
+    no_gpu = {o.key: o for o in backends.backend_options(cuda=False)}
+    assert not {p.key: p for p in backends.precision_options(no_gpu["torch-cuda"])}["fp16"].available
