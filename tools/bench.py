@@ -8,6 +8,7 @@ Timing lives here, never in pass/fail tests. Ratios are measured side by side in
     python tools/bench.py --threads 2 --json out/bench.json
     python tools/bench.py --sections renderer --weights assets/weights/lite --views 1,4 --onnxruntime   # + ONNX Runtime
     python tools/bench.py --pipeline           # live pipeline: pose+rig+raster alone, then CoNR lite (--big: + official)
+    python tools/bench.py --sections cuda --weights assets/weights/lite   # GPU: fp32/fp16 x CUDA graphs, 256² and 512², M=1,4
 """
 
 from __future__ import annotations
@@ -124,6 +125,44 @@ def _onnxruntime_times(model, size: int, sheet, udp, threads: int, repeats: int)
     target = udp_tensor(udp)
     frame_s = _timed(lambda: renderer.render_tensor(state, target), 1, repeats)
     return frame_s, sheet_s
+
+
+def bench_cuda(preset: str, weights: str | None, repeats: int, sizes=(256, 512), views=(1, 4)) -> list[dict]:
+    """The torch CUDA path: fp32 vs fp16, with and without CUDA graphs (synchronised timings)."""
+    import torch
+
+    from avatar_app.infer import FrameRenderer, SheetEncoder
+    from avatar_app.infer.torch_backend import udp_tensor
+    from avatar_app.models import create_conr, fill_networks, load_weights_folder
+
+    if not torch.cuda.is_available():
+        print("| (skipped: no CUDA GPU on this machine) |")
+        return [{"section": "cuda", "skipped": "no CUDA GPU"}]
+    gpu = torch.cuda.get_device_name(0)
+    model = load_weights_folder(weights) if weights else fill_networks(create_conr(preset, init=False)).eval()
+    preset = model.cfg.name
+    encoder = SheetEncoder(model, "cuda")
+    rows = []
+    for size in sizes:
+        for m in views:
+            sheet, udp = synthetic_inputs(size, m)
+            state = encoder.encode(sheet)
+            target = udp_tensor(udp, "cuda")
+            for precision in ("fp32", "fp16"):
+                for graphs in (False, True):
+                    renderer = FrameRenderer(model, "cuda", precision=precision, cuda_graphs=graphs)
+
+                    def frame():
+                        renderer.render_tensor(state, target)
+                        torch.cuda.synchronize()
+
+                    s = _stats(_timed(frame, 3, max(repeats, 20)))
+                    row = {"section": "cuda", "gpu": gpu, "preset": preset, "size": size, "views": m, "precision": precision,
+                           "cuda_graphs": graphs, "frame": s, "fps": 1000.0 / s["median_ms"]}  # fmt: skip
+                    rows.append(row)
+                    print(f"| {gpu[:24]:24s} | {preset:8s} | {size:4d} | {m} | {precision} | {'yes' if graphs else 'no ':3s} | "
+                          f"{s['median_ms']:8.2f} | {s['p95_ms']:8.2f} | {row['fps']:7.1f} |", flush=True)  # fmt: skip
+    return rows
 
 
 def _renderer_row(preset, size, views, threads, variant, acceleration, frame_s, sheet_s) -> dict:
@@ -303,7 +342,7 @@ def main(argv=None) -> int:
     p.add_argument("--compare-plain", action="store_true", help="also time the shader with plain convolutions")
     p.add_argument("--reference", action="store_true", help="also time the reference data flow side by side (per frame, per sheet)")
     p.add_argument("--onnxruntime", action="store_true", help="also time ONNX Runtime (CPU) on graphs exported from the same weights")
-    p.add_argument("--sections", default=None, help="comma list of: rig, renderer, pipeline (default rig,renderer)")
+    p.add_argument("--sections", default=None, help="comma list of: rig, renderer, pipeline, cuda (default rig,renderer)")
     p.add_argument("--pipeline", action="store_true", help="the live pipeline section (alone unless --sections is given)")
     p.add_argument("--pipeline-frames", type=int, default=150, help="frames per pose+rig+raster run (default 150)")
     p.add_argument("--pipeline-conr-frames", type=int, default=4, help="frames of the CoNR pipeline runs (default 4)")
@@ -332,6 +371,11 @@ def main(argv=None) -> int:
         rows += bench_renderer(
             cases, args.threads, args.preset, args.repeats, modes, args.reference, args.onnxruntime, args.weights
         )
+    if "cuda" in sections:
+        print("# renderer, torch CUDA: fp32 vs fp16 (FP32 warps/norms), with and without CUDA graphs")
+        print("| GPU                      | preset   | size | M | precision | graphs | frame p50 ms | p95 ms | fps |")
+        print("|---|---|---:|---:|---|---|---:|---:|---:|")
+        rows += bench_cuda(args.preset, args.weights, args.repeats)
     if "pipeline" in sections:
         print(f"# live pipeline, demo source, {args.threads} threads: stage p50/p95 ms, latency = source timestamp -> sink")
         print("| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | raster        | "

@@ -78,3 +78,13 @@ def test_cuda_fp16_and_cuda_graphs_match_fp32(lite_networks, make_sheet, make_ta
         frame = renderer.render(gpu_state, UdpMap(np.ascontiguousarray(np.concatenate(
             [target[0, :3].permute(1, 2, 0).numpy(), target[0, 3:].permute(1, 2, 0).numpy()], axis=2))))  # fmt: skip
         assert frame.data.shape == (SIZE, SIZE, 4) and frame.data.dtype == np.float32
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is here: the section runs for real")
+def test_cuda_bench_section_says_it_was_skipped_and_why(load_tool, tmp_path, capsys):
+    import json
+
+    bench = load_tool("bench")
+    assert bench.main(["--sections", "cuda", "--json", str(tmp_path / "b.json")]) == 0
+    assert "skipped: no CUDA GPU" in capsys.readouterr().out
+    assert json.loads((tmp_path / "b.json").read_text())["results"] == [{"section": "cuda", "skipped": "no CUDA GPU"}]
