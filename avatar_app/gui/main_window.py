@@ -15,7 +15,7 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QHBoxLayout, QMainWindow, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from avatar_app.core.errors import AvatarAppError
+from avatar_app.core.errors import AvatarAppError, SettingError
 from avatar_app.gui import pictures
 from avatar_app.gui.devices import CameraPreview
 from avatar_app.gui.live_session import LiveConfig, LiveSession
@@ -35,15 +35,6 @@ STATUS_EVERY_TICKS = 8  # status bar and panels ~3.7 times a second
 DEFAULT_SHEET = defaults.DEFAULT_CHARACTER / "sheet"
 SHIPPED_WEIGHTS = object()  # MainWindow's default: the shipped weights folder, if it exists
 SHORTCUTS = {"start_stop": "F5", "record": "Ctrl+R", "virtual_camera": "Ctrl+Shift+V", "load_sheet": "Ctrl+O", "quit": "Ctrl+Q"}
-
-
-def parse_background(text: str) -> tuple[int, int, int] | None:
-    t = text.strip().lstrip("#")
-    try:
-        rgb = tuple(int(t[i : i + 2], 16) for i in (0, 2, 4)) if len(t) == 6 else None
-    except ValueError:
-        rgb = None
-    return rgb
 
 
 class MainWindow(QMainWindow):
@@ -67,10 +58,11 @@ class MainWindow(QMainWindow):
         self._camera_preview: CameraPreview | None = None
         self._closing_previews: list[CameraPreview] = []
         self._pipeline_error_shown = False
-        background = parse_background(self.settings.background)
-        if background is None:
-            self.settings_warnings.append(f"settings: background {self.settings.background!r} is not a colour like #00ff00; using green")
-        self.background_rgb = background or (0, 255, 0)
+        try:
+            self.background_rgb = defaults.parse_colour(self.settings.background, "settings: background")
+        except SettingError as err:
+            self.settings_warnings.append(f"{err}; using green")
+            self.background_rgb = (0, 255, 0)
 
         self.sheet_panel = SheetPanel()
         self.source_panel = SourcePanel(**({"camera_lister": camera_lister} if camera_lister else {}))

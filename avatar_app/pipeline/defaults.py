@@ -1,5 +1,6 @@
 """What the CLI and the GUI both start from: the built-in character, the weights folder,
-loading them, and choosing the renderer (CoNR when weights exist, else the proxy).
+loading them, choosing the renderer (CoNR when weights exist, else the proxy), and
+reading a background colour.
 
 Moved here from ``cli/common.py`` and ``cli/stream.py`` so the GUI (which may not import
 ``cli``) shares them; ``cli.common`` re-exports the names.
@@ -66,3 +67,20 @@ def choose_renderer(requested: str | None, weights: str | None, default_weights:
             "or use --renderer proxy",
         )
     return requested, folder, None
+
+
+def parse_colour(text: str, setting: str = "--background") -> tuple[int, int, int]:
+    """'#00ff00', '00ff00' or '0,255,0' -> (r, g, b); a :class:`SettingError` naming ``setting`` otherwise."""
+    t = text.strip().lstrip("#")
+    try:
+        if "," in t:
+            rgb = tuple(int(v) for v in t.split(","))
+        elif len(t) == 6:
+            rgb = tuple(int(t[i : i + 2], 16) for i in (0, 2, 4))
+        else:
+            raise ValueError
+        if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
+            raise ValueError
+    except ValueError:
+        raise SettingError(setting, "a colour like #00ff00 or 0,255,0", repr(text), f"use e.g. {setting} #00ff00") from None
+    return rgb  # type: ignore[return-value]

@@ -120,3 +120,10 @@ def test_an_unusable_source_shows_its_error_inline(qtbot, make_window):
     assert window.source_panel.message.styleSheet().startswith("color: #d93025")
     assert "Browse" in window.source_panel.message.text()
     assert window.session.wanted_config is None
+
+
+def test_a_background_that_is_not_a_colour_warns_and_falls_back_to_green(make_window):
+    window = make_window('background = "pink"\n')
+    assert window.background_rgb == (0, 255, 0)
+    warning = next(w for w in window.settings_warnings if "background" in w)
+    assert "settings: background: expected a colour like #00ff00 or 0,255,0, found 'pink'" in warning and "using green" in warning
