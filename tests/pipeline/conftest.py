@@ -6,7 +6,8 @@ import threading
 import time
 
 import pytest
-from pipeline_helpers import FiniteSource, RecordingSink, new_threads, write_bvh
+from bvh_clip import bvh_frame, write_bvh
+from pipeline_helpers import FiniteSource, RecordingSink, new_threads
 
 
 @pytest.fixture(scope="session")
@@ -47,4 +48,6 @@ def lite_networks():
 
 @pytest.fixture
 def bvh_file(tmp_path):
-    return write_bvh(tmp_path / "arms.bvh")
+    """Rest, both arms raised 80 degrees, rest: 0.5 s apart."""
+    arms_up = bvh_frame(LeftArm=(80.0, 0.0, 0.0), RightArm=(-80.0, 0.0, 0.0))
+    return write_bvh(tmp_path / "arms.bvh", [bvh_frame(), arms_up, bvh_frame()], frame_time=0.5)

@@ -6,151 +6,17 @@ import math
 
 import numpy as np
 import pytest
+from bvh_clip import CHANNELS, HIERARCHY, JOINTS_WITH_CHANNELS, bvh_frame, write_bvh
 
 from avatar_app.rig import HumanoidRig, MotionFileError, forward_kinematics, load_bvh
 from avatar_app.rig.quaternion import quat_from_axis_angle, quat_multiply
 from avatar_app.rig.retarget import guess_humanoid
 
-# A T-pose figure facing +z, left arm along +x, centimetres. Frame 0: rest. Frame 1: left arm
-# raised 80 degrees (about +z), hips moved 10 cm to +x. Frame 2: left elbow bent 90 degrees forward.
-HIERARCHY = """HIERARCHY
-ROOT Hips
-{
-  OFFSET 0 0 0
-  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
-  JOINT Spine
-  {
-    OFFSET 0 10 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    JOINT Chest
-    {
-      OFFSET 0 15 0
-      CHANNELS 3 Zrotation Xrotation Yrotation
-      JOINT Neck
-      {
-        OFFSET 0 20 0
-        CHANNELS 3 Zrotation Xrotation Yrotation
-        JOINT Head
-        {
-          OFFSET 0 8 0
-          CHANNELS 3 Zrotation Xrotation Yrotation
-          End Site
-          {
-            OFFSET 0 18 0
-          }
-        }
-      }
-      JOINT LeftShoulder
-      {
-        OFFSET 4 18 0
-        CHANNELS 3 Zrotation Xrotation Yrotation
-        JOINT LeftArm
-        {
-          OFFSET 12 0 0
-          CHANNELS 3 Zrotation Xrotation Yrotation
-          JOINT LeftForeArm
-          {
-            OFFSET 28 0 0
-            CHANNELS 3 Zrotation Xrotation Yrotation
-            JOINT LeftHand
-            {
-              OFFSET 25 0 0
-              CHANNELS 3 Zrotation Xrotation Yrotation
-              End Site
-              {
-                OFFSET 18 0 0
-              }
-            }
-          }
-        }
-      }
-      JOINT RightShoulder
-      {
-        OFFSET -4 18 0
-        CHANNELS 3 Zrotation Xrotation Yrotation
-        JOINT RightArm
-        {
-          OFFSET -12 0 0
-          CHANNELS 3 Zrotation Xrotation Yrotation
-          JOINT RightForeArm
-          {
-            OFFSET -28 0 0
-            CHANNELS 3 Zrotation Xrotation Yrotation
-            JOINT RightHand
-            {
-              OFFSET -25 0 0
-              CHANNELS 3 Zrotation Xrotation Yrotation
-              End Site
-              {
-                OFFSET -18 0 0
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  JOINT LeftUpLeg
-  {
-    OFFSET 9 -5 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    JOINT LeftLeg
-    {
-      OFFSET 0 -42 0
-      CHANNELS 3 Zrotation Xrotation Yrotation
-      JOINT LeftFoot
-      {
-        OFFSET 0 -40 0
-        CHANNELS 3 Zrotation Xrotation Yrotation
-        End Site
-        {
-          OFFSET 0 -8 12
-        }
-      }
-    }
-  }
-  JOINT RightUpLeg
-  {
-    OFFSET -9 -5 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    JOINT RightLeg
-    {
-      OFFSET 0 -42 0
-      CHANNELS 3 Zrotation Xrotation Yrotation
-      JOINT RightFoot
-      {
-        OFFSET 0 -40 0
-        CHANNELS 3 Zrotation Xrotation Yrotation
-        End Site
-        {
-          OFFSET 0 -8 12
-        }
-      }
-    }
-  }
-}
-"""
-JOINTS_WITH_CHANNELS = ["Hips", "Spine", "Chest", "Neck", "Head", "LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand",
-                        "RightShoulder", "RightArm", "RightForeArm", "RightHand", "LeftUpLeg", "LeftLeg", "LeftFoot",
-                        "RightUpLeg", "RightLeg", "RightFoot"]  # fmt: skip
-CHANNELS = 6 + 3 * (len(JOINTS_WITH_CHANNELS) - 1)
-
-
-def _frame(hips=(0.0, 95.0, 0.0), **rotations) -> str:
-    values = list(hips) + [0.0, 0.0, 0.0]
-    for name in JOINTS_WITH_CHANNELS[1:]:
-        values += list(rotations.get(name, (0.0, 0.0, 0.0)))  # (Z, X, Y) degrees, the channel order
-    return " ".join(f"{v:g}" for v in values)
-
-
-FRAMES = [_frame(), _frame(hips=(10.0, 95.0, 0.0), LeftArm=(80.0, 0.0, 0.0)), _frame(LeftForeArm=(0.0, 0.0, -90.0))]
+FRAMES = [bvh_frame(), bvh_frame(hips=(10.0, 95.0, 0.0), LeftArm=(80.0, 0.0, 0.0)), bvh_frame(LeftForeArm=(0.0, 0.0, -90.0))]
 
 
 def _bvh(tmp_path, frames=FRAMES, declared=None, hierarchy=HIERARCHY, name="clip.bvh"):
-    text = hierarchy + f"MOTION\nFrames: {len(frames) if declared is None else declared}\nFrame Time: 0.0333333\n" + "\n".join(frames) + "\n"
-    path = tmp_path / name
-    path.write_text(text)
-    return path
+    return write_bvh(tmp_path / name, frames, declared, hierarchy)
 
 
 def _turned_180(hierarchy: str) -> str:
@@ -183,7 +49,7 @@ def test_euler_order_comes_from_the_channel_order(tmp_path):
     hierarchy = HIERARCHY.replace("JOINT LeftArm\n        {\n          OFFSET 12 0 0\n          CHANNELS 3 Zrotation Xrotation Yrotation",
                                   "JOINT LeftArm\n        {\n          OFFSET 12 0 0\n          CHANNELS 3 Xrotation Yrotation Zrotation")
     assert hierarchy != HIERARCHY
-    frame = _frame(LeftArm=(30.0, 40.0, 50.0))  # now read as X=30, Y=40, Z=50
+    frame = bvh_frame(LeftArm=(30.0, 40.0, 50.0))  # now read as X=30, Y=40, Z=50
     motion = load_bvh(_bvh(tmp_path, frames=[frame], hierarchy=hierarchy))
     rx = quat_from_axis_angle([1, 0, 0], math.radians(30))
     ry = quat_from_axis_angle([0, 1, 0], math.radians(40))
@@ -230,7 +96,7 @@ def test_raising_the_left_arm_in_the_bvh_raises_our_left_upper_arm(tmp_path, bod
     if facing == "+z":
         path = _bvh(tmp_path)
     else:  # the same clip from a file whose figure faces -z: raising the left arm is now -80 about z
-        frames = [FRAMES[0], _frame(hips=(-10.0, 95.0, 0.0), LeftArm=(-80.0, 0.0, 0.0))]
+        frames = [FRAMES[0], bvh_frame(hips=(-10.0, 95.0, 0.0), LeftArm=(-80.0, 0.0, 0.0))]
         path = _bvh(tmp_path, frames=frames, hierarchy=_turned_180(HIERARCHY))
     motion = load_bvh(path)
     rig = HumanoidRig(body.skeleton)
