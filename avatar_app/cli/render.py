@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from avatar_app.cli.common import load_networks, parse_colour
+from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
 
 
@@ -29,15 +30,36 @@ def add_parser(sub) -> None:
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
                    help="fp32 (default); fp16 on CUDA or bf16: convolutions in half precision, warps and norms in fp32")
     p.add_argument("--cuda-graphs", action="store_true", help="replay each frame as a CUDA graph (CUDA only)")
+    p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default="torch",
+                   help="torch (default); onnxruntime on --graphs; tensorrt on --engines built from --graphs")
+    p.add_argument("--graphs", default=None, help="folder of tools/export_onnx.py graphs (onnxruntime, tensorrt)")
+    p.add_argument("--engines", default="engines", help="folder of tools/build_engine.py engines (tensorrt; default engines)")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
     p.set_defaults(func=run)
+
+
+def _backend(args, size: int):
+    """(sheet encoder, frame renderer) of ``--backend``; the exported graphs take their preset from the weights."""
+    from avatar_app.infer import FrameRenderer, SheetEncoder
+    from avatar_app.infer.registry import get_backend
+
+    networks = load_networks(args.weights)
+    if args.backend == "torch":
+        return SheetEncoder(networks, args.device), FrameRenderer(networks, args.device, precision=args.precision, cuda_graphs=args.cuda_graphs)
+    if not args.graphs:
+        raise SettingError("--graphs", f"the folder of graphs exported for --backend {args.backend}", "nothing",
+                           f"run: python tools/export_onnx.py --weights WEIGHTS --preset {networks.cfg.name} --size {size} --out DIR, then pass --graphs DIR")  # fmt: skip
+    where = {"engines_dir": args.graphs} if args.backend == "onnxruntime" else {"engines_dir": args.engines, "onnx_dir": args.graphs}
+    parts = get_backend(args.backend, preset=networks.cfg.name, size=size, device=args.device,
+                        precision="fp16" if args.precision == "fp16" else "fp32", **where)  # fmt: skip
+    return parts["sheet_encoder"], parts["frame_renderer"]
 
 
 def run(args) -> int:
     import torch
     from tqdm import tqdm
 
-    from avatar_app.infer import FrameRenderer, SheetCache, SheetEncoder
+    from avatar_app.infer import SheetCache
     from avatar_app.io.sheet import load_sheet
     from avatar_app.io.udp import fit_udp
     from avatar_app.io.udp_sequence import iter_udp_sequence
@@ -50,11 +72,9 @@ def run(args) -> int:
     t0 = time.perf_counter()
     sheet = load_sheet(args.sheet, size=size, max_views=args.views)
     poses = iter_udp_sequence(args.poses, fps=args.fps)
-    networks = load_networks(args.weights)
+    encoder, renderer = _backend(args, size)
+    encoder.cache = SheetCache(args.cache_dir)
     t_load = time.perf_counter() - t0
-
-    encoder = SheetEncoder(networks, args.device, cache=SheetCache(args.cache_dir))
-    renderer = FrameRenderer(networks, args.device, precision=args.precision, cuda_graphs=args.cuda_graphs)
     t1 = time.perf_counter()
     state = encoder.encode(sheet)
     t_encode = time.perf_counter() - t1
@@ -73,7 +93,7 @@ def run(args) -> int:
             w.close()
     ms = np.asarray(frame_ms)
     print(
-        f"rendered {len(ms)} frames at {size}x{size} with {sheet.num_views} views ({renderer.acceleration}):\n"
+        f"rendered {len(ms)} frames at {size}x{size} with {sheet.num_views} views ({getattr(renderer, 'acceleration', args.backend)}):\n"
         f"  load {t_load:.2f} s, sheet encode {t_encode * 1000:.0f} ms, "
         f"per frame median {np.median(ms):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
         f"total {time.perf_counter() - t0:.1f} s\n"

@@ -5,6 +5,8 @@ One export per session (lite preset, 128², synthetic weights, M=2 example), ~1 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -186,3 +188,24 @@ def test_wrong_size_is_refused_with_the_export_hint(torch_lite, ort_lite, make_s
 def test_bench_reports_seconds_per_frame(torch_lite, ort_lite, make_sheet, make_target):
     result = bench_onnxruntime(ort_lite[1], torch_lite[0].encode(make_sheet(1)), make_target(), warmup=0, repeats=2)
     assert result["views"] == 1 and 0 < result["min_s"] <= result["median_s"]
+
+
+def test_render_command_on_onnx_runtime_draws_what_torch_draws(lite_graphs, lite_networks, tmp_path, capsys):
+    import cv2
+
+    from avatar_app.cli.main import main
+    from avatar_app.models import save_weights_folder
+
+    weights = tmp_path / "weights"
+    save_weights_folder(lite_networks, weights)  # the weights the graphs were exported from
+    sheet = Path(__file__).resolve().parents[2] / "assets" / "characters" / "default" / "sheet"
+    assert main(["udp", "--motion", "demo", "--frames", "2", "--size", str(SIZE), "--out", str(tmp_path / "udp")]) == 0
+    common = ["render", "--sheet", str(sheet), "--poses", str(tmp_path / "udp"), "--size", str(SIZE), "--weights", str(weights)]
+    assert main([*common, "--out", str(tmp_path / "torch")]) == 0
+    assert main([*common, "--backend", "onnxruntime", "--graphs", str(lite_graphs), "--out", str(tmp_path / "ort")]) == 0
+    assert "rendered 2 frames" in capsys.readouterr().out
+    pairs = list(zip(sorted((tmp_path / "torch").glob("*.png")), sorted((tmp_path / "ort").glob("*.png"))))
+    assert len(pairs) == 2
+    for a, b in pairs:
+        diff = np.abs(cv2.imread(str(a), cv2.IMREAD_UNCHANGED).astype(int) - cv2.imread(str(b), cv2.IMREAD_UNCHANGED).astype(int))
+        assert diff.max() <= 3, diff.max()  # 8-bit outputs of two runs within the rgba tolerance (1e-2)

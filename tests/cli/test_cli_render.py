@@ -1,0 +1,57 @@
+"""`avatar-app render` end to end: UDP sequence + the default sheet -> mp4 and RGBA PNGs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import pytest
+
+from avatar_app.cli.main import main
+from avatar_app.io.udp_sequence import iter_udp_sequence
+
+SHEET = Path(__file__).resolve().parents[2] / "assets" / "characters" / "default" / "sheet"
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def poses(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("udp")
+    assert main(["udp", "--motion", "demo", "--frames", "3", "--size", str(SIZE), "--out", str(out)]) == 0
+    return out
+
+
+def test_render_writes_a_video_and_rgba_frames_of_the_pose(tmp_path, poses, capsys):
+    video, frames = tmp_path / "clip.mp4", tmp_path / "frames"
+    argv = ["render", "--sheet", str(SHEET), "--poses", str(poses), "--size", str(SIZE), "--out", str(video), "--out", str(frames)]
+    assert main(argv) == 0  # the shipped weights, torch backend
+    out = capsys.readouterr().out
+    assert f"rendered 3 frames at {SIZE}x{SIZE} with 4 views" in out and "per frame median" in out and f"wrote {video}" in out
+    pngs = sorted(frames.glob("*.png"))
+    assert len(pngs) == 3
+    for png, udp in zip(pngs, iter_udp_sequence(poses)):
+        rgba = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+        assert rgba.shape == (SIZE, SIZE, 4)
+        drawn, posed = rgba[..., 3] > 127, udp.data[..., 3] > 0.5
+        assert (drawn & posed).sum() / (drawn | posed).sum() > 0.8  # the avatar stands where the pose is
+    cap = cv2.VideoCapture(str(video))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    assert count == 3
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--backend", "onnxruntime"], r"--graphs: expected the folder of graphs exported for --backend onnxruntime.*tools/export_onnx.py --weights WEIGHTS --preset lite"),
+        (["--precision", "fp16"], r"precision: expected fp16 on a CUDA device, found fp16 on cpu"),
+        (["--size", "200"], r"--size.*multiple of 128"),
+    ],
+)
+def test_render_settings_that_cannot_work_say_why(tmp_path, poses, capsys, extra, message):
+    import re
+
+    argv = ["render", "--sheet", str(SHEET), "--poses", str(poses), "--size", str(SIZE), "--out", str(tmp_path / "f"), *extra]
+    assert main(argv) == 2
+    assert re.search(message, capsys.readouterr().err), message
