@@ -129,8 +129,7 @@ def prepare_view(rgba: np.ndarray, size: int, source: str | Path = "view") -> np
 
     left, top, width, height = cv2.boundingRect((alpha > 0).astype(np.uint8))
     _check_box_coverage(alpha[top : top + height, left : left + width], source)
-    square = _pad_to_square(premultiplied[top : top + height, left : left + width], top, left)
-    view = _resize(square, size)
+    view = _resize(crop_to_square(premultiplied, alpha), size)
 
     mean_alpha = float(view[..., 3].mean()) / 255.0
     if mean_alpha >= MAX_MEAN_ALPHA:
@@ -223,6 +222,13 @@ def _check_box_coverage(alpha_box: np.ndarray, source) -> None:
             f"a solid {width}x{height} rectangle (mean alpha {mean_alpha:.3f} inside it), i.e. an opaque background",
             _TRANSPARENCY_FIX,
         )
+
+
+def crop_to_square(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``image`` [H,W,C] cropped to the bounding box of ``alpha > 0`` and centred in a square
+    of zeros, exactly as a sheet view is (so per-pixel data of a view, e.g. its UDP, lines up)."""
+    left, top, width, height = cv2.boundingRect((alpha > 0).astype(np.uint8))
+    return _pad_to_square(image[top : top + height, left : left + width], top, left)
 
 
 def _pad_to_square(box: np.ndarray, top: int, left: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 A sheet view's UDP map must go through the same crop, square padding and resize as its
 colour, or UDP and colour stop lining up. Both the synthetic and the folder datasets
-use this; it reuses the sheet loader's own padding so the two cannot drift apart.
+use this; it reuses the sheet loader's own crop (``crop_to_square``) so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from avatar_app.io.sheet import _pad_to_square
+from avatar_app.io.sheet import crop_to_square
 
 __all__ = ["prepare_udp_view"]
 
@@ -24,8 +24,7 @@ def prepare_udp_view(udp: np.ndarray, alpha: np.ndarray, size: int) -> np.ndarra
     """
     if udp.shape[:2] != alpha.shape[:2]:
         raise ValueError(f"prepare_udp_view: UDP {udp.shape[:2]} and alpha {alpha.shape[:2]} differ in size")
-    left, top, width, height = cv2.boundingRect((alpha > 0).astype(np.uint8))
-    square = _pad_to_square(udp[top : top + height, left : left + width], top, left)
+    square = crop_to_square(udp, alpha)
     if square.shape[0] == size:
         return np.ascontiguousarray(square, dtype=np.float32)
     return cv2.resize(square, (size, size), interpolation=cv2.INTER_NEAREST_EXACT)
