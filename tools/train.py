@@ -27,7 +27,7 @@ import torch
 
 from avatar_app.core.errors import AvatarAppError
 from avatar_app.models import PRESETS
-from avatar_app.training.trainer import TrainSettings, train
+from avatar_app.training.trainer import LossWeights, TrainSettings, train
 
 
 def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
@@ -52,6 +52,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
     p.add_argument("--threads", type=int, default=None, help="CPU threads per process")
     p.add_argument("--data", default=None, help="folder dataset (docs/dataset.md) instead of synthetic characters")
     p.add_argument("--init", default=None, help="weights folder to start from (fine-tuning)")
+    p.add_argument("--flow-loss", type=float, default=d.losses.flow,
+                   help="weight of the flow loss against UDP correspondences (synthetic data; default %(default)s)")
     p.add_argument("--colour-augment", type=float, default=d.colour_augment,
                    help="share of samples whose colours are permuted/inverted, sheet and target alike (default %(default)s)")
     p.add_argument("--until", type=int, default=None, help="stop at this step of the --steps schedule (continue later)")
@@ -64,7 +66,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
         max_views=a.max_views, train_characters=a.train_characters, val_characters=a.val_characters,
         val_samples=a.val_samples, val_every=a.val_every, preview_every=a.preview_every,
         checkpoint_every=a.checkpoint_every, seed=a.seed, device=device, data=a.data, init=a.init,
-        colour_augment=a.colour_augment,
+        colour_augment=a.colour_augment, losses=LossWeights(flow=a.flow_loss),
     )
     return s, a
 

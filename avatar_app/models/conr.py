@@ -197,7 +197,7 @@ class CoNR(nn.Module):
 
     def forward(
         self, rgb: torch.Tensor, alpha: torch.Tensor, target: torch.Tensor, debug: dict | None = None,
-        sheet_features: list[torch.Tensor] | None = None,
+        sheet_features: list[torch.Tensor] | None = None, flows: list | None = None,
     ) -> torch.Tensor:
         """Plain CoNR forward, every view in the batch.
 
@@ -205,7 +205,9 @@ class CoNR(nn.Module):
         target ``[N,4,H,W]`` = :meth:`target_input`. Returns RGBA ``[N,4,H,W]``.
         ``debug`` (a dict) receives ``block{p}_residual_flow`` ``[M,N,2,h,w]``.
         ``sheet_features``: the parser pyramid of the ``N*M`` views if already computed
-        (training decodes the same pyramid into the views' UDP).
+        (training decodes the same pyramid into the views' UDP). ``flows`` (a list)
+        receives the accumulated flow ``A`` ``[N*M,2,h,w]`` after every block, in the
+        graph (training supervises it).
         """
         n, m, _, h, w = rgb.shape
         nm = n * m
@@ -231,6 +233,8 @@ class CoNR(nn.Module):
             k = size[1] / out.shape[-1]
             up = (lambda f: resize(f, size) * k) if k != 1 else (lambda f: f)  # noqa: E731
             A = up(A + o["delta"])
+            if flows is not None:
+                flows.append(A)
             sigma = resize(torch.sigmoid(o["masks"]), size)
             msgs = warp(resize(o["msg"], size), up(o["msg_flow"]), self.cfg.flow_groups)
             L = warp(resize(o["local"], size), up(o["local_flow"]), self.cfg.flow_groups) if lv.local else None

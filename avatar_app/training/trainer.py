@@ -47,6 +47,7 @@ from avatar_app.models import (
     save_weights_folder,
 )
 from avatar_app.training.collate import collate
+from avatar_app.training.flow_targets import correspondence_flow, flow_loss
 from avatar_app.training.metrics import alpha_iou, gradient_loss, psnr, ssim
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class LossWeights:
     gradient: float = 0.25
     sheet_udp: float = 0.5
     detector: float = 0.5
+    flow: float = 0.0  # the shader's flows against UDP correspondences (flow_targets.py); needs sheet UDP
 
 
 @dataclass
@@ -119,14 +121,14 @@ class TrainingForward(nn.Module):
         self._logits: list[torch.Tensor] = []
         conr.rgbadecodernet.conv_rgba[0].register_forward_hook(lambda _m, _i, out: self._logits.append(out))
 
-    def forward(self, rgb, alpha, target_udp, target_rgb) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, rgb, alpha, target_udp, target_rgb, flows: list | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         n, m, _, h, w = rgb.shape
         parser = self.conr.udpparsernet
         feats = parser.forward_features(CoNR.normalise(torch.cat([rgb.reshape(n * m, 3, h, w), target_rgb], dim=0)))
         udp_pred = parser.decode(feats)
         target = CoNR.target_input(target_udp[:, :3], target_udp[:, 3:4])
         self._logits.clear()
-        pred = self.conr(rgb, alpha, target, sheet_features=[f[: n * m] for f in feats])
+        pred = self.conr(rgb, alpha, target, sheet_features=[f[: n * m] for f in feats], flows=flows)
         return pred, udp_pred, self._logits.pop()[:, 3:4]
 
 
@@ -154,7 +156,8 @@ def compute_losses(forward: nn.Module, batch: dict, weights: LossWeights) -> tup
     rgb, alpha = batch["sheet_rgb"], batch["sheet_alpha"]
     n, m, _, h, w = rgb.shape
     target_udp, gt = batch["target_udp"], batch["target_rgba"]
-    pred, udp_pred, alpha_logits = forward(rgb, alpha, target_udp, gt[:, :3])
+    flows = [] if weights.flow and batch.get("sheet_udp") is not None else None
+    pred, udp_pred, alpha_logits = forward(rgb, alpha, target_udp, gt[:, :3], flows)
 
     gt_alpha = gt[:, 3:4]
     parts = {}
@@ -165,6 +168,8 @@ def compute_losses(forward: nn.Module, batch: dict, weights: LossWeights) -> tup
     if batch.get("sheet_udp") is not None:
         parts["sheet_udp"] = F.l1_loss(udp_pred[: n * m], _udp_target(batch["sheet_udp"].reshape(n * m, 4, h, w)))
     parts["detector"] = F.l1_loss(udp_pred[n * m :], _udp_target(target_udp))
+    if flows is not None:
+        parts["flow"] = flow_loss(flows, *correspondence_flow(batch["sheet_udp"], target_udp))
     total = sum(getattr(weights, k) * v for k, v in parts.items())
     return total, {k: float(v.detach()) for k, v in parts.items()}, pred
 
@@ -379,7 +384,7 @@ def train(s: TrainSettings, *, resume: bool = True, progress: bool = True, datas
         log_file = open(out / "log.csv", "w" if new_log else "a", newline="")
         writer = csv.writer(log_file)
         if new_log:
-            writer.writerow(["step", "kind", "loss", "rgb", "alpha", "ssim", "gradient", "sheet_udp", "detector", "lr", "views",
+            writer.writerow(["step", "kind", "loss", "rgb", "alpha", "ssim", "gradient", "sheet_udp", "detector", "flow", "lr", "views",
                              "elapsed_s", "samples_per_s", "val_psnr", "val_ssim", "val_alpha_iou"])  # fmt: skip
 
     end = min(s.steps, until) if until is not None else s.steps
@@ -410,7 +415,7 @@ def train(s: TrainSettings, *, resume: bool = True, progress: bool = True, datas
             if rank == 0:
                 rate = (done - start) * s.batch * world / max(time.perf_counter() - t0, 1e-9)
                 writer.writerow([done, "train", f"{float(loss.detach()):.5f}", *(f"{parts.get(k, float('nan')):.5f}" for k in
-                                 ("rgb", "alpha", "ssim", "gradient", "sheet_udp", "detector")), f"{_lr(s, step):.2e}", m,
+                                 ("rgb", "alpha", "ssim", "gradient", "sheet_udp", "detector", "flow")), f"{_lr(s, step):.2e}", m,
                                  f"{elapsed:.1f}", f"{rate:.2f}", "", "", ""])  # fmt: skip
                 if bar is not None:
                     bar.set_postfix(loss=f"{float(loss.detach()):.4f}", views=m)
@@ -419,7 +424,7 @@ def train(s: TrainSettings, *, resume: bool = True, progress: bool = True, datas
                     preview_grid(batch, pred, out / "previews" / f"step{done:07d}.png")
                 if (s.val_every and done % s.val_every == 0) or done == s.steps:
                     val = validate(model, val_set, s.val_samples, min(4, s.max_views), device)
-                    writer.writerow([done, "val", *[""] * 11, f"{val['psnr']:.3f}", f"{val['ssim']:.4f}", f"{val['alpha_iou']:.4f}"])
+                    writer.writerow([done, "val", *[""] * 12, f"{val['psnr']:.3f}", f"{val['ssim']:.4f}", f"{val['alpha_iou']:.4f}"])
                     log.info("step %d: val %s", done, val)
                 if (s.checkpoint_every and done % s.checkpoint_every == 0) or done == end:
                     _save_checkpoint(ckpt_path, model, opt, done, s, elapsed)

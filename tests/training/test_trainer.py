@@ -13,7 +13,7 @@ import torch
 
 from avatar_app.models import create_conr, load_conr_weights
 from avatar_app.training.synthetic import SyntheticDataset
-from avatar_app.training.trainer import TrainSettings, augment_colours, step_indices, step_views, train
+from avatar_app.training.trainer import LossWeights, TrainSettings, augment_colours, step_indices, step_views, train
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,15 +61,18 @@ def test_short_run_lowers_the_loss_and_writes_what_the_app_loads(tmp_path, tiny_
 
 
 def test_resumed_run_matches_an_uninterrupted_one(tmp_path, tiny_data):
-    whole = train(_settings(tmp_path / "a", 10, colour_augment=0.5), progress=False, datasets=tiny_data)
-    part = train(_settings(tmp_path / "b", 10, checkpoint_every=0, colour_augment=0.5), progress=False, datasets=tiny_data, until=5)
+    extras = dict(colour_augment=0.5, losses=LossWeights(flow=1.0))
+    whole = train(_settings(tmp_path / "a", 10, **extras), progress=False, datasets=tiny_data)
+    part = train(_settings(tmp_path / "b", 10, checkpoint_every=0, **extras), progress=False, datasets=tiny_data, until=5)
     assert part.step == 5
-    rest = train(_settings(tmp_path / "b", 10, checkpoint_every=0, colour_augment=0.5), progress=False, datasets=tiny_data)
+    rest = train(_settings(tmp_path / "b", 10, checkpoint_every=0, **extras), progress=False, datasets=tiny_data)
     assert rest.resumed_from == 5 and rest.step == 10
     for (k, a), b in zip(whole.model.state_dict().items(), rest.model.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
     rows = (tmp_path / "b" / "run" / "log.csv").read_text().splitlines()
     assert [int(r.split(",")[0]) for r in rows if ",train," in r] == list(range(1, 11))  # appended, not restarted
+    flow_column = rows[0].split(",").index("flow")
+    assert all(float(r.split(",")[flow_column]) > 0 for r in rows[1:] if ",train," in r)  # the flow loss was on
 
 
 def test_ranks_get_disjoint_samples_and_every_view_count_is_trained():
