@@ -53,6 +53,11 @@ def format_report(result: dict) -> str:
         "",
         f"PSNR gain of the model over the nearest-view paste: {result['psnr_gain_over_nearest_view_db']:+.2f} dB",
     ]
+    flow = result.get("flow") or {}
+    if not math.isnan(flow.get("epe_px", math.nan)):
+        lines.append(f"Shader flow vs UDP correspondences: {flow['epe_px']:.2f} px mean end-point error "
+                     f"(no flow at all: {flow['zero_flow_epe_px']:.2f} px)")  # fmt: skip
+    return "\n".join(lines)
     return "\n".join(lines)
 
 

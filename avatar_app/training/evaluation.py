@@ -6,7 +6,10 @@ runs, so a number here is a number the user sees. Per sample: PSNR, SSIM and alp
 IoU of the model, of :func:`~avatar_app.training.baselines.nearest_view_paste` and
 of :func:`~avatar_app.training.baselines.udp_lookup` against ``target_rgba``; and
 the UDP detector (pose from a picture) on the target picture against
-``target_udp``, next to a constant-prediction reference.
+``target_udp``, next to a constant-prediction reference. Where the sheet has UDP, the
+shader's final flow is also compared with the UDP correspondences
+(:mod:`~avatar_app.training.flow_targets`): its mean end-point error in pixels, next
+to that of no flow at all.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from avatar_app.core.frames import check_model_size
 from avatar_app.infer.torch_backend import FrameRenderer, SheetEncoder, UDPDetector
 from avatar_app.models import CoNR, load_weights_folder
 from avatar_app.training.baselines import nearest_view_paste, udp_lookup
+from avatar_app.training.flow_targets import correspondence_flow
 from avatar_app.training.metrics import alpha_iou, psnr, ssim, udp_error
 from avatar_app.training.sample import Sample
 
@@ -100,6 +104,8 @@ def evaluate(
             sample = select_views(dataset[i], views)
             size = check_model_size(sample.size, f"sample {i} size")
             per_sample.append(_score_sample(i, sample, encoder, renderer, detector, timings))
+            if sample.sheet_udp is not None:
+                per_sample[-1]["flow"] = _flow_errors(model, sample, device)
     finally:
         for m, flag in training_flags.items():
             m.train(flag)
@@ -135,6 +141,22 @@ def _score_sample(index: int, sample: Sample, encoder, renderer, detector, timin
     return row
 
 
+@torch.no_grad()
+def _flow_errors(model: CoNR, sample: Sample, device) -> dict:
+    """End-point error (pixels, on target pixels whose surface point the view shows) of the final flow."""
+    rgb = torch.from_numpy(sample.sheet_rgb).float().div(255.0)[None].to(device)
+    alpha = torch.from_numpy(sample.sheet_alpha).float().div(255.0)[None].to(device)
+    udp = torch.from_numpy(sample.target_udp)[None].to(device)
+    flows: list = []
+    model.to(device).eval()(rgb, alpha, CoNR.target_input(udp[:, :3], udp[:, 3:4]), flows=flows)
+    target, valid = correspondence_flow(torch.from_numpy(sample.sheet_udp)[None], udp)
+    count = float(valid.sum())
+    if count == 0:
+        return {"epe_px": math.nan, "zero_flow_epe_px": math.nan}
+    epe = lambda f: float((f - target).norm(dim=1, keepdim=True).mul(valid).sum()) / count  # noqa: E731
+    return {"epe_px": epe(flows[-1]), "zero_flow_epe_px": epe(torch.zeros_like(target))}
+
+
 def _summarise(per_sample: list[dict], preset: str, size: int, views: int, device: str, timings: dict) -> dict:
     methods = {}
     for method in METHODS:
@@ -151,6 +173,7 @@ def _summarise(per_sample: list[dict], preset: str, size: int, views: int, devic
         "psnr_gain_over_nearest_view_db": methods["model"]["psnr"] - methods["nearest_view"]["psnr"],
         "detector": {k: _mean([r["detector"][k] for r in per_sample]) for k in ("xyz_l1", "mask_iou")},
         "detector_reference": {"xyz_l1": _mean([r["detector_reference"]["xyz_l1"] for r in per_sample])},
+        "flow": {k: _mean([r["flow"][k] for r in per_sample if "flow" in r]) for k in ("epe_px", "zero_flow_epe_px")},
         "timings_s": timings,
         "per_sample": per_sample,
     }

@@ -70,6 +70,8 @@ def test_evaluate_scores_the_model_both_baselines_and_the_detector(lite_weights)
     assert result["psnr_gain_over_nearest_view_db"] == pytest.approx(model["psnr"] - 100.0)
     assert 0 <= result["detector"]["xyz_l1"] <= 1 and 0 <= result["detector"]["mask_iou"] <= 1
     assert 0 < result["detector_reference"]["xyz_l1"] < 0.5
+    # only view 1 shows the target's surface (the others' UDP differ in z), where no flow is right
+    assert result["flow"]["zero_flow_epe_px"] == 0.0 and result["flow"]["epe_px"] >= 0.0
 
 
 def test_evaluate_takes_the_first_views_and_skips_udp_lookup_without_sheet_udp(lite_weights):
@@ -81,6 +83,7 @@ def test_evaluate_takes_the_first_views_and_skips_udp_lookup_without_sheet_udp(l
     assert "udp_lookup" not in result["methods"]
     # with views 0 and 1 left, yaw 190 is nearest to view 1 (180 was cut): not the target
     assert result["methods"]["nearest_view"]["psnr"] < 100
+    assert math.isnan(result["flow"]["epe_px"])  # no sheet UDP, no flow targets
 
 
 def test_evaluate_restores_the_train_flags_of_a_model_in_training():
@@ -120,7 +123,8 @@ def test_tool_reports_a_missing_weights_folder_in_one_line_with_exit_2(tool, tmp
 def test_tool_report_has_every_method_the_detector_and_the_gain(tool, lite_weights):
     result = evaluate(lite_weights, [make_sample(5)], views=3)
     report = tool.format_report(result)
-    for label in ("model (lite)", "nearest-view paste", "UDP lookup", "UDP detector", "mean xyz (reference)", "PSNR gain"):
+    for label in ("model (lite)", "nearest-view paste", "UDP lookup", "UDP detector", "mean xyz (reference)", "PSNR gain",
+                  "px mean end-point error (no flow at all: 0.00 px)"):
         assert label in report
     assert report.splitlines()[0] == "| method | PSNR (dB) | SSIM | alpha IoU |"
     nan = dict(result, detector={"xyz_l1": math.nan, "mask_iou": 1.0})
