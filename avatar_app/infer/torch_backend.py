@@ -170,7 +170,7 @@ class FrameRenderer:
             self.runtime, self.acceleration = accelerate(self.runtime)
         if amp is not None:
             self.acceleration = f"{precision} autocast convolutions, FP32 warps/weights/norms"
-        self._graph = None  # (key, static target, static output, CUDAGraph)
+        self._graph = None  # (key, static target, static output, CUDAGraph, the state it reads)
         self._host: torch.Tensor | None = None
         log.info("FrameRenderer on %s: %s", self.device, self.acceleration)
 
