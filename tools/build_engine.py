@@ -39,9 +39,11 @@ INSTALL_HINT = (
 KEEP_FP32 = ("InstanceNormalization", "GridSample")
 
 
-def missing_requirements() -> list[str]:
+def missing_requirements(fp16: bool = False) -> list[str]:
     """What this machine lacks to build an engine (empty: nothing)."""
     missing = []
+    if fp16 and importlib.util.find_spec("onnxconverter_common") is None:
+        missing.append("onnxconverter-common not installed (needed for --fp16: pip install onnxconverter-common)")
     if importlib.util.find_spec("tensorrt") is None:
         missing.append("TensorRT Python package not installed")
     try:
@@ -156,7 +158,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
 
-    missing = missing_requirements()
+    missing = missing_requirements(args.fp16)
     if missing:
         print(f"error: cannot build a TensorRT engine here: {'; '.join(missing)}.\n{INSTALL_HINT}", file=sys.stderr)
         return EXIT_MISSING

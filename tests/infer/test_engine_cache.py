@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,13 @@ def test_build_engine_builds_and_caches_on_a_gpu(tmp_path):
     assert list(tmp_path.glob("*.engine")) and list(tmp_path.glob("*.engine.json"))
     again = subprocess.run(tool, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "up to date" in again.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxconverter_common") is not None, reason="onnxconverter-common is installed")
+def test_build_engine_fp16_names_the_converter_it_needs(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "build_engine.py"), str(tmp_path / "frame_renderer_lite_128.onnx"), "--out", str(tmp_path), "--fp16"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    assert "onnxconverter-common not installed (needed for --fp16: pip install onnxconverter-common)" in done.stderr
