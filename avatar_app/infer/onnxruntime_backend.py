@@ -23,7 +23,7 @@ from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap
 from avatar_app.infer.engine_cache import file_sha256
 from avatar_app.infer.onnx_export import SHEET_OUTPUTS, graph_path
 from avatar_app.infer.sheet_state import SheetCache, SheetState
-from avatar_app.infer.torch_backend import SheetEncoder, sheet_tensors, udp_tensor
+from avatar_app.infer.torch_backend import SheetEncoder, render_udp, sheet_tensors
 
 __all__ = [
     "PREFERRED_PROVIDERS",
@@ -136,12 +136,7 @@ class OrtFrameRenderer(_Graph):
     GRAPH = "frame_renderer"
 
     def render(self, state: SheetState, udp: UdpMap) -> RgbaFrame:
-        if udp.size != (state.size, state.size):
-            raise InputError("UDP map", f"{state.size}x{state.size} (the sheet's model size)", f"{udp.size[0]}x{udp.size[1]}", "render the pose at the sheet's size")
-        t0 = time.perf_counter()
-        rgba = self.render_tensor(state, udp_tensor(udp))
-        data = rgba[0].permute(1, 2, 0).contiguous().numpy()
-        return RgbaFrame(data, timestamp=udp.timestamp, timings_ms={"render": 1000.0 * (time.perf_counter() - t0)})
+        return render_udp(self, state, udp)
 
     def feeds(self, state: SheetState, target: torch.Tensor) -> dict:
         if state.size != self.size or tuple(target.shape[-2:]) != (self.size, self.size):

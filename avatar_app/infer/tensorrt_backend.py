@@ -25,7 +25,6 @@ differing field) and the command that builds one.
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import torch
@@ -35,7 +34,7 @@ from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap
 from avatar_app.infer.engine_cache import EngineSpec, file_sha256, lookup, read_sidecar, validate
 from avatar_app.infer.onnx_export import graph_path
 from avatar_app.infer.sheet_state import SheetCache, SheetState
-from avatar_app.infer.torch_backend import SheetEncoder, UDPDetector, sheet_tensors, udp_tensor
+from avatar_app.infer.torch_backend import SheetEncoder, UDPDetector, render_udp, sheet_tensors
 
 __all__ = [
     "INSTALL_HINT",
@@ -287,12 +286,7 @@ class TrtFrameRenderer(_Graph):
         return feeds
 
     def render(self, state: SheetState, udp: UdpMap) -> RgbaFrame:
-        if udp.size != (state.size, state.size):
-            raise InputError("UDP map", f"{state.size}x{state.size} (the sheet's model size)", f"{udp.size[0]}x{udp.size[1]}", "render the pose at the sheet's size")
-        t0 = time.perf_counter()
-        rgba = self.render_tensor(state, udp_tensor(udp, self.engine.device))
-        data = rgba[0].permute(1, 2, 0).contiguous().cpu().numpy()
-        return RgbaFrame(data, timestamp=udp.timestamp, timings_ms={"render": 1000.0 * (time.perf_counter() - t0)})
+        return render_udp(self, state, udp, self.engine.device)
 
     def render_tensor(self, state: SheetState, target: torch.Tensor) -> torch.Tensor:
         """``target`` ``[N,4,S,S]`` -> float32 RGBA ``[N,4,S,S]`` (the engine takes one frame; N run in turn)."""

@@ -29,7 +29,7 @@ from avatar_app.infer.sheet_state import SheetCache, SheetState
 from avatar_app.models.checkpoint import weights_fingerprint
 from avatar_app.models.conr import INPUT_MEAN, INPUT_STD, CoNR, resize
 
-__all__ = ["SheetEncoder", "FrameRenderer", "UDPDetector", "sheet_tensors", "udp_tensor", "MAX_OPAQUE_MEAN_ALPHA"]
+__all__ = ["SheetEncoder", "FrameRenderer", "UDPDetector", "render_udp", "sheet_tensors", "udp_tensor", "MAX_OPAQUE_MEAN_ALPHA"]
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,23 @@ class SheetEncoder:
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
+def render_udp(renderer, state: SheetState, udp: UdpMap, device="cpu", read_back=None) -> RgbaFrame:
+    """``renderer.render_tensor`` on one UDP map -> :class:`RgbaFrame` with its render time.
+
+    The ``render`` of every backend's frame renderer; ``read_back`` turns the ``[H,W,4]``
+    result into numpy (default: a plain copy to the host).
+    """
+    if udp.size != (state.size, state.size):
+        raise InputError(
+            "UDP map", f"{state.size}x{state.size} (the sheet's model size)", f"{udp.size[0]}x{udp.size[1]}",
+            "render the pose at the sheet's size, or load the sheet at the pose's size",
+        )
+    t0 = time.perf_counter()
+    hwc = renderer.render_tensor(state, udp_tensor(udp, device))[0].permute(1, 2, 0)
+    data = read_back(hwc) if read_back is not None else hwc.contiguous().cpu().numpy()
+    return RgbaFrame(data, timestamp=udp.timestamp, timings_ms={"render": 1000.0 * (time.perf_counter() - t0)})
+
+
 class FrameRenderer:
     """:class:`SheetState` + target UDP -> premultiplied RGBA, views batched.
 
@@ -175,15 +192,7 @@ class FrameRenderer:
         log.info("FrameRenderer on %s: %s", self.device, self.acceleration)
 
     def render(self, state: SheetState, udp: UdpMap) -> RgbaFrame:
-        if udp.size != (state.size, state.size):
-            raise InputError(
-                "UDP map", f"{state.size}x{state.size} (the sheet's model size)", f"{udp.size[0]}x{udp.size[1]}",
-                "render the pose at the sheet's size, or load the sheet at the pose's size",
-            )
-        t0 = time.perf_counter()
-        rgba = self.render_tensor(state, udp_tensor(udp, self.device))
-        data = self._read_back(rgba[0].permute(1, 2, 0))
-        return RgbaFrame(data, timestamp=udp.timestamp, timings_ms={"render": 1000.0 * (time.perf_counter() - t0)})
+        return render_udp(self, state, udp, self.device, self._read_back)
 
     def _read_back(self, hwc: torch.Tensor) -> np.ndarray:
         if self.device.type != "cuda":
