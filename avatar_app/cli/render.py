@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar_app.cli.common import load_networks, parse_colour
+from avatar_app.cli.common import DEFAULT_WEIGHTS, load_networks, parse_colour
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
 
@@ -39,18 +39,21 @@ def add_parser(sub) -> None:
 
 
 def _backend(args, size: int):
-    """(sheet encoder, frame renderer) of ``--backend``; the exported graphs take their preset from the weights."""
+    """(sheet encoder, frame renderer) of ``--backend``. The exported graphs carry their weights:
+    for them only the preset is read from the weights folder, nothing is loaded."""
     from avatar_app.infer import FrameRenderer, SheetEncoder
     from avatar_app.infer.registry import get_backend
+    from avatar_app.models.checkpoint import weights_preset
 
-    networks = load_networks(args.weights)
     if args.backend == "torch":
+        networks = load_networks(args.weights)
         return SheetEncoder(networks, args.device), FrameRenderer(networks, args.device, precision=args.precision, cuda_graphs=args.cuda_graphs)
+    preset = weights_preset(args.weights or DEFAULT_WEIGHTS)
     if not args.graphs:
         raise SettingError("--graphs", f"the folder of graphs exported for --backend {args.backend}", "nothing",
-                           f"run: python tools/export_onnx.py --weights WEIGHTS --preset {networks.cfg.name} --size {size} --out DIR, then pass --graphs DIR")  # fmt: skip
+                           f"run: python tools/export_onnx.py --weights WEIGHTS --preset {preset} --size {size} --out DIR, then pass --graphs DIR")  # fmt: skip
     where = {"engines_dir": args.graphs} if args.backend == "onnxruntime" else {"engines_dir": args.engines, "onnx_dir": args.graphs}
-    parts = get_backend(args.backend, preset=networks.cfg.name, size=size, device=args.device,
+    parts = get_backend(args.backend, preset=preset, size=size, device=args.device,
                         precision="fp16" if args.precision == "fp16" else "fp32", **where)  # fmt: skip
     return parts["sheet_encoder"], parts["frame_renderer"]
 
