@@ -28,7 +28,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import cv2
@@ -64,6 +64,9 @@ class LossWeights:
     sheet_udp: float = 0.5
     detector: float = 0.5
     flow: float = 0.0  # the shader's flows against UDP correspondences (flow_targets.py); needs sheet UDP
+
+
+LOSS_NAMES = tuple(f.name for f in fields(LossWeights))  # the loss terms, in log.csv's column order
 
 
 @dataclass
@@ -384,8 +387,8 @@ def train(s: TrainSettings, *, resume: bool = True, progress: bool = True, datas
         log_file = open(out / "log.csv", "w" if new_log else "a", newline="")
         writer = csv.writer(log_file)
         if new_log:
-            writer.writerow(["step", "kind", "loss", "rgb", "alpha", "ssim", "gradient", "sheet_udp", "detector", "flow", "lr", "views",
-                             "elapsed_s", "samples_per_s", "val_psnr", "val_ssim", "val_alpha_iou"])  # fmt: skip
+            writer.writerow(["step", "kind", "loss", *LOSS_NAMES, "lr", "views", "elapsed_s", "samples_per_s",
+                             "val_psnr", "val_ssim", "val_alpha_iou"])  # fmt: skip
 
     end = min(s.steps, until) if until is not None else s.steps
     bar = None
@@ -415,7 +418,7 @@ def train(s: TrainSettings, *, resume: bool = True, progress: bool = True, datas
             if rank == 0:
                 rate = (done - start) * s.batch * world / max(time.perf_counter() - t0, 1e-9)
                 writer.writerow([done, "train", f"{float(loss.detach()):.5f}", *(f"{parts.get(k, float('nan')):.5f}" for k in
-                                 ("rgb", "alpha", "ssim", "gradient", "sheet_udp", "detector", "flow")), f"{_lr(s, step):.2e}", m,
+                                 LOSS_NAMES), f"{_lr(s, step):.2e}", m,
                                  f"{elapsed:.1f}", f"{rate:.2f}", "", "", ""])  # fmt: skip
                 if bar is not None:
                     bar.set_postfix(loss=f"{float(loss.detach()):.4f}", views=m)
@@ -424,7 +427,7 @@ def train(s: TrainSettings, *, resume: bool = True, progress: bool = True, datas
                     preview_grid(batch, pred, out / "previews" / f"step{done:07d}.png")
                 if (s.val_every and done % s.val_every == 0) or done == s.steps:
                     val = validate(model, val_set, s.val_samples, min(4, s.max_views), device)
-                    writer.writerow([done, "val", *[""] * 12, f"{val['psnr']:.3f}", f"{val['ssim']:.4f}", f"{val['alpha_iou']:.4f}"])
+                    writer.writerow([done, "val", *[""] * (len(LOSS_NAMES) + 5), f"{val['psnr']:.3f}", f"{val['ssim']:.4f}", f"{val['alpha_iou']:.4f}"])
                     log.info("step %d: val %s", done, val)
                 if (s.checkpoint_every and done % s.checkpoint_every == 0) or done == end:
                     _save_checkpoint(ckpt_path, model, opt, done, s, elapsed)
