@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
+REPO = Path(__file__).resolve().parents[1]
+TOOLS = REPO / "tools"
+
+
+@pytest.fixture(autouse=True)
+def _graphs_and_engines_stay_out_of_the_checkout(monkeypatch, tmp_path_factory):
+    """Anything that exports ONNX graphs or builds engines without naming a folder writes to a
+    temporary deployment root, never to the checkout's engines/ (a test may set its own)."""
+    monkeypatch.setenv("AVATAR_APP_DEPLOY", str(tmp_path_factory.getbasetemp() / "deploy-default"))
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +32,27 @@ def load_tool():
         return module
 
     return load
+
+
+@pytest.fixture(scope="session")
+def lite_graphs(tmp_path_factory) -> Path:
+    """The three graphs of tools/export_onnx.py (lite preset, 128², synthetic weights), exported once."""
+    out = tmp_path_factory.mktemp("onnx_lite")
+    cmd = [sys.executable, str(TOOLS / "export_onnx.py"), "--synthetic", "--preset", "lite", "--size", "128", "--out", str(out), "--threads", "2"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "GridSample ok" in done.stdout
+    return out
+
+
+@pytest.fixture(scope="session")
+def lite_deploy_root(lite_graphs, tmp_path_factory) -> Path:
+    """A deployment root (``AVATAR_APP_DEPLOY``) that already holds the ONNX Runtime graphs of the
+    synthetic lite weights at 128² (those of ``lite_graphs``, where ``Deployment.of`` looks)."""
+    from avatar_app.infer.deploy import Deployment
+    from avatar_app.models import create_conr, fill_networks
+
+    root = tmp_path_factory.mktemp("deploy")
+    onnx_dir = Deployment.of(fill_networks(create_conr("lite", init=False)), root).onnx_dir
+    shutil.copytree(lite_graphs, onnx_dir)
+    return root

@@ -234,15 +234,19 @@ def _save(model, path: Path) -> None:
 
 
 def export_all(
-    networks: CoNR, size: int, out_dir, opset: int = OPSET, graphs=GRAPH_NAMES, stable_norm: bool = True
+    networks: CoNR, size: int, out_dir, opset: int = OPSET, graphs=GRAPH_NAMES, stable_norm: bool = True, before_each=None,
 ) -> dict[str, Path]:
-    """Export the requested graphs of ``networks`` at ``size`` into ``out_dir``."""
+    """Export the requested graphs of ``networks`` at ``size`` into ``out_dir``.
+
+    ``before_each(index, graph)`` runs before each export (progress; it may raise to stop)."""
     check_model_size(size, "export size")
     networks = (with_stable_norms(networks) if stable_norm else networks).eval()
     modules = build_graph_modules(networks, size)
     inputs = example_inputs(modules, size)
     paths = {}
-    for graph in graphs:
+    for i, graph in enumerate(graphs):
+        if before_each is not None:
+            before_each(i, graph)
         path = graph_path(out_dir, graph, networks.cfg.name, size)
         paths[graph] = export_graph(modules[graph], graph, inputs[graph], path, opset)
     return paths

@@ -23,7 +23,7 @@ from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap
 from avatar_app.infer.engine_cache import file_sha256
 from avatar_app.infer.onnx_export import SHEET_OUTPUTS, graph_path
 from avatar_app.infer.sheet_state import SheetCache, SheetState
-from avatar_app.infer.torch_backend import SheetEncoder, render_udp, sheet_tensors
+from avatar_app.infer.torch_backend import SheetEncoder, UDPDetector, render_udp, sheet_tensors
 
 __all__ = [
     "PREFERRED_PROVIDERS",
@@ -77,7 +77,7 @@ def _fixed_size(session, input_name: str) -> int:
 
 
 class _Graph:
-    def __init__(self, path, intra_op_threads: int, providers):
+    def __init__(self, path, intra_op_threads: int = 0, providers=None):
         self.path = Path(path)
         self.session = make_session(self.path, intra_op_threads, providers)
         self.size = _fixed_size(self.session, self.session.get_inputs()[0].name)
@@ -155,8 +155,9 @@ class OrtFrameRenderer(_Graph):
         return torch.cat(frames)
 
 
-class OrtUDPDetector(_Graph):
-    """Premultiplied rgb ``[B,3,S,S]`` -> clamped UDP ``[B,4,S,S]`` with the ``udp_detector`` graph."""
+class OrtUDPDetector(_Graph, UDPDetector):
+    """:class:`UDPDetector` (same pre-processing, ``detect(image)``) on the ``udp_detector`` graph:
+    premultiplied rgb ``[B,3,S,S]`` -> clamped UDP ``[B,4,S,S]``."""
 
     GRAPH = "udp_detector"
 

@@ -31,6 +31,7 @@ import torch
 
 from avatar_app.core.errors import DeviceError, InputError, SettingError
 from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap
+from avatar_app.infer.deploy import INSTALL_HINT
 from avatar_app.infer.engine_cache import EngineSpec, file_sha256, lookup, read_sidecar, validate
 from avatar_app.infer.onnx_export import graph_path
 from avatar_app.infer.sheet_state import SheetCache, SheetState
@@ -49,10 +50,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = (
-    "install TensorRT for your CUDA version (pip install tensorrt-cu12, or the avatar_app[gpu] extra) "
-    "on a machine with an NVIDIA GPU, or run with --backend torch / onnxruntime"
-)
 
 # TensorRT DataType member name -> torch dtype (members missing from an old build are skipped).
 _DTYPES = {"FLOAT": torch.float32, "HALF": torch.float16, "BF16": torch.bfloat16, "INT32": torch.int32,

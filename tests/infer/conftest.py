@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -86,17 +84,6 @@ def blob_target(size: int = 128, seed: int = 1, frames: int = 1) -> torch.Tensor
         xyz = np.stack([0.5 + 0.5 * np.sin(rng.uniform(2, 6) * xx + rng.uniform(0, 6) * yy + rng.uniform(0, 6)) for _ in range(3)])
         out.append(np.concatenate([xyz * a, a[None]]).astype(np.float32))
     return torch.from_numpy(np.stack(out))
-
-
-@pytest.fixture(scope="session")
-def lite_graphs(tmp_path_factory) -> Path:
-    """The three graphs of tools/export_onnx.py (lite preset, 128², synthetic weights), exported once."""
-    out = tmp_path_factory.mktemp("onnx_lite")
-    cmd = [sys.executable, str(REPO / "tools" / "export_onnx.py"), "--synthetic", "--preset", "lite", "--size", "128", "--out", str(out), "--threads", "2"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "GridSample ok" in done.stdout
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import onnx
 import pytest
 import torch
 
+from avatar_app.infer.deploy import DEPLOY_ENV, ensure_graphs
 from avatar_app.infer.onnx_export import (
     GRAPH_NAMES,
     OPSET,
@@ -158,6 +159,26 @@ def test_frame_renderer_matches_torch_within_conformance_tolerances(torch_lite, 
     assert mx <= RGBA_MAX and p999 <= RGBA_P999 and mean <= RGBA_MEAN, (views, mx, p999, mean)
 
 
+@pytest.fixture(scope="module")
+def ort_lite_256(lite_networks, tmp_path_factory):
+    """Sheet encoder and frame renderer exported at 256² (the size the app runs at) through the deployment path."""
+    paths = ensure_graphs(lite_networks, 256, tmp_path_factory.mktemp("onnx_256"))
+    return OrtSheetEncoder(paths["sheet_encoder"], intra_op_threads=2), OrtFrameRenderer(paths["frame_renderer"], intra_op_threads=2)
+
+
+@pytest.mark.parametrize("views", [1, 2, 3, 4])
+def test_at_256_sheet_state_and_frame_match_torch_within_conformance_tolerances(torch_lite, ort_lite_256, make_sheet, make_target, views):
+    sheet, target = make_sheet(views, size=256, seed=40 + views), make_target(size=256, seed=50 + views)
+    ref_state, ort_state = torch_lite[0].encode(sheet), ort_lite_256[0].encode(sheet)
+    for a, b in zip([*ref_state.warp_sources, ref_state.level0_conv], [*ort_state.warp_sources, ort_state.level0_conv]):
+        assert a.shape == b.shape and (a - b).abs().max() <= 1e-4 * max(1.0, float(a.abs().max()))
+    ref = torch_lite[1].render_tensor(ref_state, target)
+    ours = ort_lite_256[1].render_tensor(ort_state, target)  # ONNX Runtime end to end
+    assert ours.shape == ref.shape == (1, 4, 256, 256)
+    mx, p999, mean = _stats(ours, ref)
+    assert mx <= RGBA_MAX and p999 <= RGBA_P999 and mean <= RGBA_MEAN, (views, mx, p999, mean)
+
+
 def test_ort_sheet_state_renders_with_the_torch_renderer(torch_lite, ort_lite, make_sheet, make_target):
     sheet, target = make_sheet(2, seed=31), make_target()
     ref = torch_lite[1].render_tensor(torch_lite[0].encode(sheet), target)
@@ -190,7 +211,7 @@ def test_bench_reports_seconds_per_frame(torch_lite, ort_lite, make_sheet, make_
     assert result["views"] == 1 and 0 < result["min_s"] <= result["median_s"]
 
 
-def test_render_command_on_onnx_runtime_draws_what_torch_draws(lite_graphs, lite_networks, tmp_path, capsys):
+def test_render_command_on_onnx_runtime_draws_what_torch_draws(lite_graphs, lite_deploy_root, lite_networks, tmp_path, capsys, monkeypatch):
     import cv2
 
     from avatar_app.cli.main import main
@@ -204,8 +225,11 @@ def test_render_command_on_onnx_runtime_draws_what_torch_draws(lite_graphs, lite
     assert main([*common, "--out", str(tmp_path / "torch")]) == 0
     assert main([*common, "--backend", "onnxruntime", "--graphs", str(lite_graphs), "--out", str(tmp_path / "ort")]) == 0
     assert "rendered 2 frames" in capsys.readouterr().out
-    pairs = list(zip(sorted((tmp_path / "torch").glob("*.png")), sorted((tmp_path / "ort").glob("*.png"))))
-    assert len(pairs) == 2
+    monkeypatch.setenv(DEPLOY_ENV, str(lite_deploy_root))  # without --graphs: the weights' deployment folder
+    assert main([*common, "--backend", "onnxruntime", "--out", str(tmp_path / "deployed")]) == 0
+    assert "exporting" not in capsys.readouterr().err, "the deployment's graphs were found, not exported again"
+    pairs = [(a, b) for folder in ("ort", "deployed") for a, b in zip(sorted((tmp_path / "torch").glob("*.png")), sorted((tmp_path / folder).glob("*.png")))]
+    assert len(pairs) == 4
     for a, b in pairs:
         diff = np.abs(cv2.imread(str(a), cv2.IMREAD_UNCHANGED).astype(int) - cv2.imread(str(b), cv2.IMREAD_UNCHANGED).astype(int))
         assert diff.max() <= 3, diff.max()  # 8-bit outputs of two runs within the rgba tolerance (1e-2)
