@@ -1,8 +1,9 @@
-"""What several sub-commands share: finding and loading weights, parsing sizes and colours."""
+"""What several sub-commands share: finding and loading weights, parsing sizes and colours, progress lines."""
 
 from __future__ import annotations
 
 import logging
+import sys
 
 # Moved to pipeline/defaults.py (the GUI shares them); re-exported for the sub-commands and tools.
 from avatar_app.pipeline.defaults import (  # noqa: F401
@@ -23,3 +24,9 @@ def load_motion(spec: str):
     from avatar_app.rig import DemoMotion, load_bvh
 
     return DemoMotion() if spec == "demo" else load_bvh(spec)
+
+
+def print_export_progress(fraction: float, text: str) -> None:
+    """``progress`` of ``open_backend``: the one-off ONNX export, said on stderr."""
+    if fraction < 1.0:
+        print(f"{text} (once per weights and size)", file=sys.stderr, flush=True)

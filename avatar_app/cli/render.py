@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar_app.cli.common import DEFAULT_WEIGHTS, load_networks, parse_colour
-from avatar_app.core.errors import SettingError
+from avatar_app.cli.common import DEFAULT_WEIGHTS, load_networks, parse_colour, print_export_progress
 from avatar_app.core.frames import check_model_size
 
 
@@ -31,30 +30,30 @@ def add_parser(sub) -> None:
                    help="fp32 (default); fp16 on CUDA or bf16: convolutions in half precision, warps and norms in fp32")
     p.add_argument("--cuda-graphs", action="store_true", help="replay each frame as a CUDA graph (CUDA only)")
     p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default="torch",
-                   help="torch (default); onnxruntime on --graphs; tensorrt on --engines built from --graphs")
-    p.add_argument("--graphs", default=None, help="folder of tools/export_onnx.py graphs (onnxruntime, tensorrt)")
-    p.add_argument("--engines", default="engines", help="folder of tools/build_engine.py engines (tensorrt; default engines)")
+                   help="torch (default); onnxruntime (graphs exported into the weights' deployment folder on first use); "
+                        "tensorrt (engines from tools/build_engine.py --weights)")
+    p.add_argument("--graphs", default=None,
+                   help="instead of the deployment folder: a folder of tools/export_onnx.py graphs (onnxruntime; tensorrt with --engines)")
+    p.add_argument("--engines", default="engines", help="with --graphs: the folder of the engines built from them (tensorrt; default engines)")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
     p.set_defaults(func=run)
 
 
 def _backend(args, size: int):
-    """(sheet encoder, frame renderer) of ``--backend``. The exported graphs carry their weights:
-    for them only the preset is read from the weights folder, nothing is loaded."""
-    from avatar_app.infer import FrameRenderer, SheetEncoder
-    from avatar_app.infer.registry import get_backend
+    """(sheet encoder, frame renderer) of ``--backend``. With ``--graphs`` the exported graphs
+    carry their weights: only the preset is read from the weights folder, nothing is loaded.
+    Without it, the weights' deployment folder is used (ONNX Runtime exports there once)."""
+    from avatar_app.infer.registry import get_backend, open_backend
     from avatar_app.models.checkpoint import weights_preset
 
-    if args.backend == "torch":
-        networks = load_networks(args.weights)
-        return SheetEncoder(networks, args.device), FrameRenderer(networks, args.device, precision=args.precision, cuda_graphs=args.cuda_graphs)
-    preset = weights_preset(args.weights or DEFAULT_WEIGHTS)
-    if not args.graphs:
-        raise SettingError("--graphs", f"the folder of graphs exported for --backend {args.backend}", "nothing",
-                           f"run: python tools/export_onnx.py --weights WEIGHTS --preset {preset} --size {size} --out DIR, then pass --graphs DIR")  # fmt: skip
-    where = {"engines_dir": args.graphs} if args.backend == "onnxruntime" else {"engines_dir": args.engines, "onnx_dir": args.graphs}
-    parts = get_backend(args.backend, preset=preset, size=size, device=args.device,
-                        precision="fp16" if args.precision == "fp16" else "fp32", **where)  # fmt: skip
+    precision = args.precision if args.backend == "torch" else ("fp16" if args.precision == "fp16" else "fp32")  # the graphs: fp32/fp16
+    if args.backend == "torch" or not args.graphs:
+        parts = open_backend(args.backend, load_networks(args.weights), size, device=args.device, precision=precision,
+                             cuda_graphs=args.cuda_graphs, progress=print_export_progress)  # fmt: skip
+    else:
+        where = {"engines_dir": args.graphs} if args.backend == "onnxruntime" else {"engines_dir": args.engines, "onnx_dir": args.graphs}
+        parts = get_backend(args.backend, preset=weights_preset(args.weights or DEFAULT_WEIGHTS), size=size, device=args.device,
+                            precision=precision, **where)  # fmt: skip
     return parts["sheet_encoder"], parts["frame_renderer"]
 
 

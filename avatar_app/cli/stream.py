@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from avatar_app.cli.common import DEFAULT_CHARACTER, DEFAULT_WEIGHTS, load_character, load_networks, parse_colour
+from avatar_app.cli.common import DEFAULT_CHARACTER, DEFAULT_WEIGHTS, load_character, load_networks, parse_colour, print_export_progress
 from avatar_app.core.errors import AvatarAppError, SettingError
 from avatar_app.core.frames import check_model_size
 from avatar_app.pipeline import defaults
@@ -38,7 +38,9 @@ def add_parser(sub) -> None:
     p.add_argument("--renderer", choices=("conr", "proxy"), default=None,
                    help="conr (needs weights) or proxy (the rig's flat colours); default conr when weights are found, else proxy")
     p.add_argument("--weights", default=None, help=f"folder with the four CoNR .pth files (default {DEFAULT_WEIGHTS}, if present)")
-    p.add_argument("--backend", choices=("torch",), default="torch", help="inference backend (default torch)")
+    p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default="torch",
+                   help="inference backend: torch (default); onnxruntime (exports the weights' graphs on first use, about a minute); "
+                        "tensorrt (engines from tools/build_engine.py --weights)")
     p.add_argument("--device", default="cpu", help="torch device for CoNR and the UDP detector, e.g. cpu or cuda")
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
                    help="CoNR precision: fp32 (default); fp16 on CUDA or bf16 (convolutions only, warps and norms stay fp32)")
@@ -139,14 +141,17 @@ def run(args) -> int:
 
             sheet = load_sheet(sheet_dir, size=size, max_views=args.views)
             print(f"encoding the sheet ({sheet.num_views} view(s) at {size}x{size}) ...", file=sys.stderr, flush=True)
-            renderer = owned.enter_context(ConrRenderer(networks, sheet, args.device, cache=SheetCache(args.cache_dir) if args.cache_dir else SheetCache(), precision=args.precision))
+            cache = SheetCache(args.cache_dir) if args.cache_dir else SheetCache()
+            renderer = owned.enter_context(ConrRenderer(networks, sheet, args.device, backend=args.backend, cache=cache,
+                                                        precision=args.precision, progress=print_export_progress))  # fmt: skip
         else:
             renderer = owned.enter_context(ProxyRenderer())
         detector = None
         if args.udp_detector:
-            from avatar_app.infer import UDPDetector
+            from avatar_app.infer.registry import open_backend
 
-            detector = UDPDetector(networks, args.device)
+            detector = open_backend(args.backend, networks, size, device=args.device, precision=args.precision,
+                                    parts=("udp_detector",), progress=print_export_progress)["udp_detector"]  # fmt: skip
         character = None if detector is not None else load_character(args.character)
         source = owned.enter_context(open_source(source_spec, fps=args.fps, character=character, size=size, detector=detector))
         sinks = []

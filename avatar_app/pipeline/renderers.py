@@ -61,28 +61,36 @@ class ProxyRenderer(AvatarRenderer):
 
 
 class ConrRenderer(AvatarRenderer):
-    """CoNR: ``SheetEncoder`` once (here, so a bad sheet fails at start), ``FrameRenderer`` per frame.
+    """CoNR: the sheet encoded once (here, so a bad sheet fails at start), then one render per frame.
 
     ``networks``: from ``create_conr`` + ``load_conr_weights`` (or ``fill_networks`` for
-    synthetic weights, which render nothing meaningful). ``cache``: a ``SheetCache``
-    (None: memory only). ``precision``: fp32, fp16 (CUDA) or bf16 (``FrameRenderer``).
+    synthetic weights, which render nothing meaningful). ``backend``: torch, onnxruntime
+    (graphs exported on first use into the weights' deployment folder, ``progress`` hears
+    about it) or tensorrt (engines built beforehand), see ``infer.registry.open_backend``.
+    ``cache``: a ``SheetCache`` (None: memory only). ``precision``: fp32, fp16 (CUDA,
+    TensorRT) or bf16 (torch).
     """
 
     needs_color = False
 
-    def __init__(self, networks, sheet: CharacterSheet, device="cpu", *, cache=None, fast: bool = True, precision: str = "fp32"):
-        from avatar_app.infer import FrameRenderer, SheetEncoder
+    def __init__(
+        self, networks, sheet: CharacterSheet, device="cpu", *, backend: str = "torch", cache=None, fast: bool = True,
+        precision: str = "fp32", deployment=None, progress=None,
+    ):
+        from avatar_app.infer.registry import open_backend
 
         if not isinstance(sheet, CharacterSheet):
             raise SettingError("conr renderer sheet", "a CharacterSheet (avatar_app.io.sheet.load_sheet)", type(sheet).__name__, "load the sheet first")
-        self.name = f"conr ({networks.cfg.name})"
+        self.name = f"conr ({networks.cfg.name}{'' if backend == 'torch' else ', ' + backend})"
         self.size = sheet.size
         self.views = sheet.num_views
+        parts = open_backend(backend, networks, sheet.size, device=device, precision=precision, fast=fast, cache=cache,
+                             deployment=deployment, progress=progress)  # fmt: skip
         t0 = time.perf_counter()
-        self.state = SheetEncoder(networks, device, cache=cache).encode(sheet)
+        self.state = parts["sheet_encoder"].encode(sheet)
         self.encode_ms = 1000.0 * (time.perf_counter() - t0)
-        self._renderer = FrameRenderer(networks, device, fast=fast, precision=precision)
-        self.acceleration = self._renderer.acceleration
+        self._renderer = parts["frame_renderer"]
+        self.acceleration = getattr(self._renderer, "acceleration", backend)
         log.info("%s: sheet of %d view(s) at %d² encoded in %.0f ms", self.name, self.views, self.size, self.encode_ms)
 
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:

@@ -44,7 +44,7 @@ def test_render_writes_a_video_and_rgba_frames_of_the_pose(tmp_path, poses, caps
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--backend", "onnxruntime"], r"--graphs: expected the folder of graphs exported for --backend onnxruntime.*tools/export_onnx.py --weights WEIGHTS --preset lite"),
+        (["--backend", "tensorrt"], r"backend: expected an installed backend \(tensorrt is not\).*TensorRT Python package not installed"),
         (["--precision", "fp16"], r"precision: expected fp16 on a CUDA device, found fp16 on cpu"),
         (["--size", "200"], r"--size.*multiple of 128"),
     ],

@@ -198,3 +198,33 @@ def test_ctrl_c_stops_the_stream_cleanly(tmp_path):
     assert proc.returncode == 0, stderr
     assert "stopped by signal" in stdout and "Traceback" not in stderr
     assert len(read_video_frames(out)) >= 1, "the file is finished and readable"
+
+
+def test_stream_on_onnx_runtime_uses_the_weights_deployment(tmp_path, lite_weights, lite_deploy_root, monkeypatch, capsys):
+    monkeypatch.setenv("AVATAR_APP_DEPLOY", str(lite_deploy_root))  # holds these weights' graphs at 128²
+    out = tmp_path / "ort.mp4"
+    argv = ["stream", "--sink", f"file:{out}", "--frames", "2", "--size", "128", "--views", "2", "--backend", "onnxruntime",
+            "--weights", str(lite_weights), "--cache-dir", str(tmp_path / "cache")]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "renderer conr (lite, onnxruntime)" in captured.out and "exporting" not in captured.err
+    assert len(read_video_frames(out)) == 2
+
+
+def test_stream_udp_detector_on_onnx_runtime(tmp_path, lite_weights, lite_deploy_root, monkeypatch, capsys):
+    from avatar_app.infer.onnxruntime_backend import OrtUDPDetector
+
+    monkeypatch.setenv("AVATAR_APP_DEPLOY", str(lite_deploy_root))
+    calls, detect = [], OrtUDPDetector.detect_tensor
+    monkeypatch.setattr(OrtUDPDetector, "detect_tensor", lambda self, rgb: calls.append(rgb.shape) or detect(self, rgb))
+    video = tmp_path / "person.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
+    for i in range(4):
+        writer.write(np.full((120, 160, 3), 60 + 30 * i, np.uint8))
+    writer.release()
+    out = tmp_path / "detected"
+    argv = ["stream", "--source", f"video:{video}", "--udp-detector", "--renderer", "proxy", "--backend", "onnxruntime",
+            "--weights", str(lite_weights), "--sink", f"file:{out}", "--frames", "2", "--size", "128"]
+    assert main(argv) == 0
+    assert "(UDP detector) -> proxy" in capsys.readouterr().out
+    assert len(list(out.glob("*.png"))) == 2 and calls and set(calls) == {(1, 3, 128, 128)}, "the detector ran on the ONNX graph"
