@@ -1,9 +1,8 @@
 """What the render settings can offer: each inference backend as available, or not with the reason.
 
-Only the torch backend exists today (``avatar_app.infer``); ONNX Runtime and TensorRT come
-with their own issue. `backend_options` is the one place that decides, so it can later be
-pointed at the infer package's registry (``available_backends()`` in DESIGN.md §3)
-without touching the widgets. Checking CUDA imports torch: call it off the UI thread.
+`backend_options` is the one place that decides (what is installed, whether there is a CUDA
+GPU); `engine_builder` hands the Build-engine action ``infer.deploy.build_engines`` where
+TensorRT can run. Checking CUDA imports torch: call it off the UI thread.
 """
 
 from __future__ import annotations
@@ -51,34 +50,44 @@ def backend_options(cuda: bool | None = None, *, checking: bool = False) -> list
         BackendOption("torch-cpu", "torch · CPU", True),
         BackendOption("torch-cuda", "torch · CUDA", cuda, "" if cuda else no_cuda, device="cuda"),
     ]
-    ort_reason = "ONNX Runtime not installed (pip install -e '.[deploy]')" if not _has_module("onnxruntime") else "not built yet"
-    options.append(BackendOption("onnxruntime", "ONNX Runtime", False, ort_reason, backend="onnxruntime"))
-    if not _has_module("tensorrt"):
-        trt_reason = "TensorRT not installed"
-    elif not cuda:
-        trt_reason = no_cuda
-    else:
-        trt_reason = "not built yet"
-    options.append(BackendOption("tensorrt", "TensorRT", False, trt_reason, backend="tensorrt", device="cuda"))
+    ort = _has_module("onnxruntime")
+    options.append(BackendOption("onnxruntime", "ONNX Runtime", ort, "" if ort else "ONNX Runtime not installed (pip install -e '.[deploy]')",
+                                 backend="onnxruntime"))  # fmt: skip
+    trt = _has_module("tensorrt")
+    trt_reason = "TensorRT not installed" if not trt else ("" if cuda else no_cuda)
+    options.append(BackendOption("tensorrt", "TensorRT", trt and cuda, trt_reason, backend="tensorrt", device="cuda"))
     return options
 
 
 def precision_options(backend: BackendOption | None) -> list[PrecisionOption]:
-    """fp32 everywhere; fp16 (convolutions in fp16, warps and norms in fp32) with torch on CUDA."""
-    if backend is not None and backend.device == "cuda" and backend.backend == "torch" and backend.available:
+    """fp32 everywhere; fp16 (convolutions in fp16, warps and norms in fp32) with torch or TensorRT on CUDA."""
+    if backend is not None and backend.device == "cuda" and backend.backend in ("torch", "tensorrt") and backend.available:
         return [PrecisionOption("fp32", True), PrecisionOption("fp16", True)]
-    fp16_reason = "fp16 needs a CUDA GPU" if backend is None or backend.device != "cuda" else "fp16 runs on the torch · CUDA backend"
+    fp16_reason = "fp16 needs a CUDA GPU" if backend is None or backend.device != "cuda" else "fp16 runs on torch · CUDA or TensorRT"
     return [PrecisionOption("fp32", True), PrecisionOption("fp16", False, fp16_reason)]
 
 
-def engine_builder(options: list[BackendOption]) -> tuple[Callable | None, str]:
+def engine_builder(options: list[BackendOption], weights_folder=None) -> tuple[Callable | None, str]:
     """(builder, reason): an engine builder, called off the UI thread as
     ``builder(size=, views=, precision=, progress=report(fraction, text), cancelled=Event)``.
 
-    None with the reason while TensorRT or a CUDA GPU is missing, or the builder is not
-    written yet; the Build-engine action shows the reason instead of failing.
+    It exports the weights' three graphs and builds a TensorRT engine for each
+    (``infer.deploy.build_engines``; minutes). None with the reason while TensorRT, a CUDA
+    GPU or trained weights are missing; the Build-engine action shows the reason instead.
     """
     trt = next((o for o in options if o.key == "tensorrt"), None)
     if trt is None or not trt.available:
         return None, f"needs TensorRT and a CUDA GPU: {trt.reason if trt else 'no TensorRT backend'}"
-    return None, "the TensorRT engine builder is not built yet"
+    if weights_folder is None:
+        return None, "needs trained CoNR weights to build engines from"
+
+    def build(*, size: int, views: int | None, precision: str, progress, cancelled) -> str:
+        from avatar_app.infer.deploy import build_engines
+        from avatar_app.models import load_weights_folder
+
+        progress(0.0, f"loading the weights from {weights_folder}…")
+        profile = {"min": 1, "opt": max(1, min(views or 4, 8)), "max": 8}
+        engines = build_engines(load_weights_folder(weights_folder), size, precision, profile=profile, progress=progress, cancelled=cancelled)
+        return f"{len(engines)} engines for {size}² {precision} in {next(iter(engines.values())).parent}"
+
+    return build, ""

@@ -43,10 +43,10 @@ class EngineBuildDialog(QProgressDialog):
         if not self.task.done:
             return
         self._timer.stop()
-        if self.task.error is not None:
-            self.outcome = f"Engine build failed: {self.task.error}"
-        elif self.task.cancelled.is_set():
+        if self.task.cancelled.is_set():  # a builder may stop by raising (deploy.BuildCancelled) or by returning
             self.outcome = "Engine build cancelled"
+        elif self.task.error is not None:
+            self.outcome = f"Engine build failed: {self.task.error}"
         else:
             self.outcome = f"Engine built: {self.task.result}"
         self.setLabelText(self.outcome)

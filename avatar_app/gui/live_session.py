@@ -38,6 +38,7 @@ class LiveConfig:
     sheet_dir: Path | None  # the sheet CoNR renders (None for the proxy renderer, which does not use it)
     renderer: str = "proxy"  # "proxy" | "conr"
     weights: Path | None = None
+    backend: str = "torch"  # torch | onnxruntime | tensorrt (infer.registry.open_backend)
     device: str = "cpu"
     precision: str = "fp32"
     size: int = 256
@@ -216,20 +217,26 @@ class LiveSession:
 
                 sheet = load_sheet(config.sheet_dir, size=config.size, max_views=config.views)
                 self._set_note(("starting", f"encoding the sheet ({sheet.num_views} view(s) at {config.size}²)"))
-                renderer = owned.enter_context(ConrRenderer(networks, sheet, config.device, cache=SheetCache(), precision=config.precision))
+                renderer = owned.enter_context(ConrRenderer(networks, sheet, config.device, backend=config.backend, cache=SheetCache(),
+                                                            precision=config.precision, progress=self._export_note))  # fmt: skip
             else:
                 renderer = owned.enter_context(ProxyRenderer())
             detector = None
             if config.udp_detector:
-                from avatar_app.infer import UDPDetector
+                from avatar_app.infer.registry import open_backend
 
-                detector = UDPDetector(networks, config.device)
+                detector = open_backend(config.backend, networks, config.size, device=config.device, precision=config.precision,
+                                        parts=("udp_detector",), progress=self._export_note)["udp_detector"]  # fmt: skip
             character = None if detector is not None else self._character_once()
             source = owned.enter_context(open_source(config.source, fps=config.fps, character=character, size=config.size,
                                                      detector=detector, capture_factory=self._capture_factory))
             pipeline = LivePipeline(source, renderer, [PreviewSink(self.hub)], character=character, size=config.size, tap=self.tap)
             owned.pop_all()
         return pipeline
+
+    def _export_note(self, fraction: float, text: str) -> None:
+        if fraction < 1.0:
+            self._set_note(("starting", f"{text} (once per weights and size)"))
 
     def _character_once(self):
         if self._character is None:

@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
             sheet_dir=(self.sheet_panel.sheet_path or self._initial_sheet) if conr else None,
             renderer=renderer,
             weights=self.weights_folder if (conr or self.source_panel.detector_wanted) else None,
+            backend=option.backend,
             device=option.device,
             precision=self.render_panel.precision.currentData() or "fp32",
             size=self.render_panel.model_size,

@@ -12,6 +12,11 @@ from avatar_app.gui.sheet_panel import INFO_STYLE
 from avatar_app.gui.tasks import BackgroundTask
 
 SIZES = (128, 256, 384, 512)
+BACKEND_NOTES = {
+    "onnxruntime": " ONNX Runtime: the first start at a size exports the model (about a minute for lite at 256²);"
+                   " on a CPU, torch is the faster backend (README, Benchmarks).",
+    "tensorrt": " TensorRT needs engines built for this GPU, size and precision: Build engine… (minutes, once).",
+}
 RENDERERS = (("auto", "Auto (CoNR when weights exist)"), ("conr", "CoNR (your sheet)"), ("proxy", "Proxy (the rig's colours)"))
 
 
@@ -176,13 +181,13 @@ class RenderPanel(QGroupBox):
         self.precision.blockSignals(blocked)
 
     def _update_build(self) -> None:
-        builder, reason = backends.engine_builder(self.options)
+        builder, reason = backends.engine_builder(self.options, self.weights_folder)
         self.build_button.setEnabled(builder is not None)
         self.build_button.setToolTip(reason or "Build a TensorRT engine for this resolution, view count and precision")
         self.build_reason.setText(reason)
 
     def build_engine(self) -> EngineBuildDialog | None:
-        builder, reason = backends.engine_builder(self.options)
+        builder, reason = backends.engine_builder(self.options, self.weights_folder)
         if builder is None:
             self.build_reason.setText(reason)
             return None
@@ -210,4 +215,4 @@ class RenderPanel(QGroupBox):
             why = "" if self.weights_folder is not None else f" No trained CoNR weights found (looked in {self._weights_looked_in})."
             self.note.setText("Proxy renderer: shows the rig's flat colours, not your sheet." + why)
         else:
-            self.note.setText(f"CoNR renders your sheet (weights: {self.weights_folder}).")
+            self.note.setText(f"CoNR renders your sheet (weights: {self.weights_folder})." + BACKEND_NOTES.get(self.backend_option.backend, ""))

@@ -146,3 +146,22 @@ def test_a_pipeline_that_cannot_start_reports_why_and_is_not_retried_until_asked
         assert wait_until(lambda: len(calls) == 2)
     finally:
         session.close()
+
+
+def test_a_conr_session_on_onnx_runtime_renders_from_the_weights_deployment(tmp_path, lite_deploy_root, monkeypatch, no_new_threads):
+    from avatar_app.models import create_conr, fill_networks, save_weights_folder
+
+    monkeypatch.setenv("AVATAR_APP_DEPLOY", str(lite_deploy_root))  # holds the synthetic lite graphs at 128²
+    weights = tmp_path / "weights"
+    save_weights_folder(fill_networks(create_conr("lite", init=False)), weights)
+    sheet = Path(__file__).resolve().parents[2] / "assets" / "characters" / "default" / "sheet"
+    session = LiveSession()
+    try:
+        session.set_config(LiveConfig(SourceSpec("demo"), sheet, renderer="conr", weights=weights, backend="onnxruntime", size=SIZE, views=2))
+        assert wait_until(lambda: session.hub.latest.peek() is not None, timeout=120), session.snapshot().message
+        snapshot = session.snapshot()
+        assert snapshot.phase == "running" and snapshot.status.renderer == "conr (lite, onnxruntime)"
+        frame = session.hub.latest.take(0)
+        assert frame.data.shape == (SIZE, SIZE, 4) and frame.data[..., 3].max() > 0.5
+    finally:
+        session.close()
