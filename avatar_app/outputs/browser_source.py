@@ -87,6 +87,7 @@ class BrowserSourceSink(FrameSink):
 
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        self._connections: set = set()  # every accepted TCP connection, for close()
         self._started = threading.Event()
         self._start_error: BaseException | None = None
         self.port = port
@@ -179,6 +180,7 @@ class BrowserSourceSink(FrameSink):
                 compression=None,  # deflating 1 MiB of pixels per frame costs more than loopback bandwidth
                 max_size=_MAX_CLIENT_MESSAGE_BYTES,
                 close_timeout=2,
+                create_connection=_tracked_connection_class(self._connections),
                 logger=logging.getLogger(f"{__name__}.websockets"),
             )
         except OSError as exc:
@@ -193,6 +195,9 @@ class BrowserSourceSink(FrameSink):
             self._stopping = True
             self._wake_clients()
             server.close()
+            for connection in list(self._connections):
+                if not connection.request_rcvd.done():  # a spare socket that never sent a request
+                    connection.transport.abort()
             await server.wait_closed()
 
     def _process_request(self, connection, request):
@@ -309,3 +314,25 @@ class BrowserSourceSink(FrameSink):
             self._converter.into(frame, pixels)
             self._encoded_version, self._encoded = version, message
         return self._encoded_version, self._encoded
+
+
+def _tracked_connection_class(connections: set):
+    """A ServerConnection that keeps itself in ``connections`` from TCP accept to close.
+
+    websockets' ``Server.close()`` closes only connections that finished the handshake and then waits
+    for every handler, so a spare socket a browser opened ahead of need (Chromium's preconnect) and
+    never used would hold close() for the whole handshake timeout (10 s). Tracking every connection
+    lets close() drop those at once.
+    """
+    from websockets.asyncio.server import ServerConnection
+
+    class TrackedConnection(ServerConnection):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            connections.add(self)
+
+        def connection_lost(self, exc):
+            connections.discard(self)
+            super().connection_lost(exc)
+
+    return TrackedConnection

@@ -166,6 +166,19 @@ def test_close_disconnects_clients_and_stops_the_thread():
     assert not [t for t in threading.enumerate() if t.name == "avatar-browser-source"]
 
 
+def test_close_does_not_wait_for_an_idle_connection_that_never_sent_a_request():
+    """Browsers open spare sockets ahead of need (Chromium's preconnect); close() drops them at once
+    instead of waiting out the handshake timeout (a CI run once took 10 s here)."""
+    sink = BrowserSourceSink()
+    with socket.create_connection(("127.0.0.1", sink.port), timeout=5) as idle:
+        time.sleep(0.2)  # let the server accept it
+        start = time.monotonic()
+        sink.close()
+        assert time.monotonic() - start < 5
+        assert idle.recv(1) == b""  # the server closed it
+    assert not [t for t in threading.enumerate() if t.name == "avatar-browser-source"]
+
+
 # ---- a real browser -----------------------------------------------------------------
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
