@@ -187,17 +187,20 @@ def _reference_flow_times(model, sheet, udp, repeats: int):
     Batching views only flatters the reference (it loops over views), so ratios
     against this row are conservative. Per sheet: the full parser U-Net, which the
     reference runs (backbone + decoder) although rendering needs only the backbone.
+    Instance norms run through ``nn.InstanceNorm2d`` as in the reference, not our
+    faster CPU kernel.
     """
     import torch
 
     from avatar_app.infer.torch_backend import sheet_tensors, udp_tensor
     from avatar_app.models import INPUT_MEAN, INPUT_STD
+    from avatar_app.models.backbones import reference_instance_norm
 
     rgb, alpha = sheet_tensors(sheet)
     rgb, alpha = rgb.unsqueeze(0), alpha.unsqueeze(0)
     target = udp_tensor(udp)
     parser = model.udpparsernet
-    with torch.inference_mode():
+    with torch.inference_mode(), reference_instance_norm():
         norm = (rgb[0] - INPUT_MEAN) / INPUT_STD
         sheet_s = _timed(lambda: parser(norm), 1, max(3, repeats // 2))
         cached = parser.forward_features(norm)
