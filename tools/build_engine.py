@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max-views", type=int, default=DEFAULT_PROFILE["max"])
     parser.add_argument("--timing-cache", type=Path, default=None, help="default: <out>/timing.cache")
     parser.add_argument("--force", action="store_true", help="rebuild even if the cached engine matches")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every layer and build step")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every build step")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     if (args.onnx is None) == (args.weights is None):

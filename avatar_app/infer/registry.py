@@ -101,9 +101,7 @@ def get_backend(
     if name == "torch":
         if networks is None:
             raise SettingError("torch backend", "loaded CoNR networks", "None", "load the weights first")
-        from avatar_app.infer.torch_backend import FrameRenderer, SheetEncoder
-
-        return {"sheet_encoder": SheetEncoder(networks, device), "frame_renderer": FrameRenderer(networks, device, fast=fast)}
+        return open_backend("torch", networks, size, device=device, fast=fast)
     parts = ("sheet_encoder", "frame_renderer")
     if name == "onnxruntime":
         if engines_dir is None or not preset or not size:
