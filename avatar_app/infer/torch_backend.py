@@ -41,6 +41,10 @@ def _device(device, retain_memory: bool = True) -> torch.device:
     device = torch.device(device)
     if device.type == "cpu" and retain_memory:
         retain_freed_memory()
+    if device.type == "cuda" and device.index is None and torch.cuda.is_available():
+        # "cuda" -> "cuda:N": tensors report their index, and a state whose device compares
+        # unequal is copied (and its CUDA graph captured again) on every frame.
+        device = torch.device("cuda", torch.cuda.current_device())
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
