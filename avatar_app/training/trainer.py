@@ -172,7 +172,8 @@ def compute_losses(forward: nn.Module, batch: dict, weights: LossWeights) -> tup
         parts["sheet_udp"] = F.l1_loss(udp_pred[: n * m], _udp_target(batch["sheet_udp"].reshape(n * m, 4, h, w)))
     parts["detector"] = F.l1_loss(udp_pred[n * m :], _udp_target(target_udp))
     if flows is not None:
-        parts["flow"] = flow_loss(flows, *correspondence_flow(batch["sheet_udp"], target_udp))
+        targets = batch.get("flow_targets") or correspondence_flow(batch["sheet_udp"], target_udp)
+        parts["flow"] = flow_loss(flows, *(t.to(flows[0].device) for t in targets))
     total = sum(getattr(weights, k) * v for k, v in parts.items())
     return total, {k: float(v.detach()) for k, v in parts.items()}, pred
 
@@ -239,14 +240,49 @@ def augment_colours(batch: dict, share: float, rng: random.Random) -> dict:
 
 
 def batch_for_step(dataset, s: TrainSettings, step: int, rank: int = 0, world: int = 1) -> tuple[dict, int]:
-    """The collated samples of ``step`` for this rank (colours augmented) and their view count."""
+    """The collated samples of ``step`` for this rank (colours augmented) and their view count.
+
+    With the flow loss on, the batch carries its ``flow_targets`` too: their nearest-neighbour
+    searches run on the CPU, so they are made with the batch (in the data workers, if any).
+    """
     m = step_views(s, step)
     batch = collate([dataset[i] for i in step_indices(s, step, rank, world, len(dataset))], views=m)
+    if s.losses.flow and "sheet_udp" in batch:
+        batch["flow_targets"] = correspondence_flow(batch["sheet_udp"], batch["target_udp"])
     return augment_colours(batch, s.colour_augment, _step_rng(s.seed + 7919 * (rank + 1), step)), m
 
 
 def _to(batch: dict, device) -> dict:
-    return {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in batch.items()}
+    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
+
+
+class _StepBatches(torch.utils.data.Dataset):
+    """Item ``k``: what :func:`batch_for_step` gives for step ``start + k`` (for DataLoader workers)."""
+
+    def __init__(self, dataset, s: TrainSettings, start: int, end: int, rank: int, world: int):
+        self.dataset, self.s, self.start, self.end, self.rank, self.world = dataset, s, start, end, rank, world
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def __getitem__(self, k: int) -> tuple[dict, int]:
+        return batch_for_step(self.dataset, self.s, self.start + k, self.rank, self.world)
+
+
+def step_batches(dataset, s: TrainSettings, start: int, end: int, rank: int = 0, world: int = 1, workers: int = 0, pin: bool = False):
+    """The batches of steps ``start..end-1`` in order, made here or by ``workers`` processes.
+
+    Every batch depends on ``(seed, step, rank)`` alone, so the workers change the speed,
+    never the batches. They are spawned, not forked: a process that has rendered with
+    Mesa cannot be forked safely (``synthetic.py``), and validation renders here.
+    """
+    if workers <= 0:
+        return (batch_for_step(dataset, s, step, rank, world) for step in range(start, end))
+    loader = torch.utils.data.DataLoader(
+        _StepBatches(dataset, s, start, end, rank, world), batch_size=None, shuffle=False, num_workers=workers,
+        multiprocessing_context="spawn", prefetch_factor=2, pin_memory=pin,
+    )
+    return iter(loader)
 
 
 # --------------------------------------------------------------------------- validation
@@ -339,11 +375,14 @@ def _distributed() -> tuple[int, int]:
     return 0, 1
 
 
-def train(s: TrainSettings, *, resume: bool = True, progress: bool = True, datasets=None, until: int | None = None) -> Run:
+def train(
+    s: TrainSettings, *, resume: bool = True, progress: bool = True, datasets=None, until: int | None = None, workers: int = 0,
+) -> Run:
     """Train (or continue) the run in ``s.out``; call once per process (torchrun: every rank).
 
     ``until`` stops (with a checkpoint) at that step of the ``s.steps`` schedule, so a
-    later call continues exactly where this one stopped.
+    later call continues exactly where this one stopped. ``workers`` > 0 makes the
+    batches in that many background processes (the same batches, see :func:`step_batches`).
     """
     rank, world = _distributed()
     out = Path(s.out)
@@ -399,11 +438,12 @@ def train(s: TrainSettings, *, resume: bool = True, progress: bool = True, datas
     losses, val = [], {}
     t0 = time.perf_counter()
     step = start
+    batches = step_batches(train_set, s, start, end, rank, world, workers, pin=device.type == "cuda")
     try:
         for step in range(start, end):
             for g in opt.param_groups:
                 g["lr"] = _lr(s, step)
-            batch, m = batch_for_step(train_set, s, step, rank, world)
+            batch, m = next(batches)
             batch = _to(batch, device)
             loss, parts, pred = compute_losses(forward, batch, s.losses)
             if not torch.isfinite(loss):

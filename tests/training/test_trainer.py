@@ -13,7 +13,15 @@ import torch
 
 from avatar_app.models import create_conr, load_conr_weights
 from avatar_app.training.synthetic import SyntheticDataset
-from avatar_app.training.trainer import LossWeights, TrainSettings, augment_colours, step_indices, step_views, train
+from avatar_app.training.trainer import (
+    LossWeights,
+    TrainSettings,
+    augment_colours,
+    step_batches,
+    step_indices,
+    step_views,
+    train,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -73,6 +81,18 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path, tiny_data):
     assert [int(r.split(",")[0]) for r in rows if ",train," in r] == list(range(1, 11))  # appended, not restarted
     flow_column = rows[0].split(",").index("flow")
     assert all(float(r.split(",")[flow_column]) > 0 for r in rows[1:] if ",train," in r)  # the flow loss was on
+
+
+def test_worker_processes_make_the_same_batches_as_the_main_process(tiny_data):
+    s = TrainSettings(batch=2, max_views=2, seed=4, colour_augment=0.5)
+    here = list(step_batches(tiny_data[0], s, 3, 6))
+    spawned = list(step_batches(tiny_data[0], s, 3, 6, workers=2))
+    assert [m for _, m in spawned] == [m for _, m in here]
+    for (a, _), (b, _) in zip(here, spawned):
+        assert a.keys() == b.keys()
+        for k in a:
+            if torch.is_tensor(a[k]):
+                assert torch.equal(a[k], b[k]), k
 
 
 def test_ranks_get_disjoint_samples_and_every_view_count_is_trained():
