@@ -3,6 +3,7 @@
 
     python tools/train.py --out runs/lite --steps 3000 --size 128          # CPU, synthetic characters
     python tools/train.py --out runs/lite --steps 4000 --size 256          # continue the same run at 256²
+    python tools/train.py --out runs/gpu --size 256 --batch 32 --workers 14   # one GPU, batches made by 14 processes
     torchrun --nproc_per_node 2 tools/train.py --out runs/ddp ...          # DistributedDataParallel (gloo / NCCL)
     python tools/train.py --out runs/mine --data DATA --init assets/weights/lite   # fine-tune on a folder dataset
 

@@ -27,7 +27,8 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
-                   help="fp32 (default); fp16 on CUDA or bf16: convolutions in half precision, warps and norms in fp32")
+                   help="fp32 (default); fp16 (CUDA: torch or TensorRT) or bf16 (torch): convolutions in half precision, "
+                        "warps and norms in fp32; ONNX Runtime runs fp32 only")
     p.add_argument("--cuda-graphs", action="store_true", help="replay each frame as a CUDA graph (CUDA only)")
     p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default="torch",
                    help="torch (default); onnxruntime (graphs exported into the weights' deployment folder on first use); "
@@ -46,14 +47,13 @@ def _backend(args, size: int):
     from avatar_app.infer.registry import get_backend, open_backend
     from avatar_app.models.checkpoint import weights_preset
 
-    precision = args.precision if args.backend == "torch" else ("fp16" if args.precision == "fp16" else "fp32")  # the graphs: fp32/fp16
     if args.backend == "torch" or not args.graphs:
-        parts = open_backend(args.backend, load_networks(args.weights), size, device=args.device, precision=precision,
+        parts = open_backend(args.backend, load_networks(args.weights), size, device=args.device, precision=args.precision,
                              cuda_graphs=args.cuda_graphs, progress=print_export_progress)  # fmt: skip
     else:
         where = {"engines_dir": args.graphs} if args.backend == "onnxruntime" else {"engines_dir": args.engines, "onnx_dir": args.graphs}
         parts = get_backend(args.backend, preset=weights_preset(args.weights or DEFAULT_WEIGHTS), size=size, device=args.device,
-                            precision=precision, **where)  # fmt: skip
+                            precision=args.precision, **where)  # fmt: skip
     return parts["sheet_encoder"], parts["frame_renderer"]
 
 
@@ -62,12 +62,14 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from avatar_app.infer import SheetCache
+    from avatar_app.infer.registry import check_precision
     from avatar_app.io.sheet import load_sheet
     from avatar_app.io.udp import fit_udp
     from avatar_app.io.udp_sequence import iter_udp_sequence
     from avatar_app.io.video import open_writer
 
     size = check_model_size(args.size, "--size")
+    check_precision(args.backend, args.precision)
     background = parse_colour(args.background)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -43,7 +43,8 @@ def add_parser(sub) -> None:
                         "tensorrt (engines from tools/build_engine.py --weights)")
     p.add_argument("--device", default="cpu", help="torch device for CoNR and the UDP detector, e.g. cpu or cuda")
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
-                   help="CoNR precision: fp32 (default); fp16 on CUDA or bf16 (convolutions only, warps and norms stay fp32)")
+                   help="CoNR precision: fp32 (default); fp16 (CUDA: torch or TensorRT) or bf16 (torch): convolutions only, "
+                        "warps and norms stay fp32; ONNX Runtime runs fp32 only")
     p.add_argument("--size", type=int, default=256, help="model resolution, a multiple of 128 (default 256)")
     p.add_argument("--views", type=int, default=None, help="use at most this many sheet views")
     p.add_argument("--frames", type=int, default=None, help="stop after this many frames reached the sinks (default: run until Ctrl-C)")
@@ -68,6 +69,9 @@ def _check_settings(args) -> None:
         raise SettingError("--fps", "a frame rate above 0 and at most 240", repr(args.fps), "use e.g. --fps 30")
     if args.views is not None and args.views < 1:
         raise SettingError("--views", "at least 1", str(args.views), "use e.g. --views 4")
+    from avatar_app.infer.registry import check_precision
+
+    check_precision(args.backend, args.precision)
 
 
 class StatusPrinter:

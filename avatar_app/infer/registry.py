@@ -14,9 +14,22 @@ import logging
 
 from avatar_app.core.errors import SettingError
 
-__all__ = ["BACKENDS", "available_backends", "backend_status", "get_backend", "open_backend"]
+__all__ = ["BACKENDS", "PRECISIONS", "available_backends", "backend_status", "check_precision", "get_backend", "open_backend"]
 
 log = logging.getLogger(__name__)
+
+# What each backend runs: torch mixes precisions itself; the exported graphs are fp32 (ONNX
+# Runtime on CPU) or compiled as fp32/fp16 engines (TensorRT).
+PRECISIONS = {"torch": ("fp32", "fp16", "bf16"), "onnxruntime": ("fp32",), "tensorrt": ("fp32", "fp16")}
+
+
+def check_precision(backend: str, precision: str) -> None:
+    """Refuse a precision that ``backend`` would not run (rather than run another one silently)."""
+    allowed = PRECISIONS.get(backend, ())
+    if precision not in allowed:
+        fix = "leave --precision out (fp32)" if backend == "onnxruntime" else f"use --precision {' or '.join(allowed)}"
+        raise SettingError("--precision", f"{' or '.join(allowed)} with --backend {backend}", precision,
+                           f"{fix}, or use --backend torch for {precision}")  # fmt: skip
 
 BACKENDS = ("torch", "onnxruntime", "tensorrt")
 

@@ -47,6 +47,9 @@ def test_render_writes_a_video_and_rgba_frames_of_the_pose(tmp_path, poses, caps
         (["--backend", "tensorrt"], r"backend: expected an installed backend \(tensorrt is not\).*TensorRT Python package not installed"),
         (["--precision", "fp16"], r"precision: expected fp16 on a CUDA device, found fp16 on cpu"),
         (["--size", "200"], r"--size.*multiple of 128"),
+        # the same refusal as stream's (render used to run fp32 instead without a word)
+        (["--backend", "onnxruntime", "--precision", "fp16"],
+         r"--precision: expected fp32 with --backend onnxruntime, found fp16.*leave --precision out"),
     ],
 )
 def test_render_settings_that_cannot_work_say_why(tmp_path, poses, capsys, extra, message):

@@ -112,6 +112,9 @@ def test_status_line_is_rewritten_in_place_on_a_terminal():
         (["--sink", "virtualcam", "--background", "green"], "--background"),
         (["--sink", "virtualcam", "--udp-detector"], "webcam or video"),
         (["--sink", "virtualcam", "--renderer", "conr", "--weights", "/no/such/weights"], "--weights"),
+        (["--sink", "virtualcam", "--backend", "onnxruntime", "--precision", "bf16"],
+         "--precision: expected fp32 with --backend onnxruntime, found bf16"),
+        (["--sink", "virtualcam", "--backend", "tensorrt", "--precision", "bf16"], "use --precision fp32 or fp16"),
     ],
 )
 def test_bad_settings_are_setting_errors_with_a_fix(argv, message, capsys):
