@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     parser.add_argument("--min-views", type=int, default=DEFAULT_PROFILE["min"])
     parser.add_argument("--opt-views", type=int, default=DEFAULT_PROFILE["opt"])
     parser.add_argument("--max-views", type=int, default=DEFAULT_PROFILE["max"])
-    parser.add_argument("--timing-cache", type=Path, default=None, help="default: <out>/timing.cache")
+    parser.add_argument("--timing-cache", type=Path, default=None, help="default: timing.cache in the engine folder")
     parser.add_argument("--force", action="store_true", help="rebuild even if the cached engine matches")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every build step")
     args = parser.parse_args(argv)
@@ -64,7 +64,8 @@ def main(argv=None) -> int:
         from avatar_app.models import load_weights_folder
 
         try:
-            engines = build_engines(load_weights_folder(args.weights), args.size, "fp16" if args.fp16 else "fp32", profile=profile, force=args.force)
+            engines = build_engines(load_weights_folder(args.weights), args.size, "fp16" if args.fp16 else "fp32", profile=profile, force=args.force,
+                                    timing_cache=args.timing_cache)  # fmt: skip
         except AvatarAppError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1

@@ -270,9 +270,11 @@ def build_engine(
 def build_engines(
     networks, size: int, precision: str = "fp16", *, deployment: Deployment | None = None,
     graphs=("sheet_encoder", "frame_renderer", "udp_detector"), profile: dict | None = None, force: bool = False,
-    progress: Progress | None = None, cancelled: threading.Event | None = None,
+    progress: Progress | None = None, cancelled: threading.Event | None = None, timing_cache=None,
 ) -> dict[str, Path]:
     """Export ``networks``' TensorRT graphs at ``size`` and build an engine for each: ``{graph: engine}``.
+
+    ``timing_cache``: a file the builds share (default: ``timing.cache`` beside the engines).
 
     Raises :class:`~avatar_app.core.errors.SettingError` saying what is missing when this
     machine has no TensorRT or CUDA GPU.
@@ -292,7 +294,7 @@ def build_engines(
         if progress:
             progress(i / (n + 1), f"building the {graph} engine ({i}/{n})…")
         engines[graph] = build_engine(
-            onnx[graph], deployment.engines_dir, precision == "fp16", profile, force=force,
+            onnx[graph], deployment.engines_dir, precision == "fp16", profile, timing_cache, force=force,
             progress=progress, cancelled=cancelled, span=(i / (n + 1), (i + 1) / (n + 1)),
         )
     if progress:

@@ -90,6 +90,21 @@ def test_build_engines_without_tensorrt_names_what_is_missing(lite_networks, tmp
     assert not list(tmp_path.iterdir()), "nothing exported before the check"
 
 
+def test_build_engine_tool_passes_its_timing_cache_to_every_build(tmp_path, monkeypatch, load_tool):
+    import avatar_app.infer.deploy as deploy
+
+    built = []
+    monkeypatch.setattr(deploy, "missing_requirements", lambda fp16: [])  # no TensorRT here: the build itself is recorded
+    monkeypatch.setattr(deploy, "ensure_graphs", lambda networks, size, out, graphs, **kw: {g: out / f"{g}.onnx" for g in graphs})
+    monkeypatch.setattr(deploy, "build_engine", lambda onnx, out, fp16, profile, timing_cache=None, **kw: built.append(timing_cache) or out / "e")
+    tool = load_tool("build_engine")
+    monkeypatch.setattr(tool, "missing_requirements", lambda fp16: [])
+    monkeypatch.setenv(DEPLOY_ENV, str(tmp_path / "deploy"))
+    cache = tmp_path / "shared.cache"
+    assert tool.main(["--weights", str(REPO / "assets" / "weights" / "lite"), "--size", "128", "--timing-cache", str(cache)]) == 0
+    assert built == [cache] * 3
+
+
 @pytest.mark.skipif(HAS_TRT, reason="TensorRT and a CUDA GPU are present")
 def test_build_engine_tool_with_weights_exits_2_without_tensorrt(tmp_path):
     done = subprocess.run([sys.executable, str(REPO / "tools" / "build_engine.py"), "--weights", str(REPO / "assets" / "weights" / "lite"), "--size", "128"],
