@@ -28,5 +28,8 @@ def load_motion(spec: str):
 
 def print_export_progress(fraction: float, text: str) -> None:
     """``progress`` of ``open_backend``: the one-off ONNX export, said on stderr."""
-    if fraction < 1.0:
-        print(f"{text} (once per weights and size)", file=sys.stderr, flush=True)
+    from avatar_app.infer.deploy import export_note
+
+    note = export_note(fraction, text)
+    if note is not None:
+        print(note, file=sys.stderr, flush=True)

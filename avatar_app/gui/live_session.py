@@ -235,8 +235,11 @@ class LiveSession:
         return pipeline
 
     def _export_note(self, fraction: float, text: str) -> None:
-        if fraction < 1.0:
-            self._set_note(("starting", f"{text} (once per weights and size)"))
+        from avatar_app.infer.deploy import export_note
+
+        note = export_note(fraction, text)
+        if note is not None:
+            self._set_note(("starting", note))
 
     def _character_once(self):
         if self._character is None:

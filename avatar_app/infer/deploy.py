@@ -37,6 +37,7 @@ __all__ = [
     "Deployment",
     "deploy_root",
     "ensure_graphs",
+    "export_note",
     "missing_requirements",
     "INSTALL_HINT",
     "build_engine",
@@ -55,6 +56,11 @@ INSTALL_HINT = (
 KEEP_FP32 = ("InstanceNormalization", "GridSample")
 
 Progress = Callable[[float, str], None]
+
+
+def export_note(fraction: float, text: str) -> str | None:
+    """A ``Progress`` report of the one-off graph export as a line for people; None once done."""
+    return f"{text} (once per weights and size)" if fraction < 1.0 else None
 
 
 class BuildCancelled(AvatarAppError):

@@ -145,6 +145,7 @@ def open_backend(
     from avatar_app.infer.torch_backend import FrameRenderer, SheetEncoder, UDPDetector
 
     _require_installed(name)
+    check_precision(name, precision)
     unknown = set(parts) - {"sheet_encoder", "frame_renderer", "udp_detector"}
     if unknown:
         raise ValueError(f"unknown backend parts {sorted(unknown)}")
@@ -160,8 +161,6 @@ def open_backend(
         return _ort_parts(paths, cache=cache, preset=preset)
     from avatar_app.infer.onnx_export import graph_path
 
-    if precision not in ("fp32", "fp16"):
-        raise SettingError("precision", "fp32 or fp16 for TensorRT engines", repr(precision), "use fp16 (or fp32)")
     needed = [p for p in parts if p != "udp_detector" and not graph_path(deployment.trt_onnx_dir, p, preset, size).is_file()]
     if needed:
         flag = " --fp16" if precision == "fp16" else ""

@@ -77,6 +77,12 @@ def test_open_backend_torch_makes_only_the_parts_asked_for(lite_networks):
     assert list(parts) == ["udp_detector"] and isinstance(parts["udp_detector"], UDPDetector)
 
 
+def test_open_backend_refuses_a_precision_the_backend_would_not_run(lite_networks, tmp_path):
+    with pytest.raises(SettingError, match=r"--precision: expected fp32 with --backend onnxruntime, found bf16"):
+        registry.open_backend("onnxruntime", lite_networks, SIZE, precision="bf16", deployment=Deployment(tmp_path, "lite"))
+    assert not list(tmp_path.iterdir()), "refused before exporting anything"
+
+
 def test_tensorrt_without_built_engines_says_how_to_build_them(lite_networks, tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "backend_status", lambda name: (True, "pretend TensorRT and a GPU are here"))
     with pytest.raises(SettingError, match=r"TensorRT engines: expected engines for lite at 128x128 .*none in .*engines.*tools/build_engine.py --weights WEIGHTS --size 128 --fp16.*Build engine"):
