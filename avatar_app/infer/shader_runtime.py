@@ -33,18 +33,15 @@ the loaded networks.
 from __future__ import annotations
 
 import copy
-import importlib
-import logging
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from avatar_app.infer.winograd import accelerate_shader
 from avatar_app.models.conr import CoNR, DecoderBlock, LevelLayout, base_grid
 
 __all__ = ["ShaderRuntime", "level0_sheet_conv", "accelerate", "convert_layout", "VIEW_PARTS", "SHARED_PARTS"]
-
-log = logging.getLogger(__name__)
 
 VIEW_PARTS = ("W", "G", "A", "L")  # per-view input slices, in our buffer order
 SHARED_PARTS = ("T", "Abar", "Wbar", "Mbar")  # identical for every view of a frame
@@ -284,24 +281,10 @@ class ShaderRuntime(nn.Module):
 
 
 def accelerate(runtime: ShaderRuntime) -> tuple[ShaderRuntime, str]:
-    """Swap eligible layers for faster equivalents if ``avatar_app.infer.winograd`` provides them.
+    """Swap the runtime's eligible convs for their Winograd twins (``winograd.py``), in place.
 
-    Contract with ``winograd.py``: ``accelerate_shader(module) -> module | None`` replaces
-    (in place, or in a returned copy) every ``nn.Conv2d`` 3x3/stride-1 and
-    ``nn.ConvTranspose2d`` 4x4/stride-2 it can speed up with a forward-equivalent module.
-    It receives this runtime (all six shader levels plus a private copy of the RGBA
-    decoder); the loaded networks are never modified.
-    Returns the runtime and a short note of what happened (for logs and ``bench``).
+    The runtime holds all six shader levels plus a private copy of the RGBA decoder, so
+    the loaded networks are never modified. Returns the runtime and a short note of what
+    was used (for logs and ``bench``).
     """
-    try:
-        winograd = importlib.import_module("avatar_app.infer.winograd")
-    except ModuleNotFoundError as err:
-        if err.name != "avatar_app.infer.winograd":
-            raise
-        return runtime, "plain convolutions (avatar_app.infer.winograd not present)"
-    fn = getattr(winograd, "accelerate_shader", None)
-    if fn is None:
-        log.warning("avatar_app.infer.winograd has no accelerate_shader(); using plain convolutions")
-        return runtime, "plain convolutions (winograd.accelerate_shader missing)"
-    result = fn(runtime)
-    return (runtime if result is None else result), "winograd.accelerate_shader"
+    return accelerate_shader(runtime), "winograd.accelerate_shader"

@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avatar_app.infer import winograd
+from avatar_app.infer import winograd_engine
 from avatar_app.infer.winograd import Winograd3x3, WinogradConvTranspose4x4, accelerate_shader
+from avatar_app.infer.winograd_plans import toom_cook
 
 BOUND = 3e-5
 
@@ -48,7 +49,7 @@ def _input(n, c, h, w, channels_last=False, seed=1) -> torch.Tensor:
 
 @pytest.mark.parametrize("m,r", [(4, 3), (6, 3), (4, 2)])
 def test_transform_matrices_compute_1d_correlation(m, r):
-    at, g, bt = winograd._toom_cook(m, r)
+    at, g, bt = toom_cook(m, r)
     torch.manual_seed(0)
     d, k = torch.randn(m + r - 1, dtype=torch.float64), torch.randn(r, dtype=torch.float64)
     ref = torch.stack([d[i : i + r] @ k for i in range(m)])
@@ -108,7 +109,7 @@ def test_reloaded_weights_rebuild_the_transformed_weights():
 
 
 def test_chunks_on_worker_threads_match_and_leave_thread_settings_alone(monkeypatch):
-    monkeypatch.setattr(winograd, "_pool", None)
+    monkeypatch.setattr(winograd_engine, "_pool", None)
     conv = _conv(8, 8)
     fast = Winograd3x3(conv, min_pixels=0)
     x = _input(4, 8, 16, 16, channels_last=True)  # 64 tiles: 2 chunks, one per worker
@@ -117,7 +118,7 @@ def test_chunks_on_worker_threads_match_and_leave_thread_settings_alone(monkeypa
     try:
         with torch.no_grad():  # grad mode, not inference mode: the workers must follow the caller
             y = fast(x)
-        assert winograd._pool is not None, "expected the chunks to run on the worker pool"
+        assert winograd_engine._pool is not None, "expected the chunks to run on the worker pool"
         assert torch.get_num_threads() == 2
         seen = []
         fresh = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
