@@ -58,7 +58,6 @@ def format_report(result: dict) -> str:
         lines.append(f"Shader flow vs UDP correspondences: {flow['epe_px']:.2f} px mean end-point error "
                      f"(no flow at all: {flow['zero_flow_epe_px']:.2f} px)")  # fmt: skip
     return "\n".join(lines)
-    return "\n".join(lines)
 
 
 def _json_safe(obj):

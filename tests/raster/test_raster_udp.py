@@ -243,7 +243,7 @@ def test_update_moves_the_mesh_without_reuploading_static_buffers(make_rasterize
 
 
 def test_auto_framed_body_fills_the_frame_inside_the_margin(make_rasterizer):
-    from avatar_app.raster.bench import ellipsoid_mesh
+    from raster_meshes import ellipsoid_mesh
 
     height, width = 256, 128
     rasterizer = make_rasterizer((height, width))
