@@ -28,7 +28,9 @@ import torch
 
 from avatar_app.core.errors import AvatarAppError
 from avatar_app.models import PRESETS
-from avatar_app.training.trainer import LossWeights, TrainSettings, train
+from avatar_app.training.losses import LossWeights
+from avatar_app.training.settings import TrainSettings
+from avatar_app.training.trainer import train
 
 
 def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:

@@ -13,15 +13,10 @@ import torch
 
 from avatar_app.models import create_conr, load_conr_weights
 from avatar_app.training.synthetic import SyntheticDataset
-from avatar_app.training.trainer import (
-    LossWeights,
-    TrainSettings,
-    augment_colours,
-    step_batches,
-    step_indices,
-    step_views,
-    train,
-)
+from avatar_app.training.batches import augment_colours, step_batches, step_indices, step_views
+from avatar_app.training.losses import LossWeights
+from avatar_app.training.settings import TrainSettings
+from avatar_app.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -147,7 +142,8 @@ def test_colour_augmentation_remaps_sheet_and_target_alike_and_keeps_premultipli
 DDP_SCRIPT = """
 import hashlib, sys, torch, torch.distributed as dist
 sys.path.insert(0, {repo!r})
-from avatar_app.training.trainer import TrainSettings, train
+from avatar_app.training.settings import TrainSettings
+from avatar_app.training.trainer import train
 dist.init_process_group("gloo")
 s = TrainSettings(out={out!r}, size=128, batch=1, steps=3, warmup=1, max_views=2, train_characters=1, val_characters=1,
                   val_samples=1, val_every=0, preview_every=0, checkpoint_every=3)
