@@ -124,6 +124,8 @@ def _onnxruntime_times(model, size: int, sheet, udp, threads: int, repeats: int)
     state = encoder.encode_tensors(*_sheet_tensors(sheet))
     target = udp_tensor(udp)
     frame_s = _timed(lambda: renderer.render_tensor(state, target), 1, repeats)
+    encoder.close()
+    renderer.close()
     return frame_s, sheet_s
 
 
@@ -157,6 +159,7 @@ def bench_cuda(preset: str, weights: str | None, repeats: int, sizes=(256, 512),
                         torch.cuda.synchronize()
 
                     s = _stats(_timed(frame, 3, max(repeats, 20)))
+                    renderer.close()  # its CUDA graph's memory pool, before the next variant captures one
                     row = {"section": "cuda", "gpu": gpu, "preset": preset, "size": size, "views": m, "precision": precision,
                            "cuda_graphs": graphs, "frame": s, "fps": 1000.0 / s["median_ms"]}  # fmt: skip
                     rows.append(row)

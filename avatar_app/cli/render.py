@@ -40,21 +40,19 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _backend(args, size: int):
-    """(sheet encoder, frame renderer) of ``--backend``. With ``--graphs`` the exported graphs
-    carry their weights: only the preset is read from the weights folder, nothing is loaded.
-    Without it, the weights' deployment folder is used (ONNX Runtime exports there once)."""
-    from avatar_app.infer.registry import get_backend, open_backend
+def _backend(args, size: int, cache):
+    """The ``--backend`` for rendering. With ``--graphs`` the exported graphs carry their weights:
+    only the preset is read from the weights folder, nothing is loaded. Without it, the weights'
+    deployment folder is used (ONNX Runtime exports there once)."""
+    from avatar_app.infer.registry import GraphFolders, open_backend
     from avatar_app.models.checkpoint import weights_preset
 
+    options = {"device": args.device, "precision": args.precision, "cuda_graphs": args.cuda_graphs, "cache": cache}
     if args.backend == "torch" or not args.graphs:
-        parts = open_backend(args.backend, load_networks(args.weights), size, device=args.device, precision=args.precision,
-                             cuda_graphs=args.cuda_graphs, progress=print_export_progress)  # fmt: skip
-    else:
-        where = {"engines_dir": args.graphs} if args.backend == "onnxruntime" else {"engines_dir": args.engines, "onnx_dir": args.graphs}
-        parts = get_backend(args.backend, preset=weights_preset(args.weights or DEFAULT_WEIGHTS), size=size, device=args.device,
-                            precision=args.precision, **where)  # fmt: skip
-    return parts["sheet_encoder"], parts["frame_renderer"]
+        return open_backend(args.backend, load_networks(args.weights), size, progress=print_export_progress, **options)
+    engines = Path(args.engines) if args.backend == "tensorrt" else None
+    folders = GraphFolders(weights_preset(args.weights or DEFAULT_WEIGHTS), Path(args.graphs), engines)
+    return open_backend(args.backend, None, size, deployment=folders, **options)
 
 
 def run(args) -> int:
@@ -76,28 +74,27 @@ def run(args) -> int:
     t0 = time.perf_counter()
     sheet = load_sheet(args.sheet, size=size, max_views=args.views)
     poses = iter_udp_sequence(args.poses, fps=args.fps)
-    encoder, renderer = _backend(args, size)
-    encoder.cache = SheetCache(args.cache_dir)
-    t_load = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    state = encoder.encode(sheet)
-    t_encode = time.perf_counter() - t1
+    with _backend(args, size, SheetCache(args.cache_dir)) as backend:
+        t_load = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        state = backend.encode(sheet)
+        t_encode = time.perf_counter() - t1
 
-    writers = [open_writer(Path(o), fps=args.fps, background_rgb=background) for o in args.out]
-    frame_ms = []
-    try:
-        for udp in tqdm(poses, total=len(poses), desc="render", unit="frame"):
-            t = time.perf_counter()
-            frame = renderer.render(state, fit_udp(udp, size))
-            frame_ms.append(1000.0 * (time.perf_counter() - t))
+        writers = [open_writer(Path(o), fps=args.fps, background_rgb=background) for o in args.out]
+        frame_ms = []
+        try:
+            for udp in tqdm(poses, total=len(poses), desc="render", unit="frame"):
+                t = time.perf_counter()
+                frame = backend.render(state, fit_udp(udp, size))
+                frame_ms.append(1000.0 * (time.perf_counter() - t))
+                for w in writers:
+                    w.write(frame)
+        finally:
             for w in writers:
-                w.write(frame)
-    finally:
-        for w in writers:
-            w.close()
+                w.close()
     ms = np.asarray(frame_ms)
     print(
-        f"rendered {len(ms)} frames at {size}x{size} with {sheet.num_views} views ({getattr(renderer, 'acceleration', args.backend)}):\n"
+        f"rendered {len(ms)} frames at {size}x{size} with {sheet.num_views} views ({backend.acceleration}):\n"
         f"  load {t_load:.2f} s, sheet encode {t_encode * 1000:.0f} ms, "
         f"per frame median {np.median(ms):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
         f"total {time.perf_counter() - t0:.1f} s\n"

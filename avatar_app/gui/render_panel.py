@@ -6,10 +6,10 @@ from __future__ import annotations
 from PyQt6.QtCore import QTimer, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
-from avatar_app.gui import backends
 from avatar_app.gui.engine_dialog import EngineBuildDialog
 from avatar_app.gui.sheet_panel import INFO_STYLE
 from avatar_app.gui.tasks import BackgroundTask
+from avatar_app.infer.options import BackendOption, backend_options, engine_builder, precision_options
 
 SIZES = (128, 256, 384, 512)
 BACKEND_NOTES = {
@@ -33,8 +33,8 @@ class RenderPanel(QGroupBox):
         super().__init__("Render", parent)
         self.weights_folder = weights_folder
         self._weights_looked_in = weights_looked_in
-        self.options: list[backends.BackendOption] = backends.backend_options(cuda=False, checking=True)
-        self._options_task = BackgroundTask("check-backends").start(backends.backend_options)
+        self.options: list[BackendOption] = backend_options(cuda=False, checking=True)
+        self._options_task = BackgroundTask("check-backends").start(backend_options)
         self._timer = QTimer(self)
         self._timer.setInterval(100)
         self._timer.timeout.connect(self._poll_options)
@@ -98,7 +98,7 @@ class RenderPanel(QGroupBox):
         return key
 
     @property
-    def backend_option(self) -> backends.BackendOption:
+    def backend_option(self) -> BackendOption:
         key = self.backend.currentData()
         return next((o for o in self.options if o.key == key), self.options[0])
 
@@ -171,7 +171,7 @@ class RenderPanel(QGroupBox):
         current = self.precision.currentData() or "fp32"
         blocked = self.precision.blockSignals(True)
         self.precision.clear()
-        for i, option in enumerate(backends.precision_options(self.backend_option)):
+        for i, option in enumerate(precision_options(self.backend_option)):
             self.precision.addItem(option.key if option.available else f"{option.key} — {option.reason}", option.key)
             _set_item_enabled(self.precision, i, option.available, option.reason)
         index = self.precision.findData(current)
@@ -181,13 +181,13 @@ class RenderPanel(QGroupBox):
         self.precision.blockSignals(blocked)
 
     def _update_build(self) -> None:
-        builder, reason = backends.engine_builder(self.options, self.weights_folder)
+        builder, reason = engine_builder(self.options, self.weights_folder)
         self.build_button.setEnabled(builder is not None)
         self.build_button.setToolTip(reason or "Build a TensorRT engine for this resolution, view count and precision")
         self.build_reason.setText(reason)
 
     def build_engine(self) -> EngineBuildDialog | None:
-        builder, reason = backends.engine_builder(self.options, self.weights_folder)
+        builder, reason = engine_builder(self.options, self.weights_folder)
         if builder is None:
             self.build_reason.setText(reason)
             return None

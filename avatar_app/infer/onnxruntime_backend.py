@@ -87,7 +87,14 @@ class _Graph:
         return cls(graph_path(directory, cls.GRAPH, preset, size), intra_op_threads, providers)
 
     def close(self) -> None:
+        """Drop the ONNX Runtime session (ORT frees its memory with it); idempotent."""
         self.session = None
+
+    def _session(self):
+        if self.session is None:
+            where = f"ONNX Runtime {self.GRAPH} ({self.path.name})"
+            raise SettingError(where, "an open session", "closed", "open a new backend")
+        return self.session
 
     def __enter__(self):
         return self
@@ -123,7 +130,7 @@ class OrtSheetEncoder(_Graph):
         return state
 
     def encode_tensors(self, rgb: torch.Tensor, alpha: torch.Tensor, key: str = "") -> SheetState:
-        outs = self.session.run(list(SHEET_OUTPUTS), {"rgb": _numpy(rgb), "alpha": _numpy(alpha)})
+        outs = self._session().run(list(SHEET_OUTPUTS), {"rgb": _numpy(rgb), "alpha": _numpy(alpha)})
         t = {name: torch.from_numpy(o) for name, o in zip(SHEET_OUTPUTS, outs)}
         sources = [t[f"warp_source{i}"] for i in range(5)]
         features = [t["feature0"]] + [s[:, 4:] for s in sources[:4]]
@@ -151,7 +158,7 @@ class OrtFrameRenderer(_Graph):
         frames = []
         for i in range(target.shape[0]):
             feeds["target"] = _numpy(target[i : i + 1])
-            frames.append(torch.from_numpy(self.session.run(["rgba"], feeds)[0]))
+            frames.append(torch.from_numpy(self._session().run(["rgba"], feeds)[0]))
         return torch.cat(frames)
 
 
@@ -162,7 +169,7 @@ class OrtUDPDetector(_Graph, UDPDetector):
     GRAPH = "udp_detector"
 
     def detect_tensor(self, rgb: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.session.run(["udp"], {"rgb": _numpy(rgb)})[0])
+        return torch.from_numpy(self._session().run(["udp"], {"rgb": _numpy(rgb)})[0])
 
 
 def bench_onnxruntime(renderer: OrtFrameRenderer, state: SheetState, target: torch.Tensor, warmup: int = 1, repeats: int = 5) -> dict:

@@ -152,12 +152,27 @@ class TrtEngine:
                 "rebuild it: python tools/build_engine.py <the .onnx> --out " + str(self.path.parent),
             )
 
+    def close(self) -> None:
+        """Wait for the stream, then release the execution context, the engine and the runtime in
+        that order (TensorRT frees their device memory with the last reference); idempotent."""
+        if self.stream is not None:
+            self.stream.synchronize()
+        self.context = None
+        self.engine = None
+        self.runtime = None
+        self.stream = None
+
+    def _check_open(self) -> None:
+        if self.context is None:
+            raise SettingError(f"TensorRT engine {self.path.name}", "an open engine", "closed", "open a new backend")
+
     def profile(self, name: str, index: int = 0) -> tuple[tuple[int, ...], ...]:
         """(min, opt, max) shapes of input ``name`` in optimisation profile ``index``."""
         return tuple(tuple(int(d) for d in s) for s in self.engine.get_tensor_profile_shape(name, index))
 
     def bind(self, inputs: dict, out: dict | None = None) -> tuple[dict, list]:
         """Set every input's shape and address and every output's address; returns (outputs, kept)."""
+        self._check_open()
         missing = [n for n in self.input_names if n not in inputs]
         if missing:
             raise SettingError(f"{self.path.name} inputs", f"tensors named {', '.join(self.input_names)}", f"missing {', '.join(missing)}", "pass every engine input")
@@ -209,6 +224,9 @@ class _Graph:
         self.engine = engine
         self.size = int(size)
         self.device = engine.device
+
+    def close(self) -> None:
+        self.engine.close()
 
     @classmethod
     def from_dirs(cls, onnx_dir, engines_dir, preset: str, size: int, precision: str = "fp16", device="cuda", views: int = 4, trt=None, **kwargs):
@@ -273,6 +291,15 @@ class TrtFrameRenderer(_Graph):
         super().__init__(engine, size)
         self.cuda_graphs = bool(cuda_graphs) and engine.device.type == "cuda"
         self._graphs: dict = {}
+
+    def close(self) -> None:
+        """Release the captured CUDA graphs (and the sheet buffers they keep), then the engine."""
+        graphs, self._graphs = self._graphs, {}
+        if graphs and self.engine.stream is not None:
+            self.engine.stream.synchronize()  # no replay still running on what is freed
+        for _, _, graph, _ in graphs.values():
+            graph.reset()
+        super().close()
 
     def feeds(self, state: SheetState, target: torch.Tensor) -> dict:
         if state.size != self.size or tuple(target.shape[-2:]) != (self.size, self.size):

@@ -118,6 +118,10 @@ class SheetEncoder:
         self.cache.put(state)
         return state
 
+    def close(self) -> None:
+        """Drop the modules and the level-0 conv made here (the cache belongs to the caller); idempotent."""
+        self.parser = self.level0 = None
+
     @torch.inference_mode()
     def encode_tensors(self, rgb: torch.Tensor, alpha: torch.Tensor, key: str = "") -> SheetState:
         """rgb (premultiplied) ``[M,3,S,S]`` and alpha ``[M,1,S,S]`` in [0,1] -> state (no cache)."""
@@ -198,6 +202,15 @@ class FrameRenderer:
     def render(self, state: SheetState, udp: UdpMap) -> RgbaFrame:
         return render_udp(self, state, udp, self.device, self._read_back)
 
+    def close(self) -> None:
+        """Release the captured CUDA graph (its memory pool), the pinned read-back buffer and the
+        shader runtime; idempotent. The renderer is unusable afterwards."""
+        if self._graph is not None:
+            torch.cuda.current_stream(self.device).synchronize()  # no replay still running on what is freed
+            self._graph[3].reset()
+        self._graph = self._host = None
+        self.runtime = self.target_encoder = None
+
     def _read_back(self, hwc: torch.Tensor) -> np.ndarray:
         if self.device.type != "cuda":
             return hwc.contiguous().numpy()
@@ -213,6 +226,8 @@ class FrameRenderer:
 
         ``debug`` (a dict) receives ``target_features`` and ``block{p}_residual_flow``.
         """
+        if self.runtime is None:
+            raise SettingError("FrameRenderer", "an open renderer", "closed", "make a new one (or open a new backend)")
         if state.device != self.device:
             state = state.to(self.device)
         if tuple(target.shape[-2:]) != (state.size, state.size):
@@ -267,6 +282,9 @@ class UDPDetector:
     def __init__(self, networks: CoNR, device="cpu"):
         self.device = _device(device)
         self.parser = networks.udpparsernet.to(self.device).eval()
+
+    def close(self) -> None:
+        self.parser = None
 
     def detect(self, image: np.ndarray, timestamp: float = 0.0) -> UdpMap:
         """``image`` uint8 ``[H,W,3]`` RGB or ``[H,W,4]`` straight RGBA -> UdpMap ``[H,W,4]``."""

@@ -1,7 +1,7 @@
 """The render stage behind one interface: CoNR (the product) or the rig's proxy colours (previews).
 
 * `ConrRenderer` encodes the character sheet once, at construction, then renders every
-  UDP map with ``FrameRenderer``. It needs trained weights to show the character.
+  UDP map with its ``infer.backend.Backend``, which ``close`` releases. It needs trained weights to show the character.
 * `ProxyRenderer` shows the rig's flat-colour raster, which the raster stage draws in the
   same pass as the UDP map. It is what the app runs before trained weights exist: honest
   (it is the proxy body, not the character) and nearly free. Given a UDP map without
@@ -84,17 +84,24 @@ class ConrRenderer(AvatarRenderer):
         self.name = f"conr ({networks.cfg.name}{'' if backend == 'torch' else ', ' + backend})"
         self.size = sheet.size
         self.views = sheet.num_views
-        parts = open_backend(backend, networks, sheet.size, device=device, precision=precision, fast=fast, cache=cache,
-                             deployment=deployment, progress=progress)  # fmt: skip
-        t0 = time.perf_counter()
-        self.state = parts["sheet_encoder"].encode(sheet)
-        self.encode_ms = 1000.0 * (time.perf_counter() - t0)
-        self._renderer = parts["frame_renderer"]
-        self.acceleration = getattr(self._renderer, "acceleration", backend)
+        self.backend = open_backend(
+            backend, networks, sheet.size, device=device, precision=precision, fast=fast, cache=cache,
+            deployment=deployment, progress=progress,
+        )  # fmt: skip
+        try:
+            t0 = time.perf_counter()
+            self.state = self.backend.encode(sheet)
+            self.encode_ms = 1000.0 * (time.perf_counter() - t0)
+        except BaseException:
+            self.backend.close()  # a sheet refused at start leaves no session or engine behind
+            raise
+        self.acceleration = self.backend.acceleration
         log.info("%s: sheet of %d view(s) at %d² encoded in %.0f ms", self.name, self.views, self.size, self.encode_ms)
 
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
-        return self._renderer.render(self.state, udp)
+        return self.backend.render(self.state, udp)
 
     def close(self) -> None:
+        """Drop the sheet state and close the backend (sessions, engines, CUDA graphs)."""
         self.state = None
+        self.backend.close()

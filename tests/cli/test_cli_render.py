@@ -58,3 +58,26 @@ def test_render_settings_that_cannot_work_say_why(tmp_path, poses, capsys, extra
     argv = ["render", "--sheet", str(SHEET), "--poses", str(poses), "--size", str(SIZE), "--out", str(tmp_path / "f"), *extra]
     assert main(argv) == 2
     assert re.search(message, capsys.readouterr().err), message
+
+
+def test_render_on_exported_graphs_loads_no_weights_and_says_when_the_graphs_are_missing(
+    tmp_path, poses, lite_graphs, monkeypatch, capsys
+):
+    pytest.importorskip("onnxruntime")
+    import avatar_app.cli.render as render
+
+    def load_networks(*args, **kwargs):
+        pytest.fail("--graphs must not load the torch networks")
+
+    monkeypatch.setattr(render, "load_networks", load_networks)
+    frames = tmp_path / "frames"
+    argv = ["render", "--sheet", str(SHEET), "--poses", str(poses), "--size", str(SIZE), "--views", "1"]
+    argv += ["--backend", "onnxruntime"]
+    # graphs of the lite preset, which the shipped weights' model.json names
+    assert main([*argv, "--graphs", str(lite_graphs), "--out", str(frames)]) == 0
+    assert len(list(frames.glob("*.png"))) == 3
+    empty = tmp_path / "no-graphs"
+    empty.mkdir()
+    assert main([*argv, "--graphs", str(empty), "--out", str(tmp_path / "f2")]) == 2
+    expected = f"graphs for lite at 128x128 (sheet_encoder, frame_renderer), found none in {empty}"
+    assert f"ONNX Runtime graphs: expected {expected}" in capsys.readouterr().err

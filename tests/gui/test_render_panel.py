@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import time
 
-from avatar_app.gui import backends
+from avatar_app.gui import render_panel
 from avatar_app.gui.render_panel import RenderPanel
+from avatar_app.infer.registry import backend_status
 
 
 def combo_items(combo):
@@ -23,11 +24,11 @@ def test_backend_list_marks_unavailable_backends_with_the_reason(qtbot):
     assert set(items) == {"torch-cpu", "torch-cuda", "onnxruntime", "tensorrt"}
     assert items["torch-cpu"] == ("torch · CPU", True)
     assert items["onnxruntime"] == ("ONNX Runtime", True), "onnxruntime is installed with the test extra"
-    text, enabled = items["tensorrt"]
-    assert not enabled and text in ("TensorRT — TensorRT not installed", "TensorRT — no CUDA GPU"), text
+    trt_ok, trt_reason = backend_status("tensorrt")
+    assert items["tensorrt"] == ("TensorRT" if trt_ok else f"TensorRT — {trt_reason}", trt_ok)
     assert panel.backend.currentData() == "torch-cpu"
     precisions = {data: enabled for _, data, enabled in combo_items(panel.precision)}
-    assert precisions == {"fp32": True, "fp16": False}
+    assert precisions == {"fp32": True, "fp16": False, "bf16": True}, "bf16 runs on torch · CPU"
 
 
 def test_without_tensorrt_build_engine_is_disabled_with_the_reason(qtbot):
@@ -57,7 +58,7 @@ def test_build_engine_runs_the_builder_in_a_worker_behind_a_progress_dialog(qtbo
             time.sleep(0.05)
         return "engines/fake.engine"
 
-    monkeypatch.setattr(backends, "engine_builder", lambda options, weights: (fake_builder, ""))
+    monkeypatch.setattr(render_panel, "engine_builder", lambda options, weights: (fake_builder, ""))
     panel = RenderPanel(weights_folder=None)
     qtbot.addWidget(panel)
     assert panel.build_button.isEnabled()
@@ -72,15 +73,6 @@ def test_build_engine_runs_the_builder_in_a_worker_behind_a_progress_dialog(qtbo
     dialog.close()
 
 
-def test_fp16_is_offered_with_torch_on_cuda_only():
-    options = {o.key: o for o in backends.backend_options(cuda=True)}
-    assert {p.key: p.available for p in backends.precision_options(options["torch-cuda"])} == {"fp32": True, "fp16": True}
-    cpu = {p.key: p for p in backends.precision_options(options["torch-cpu"])}
-    assert not cpu["fp16"].available and cpu["fp16"].reason == "fp16 needs a CUDA GPU"
-    no_gpu = {o.key: o for o in backends.backend_options(cuda=False)}
-    assert not {p.key: p for p in backends.precision_options(no_gpu["torch-cuda"])}["fp16"].available
-
-
 def test_choosing_onnx_runtime_says_what_its_first_start_costs(qtbot, tmp_path):
     panel = RenderPanel(weights_folder=tmp_path)
     qtbot.addWidget(panel)
@@ -88,26 +80,6 @@ def test_choosing_onnx_runtime_says_what_its_first_start_costs(qtbot, tmp_path):
     panel.backend.setCurrentIndex(panel.backend.findData("onnxruntime"))
     assert panel.backend_option.backend == "onnxruntime"
     assert "exports the model" in panel.note.text() and "torch is the faster backend" in panel.note.text()
-
-
-def test_engine_builder_builds_the_weights_engines_where_tensorrt_runs(monkeypatch, tmp_path):
-    from avatar_app.infer import deploy
-
-    trt_here = [backends.BackendOption("tensorrt", "TensorRT", True, backend="tensorrt", device="cuda")]
-    assert backends.engine_builder(trt_here, None) == (None, "needs trained CoNR weights to build engines from")
-    calls = []
-
-    def fake_build_engines(networks, size, precision, *, profile, progress, cancelled):
-        calls.append((networks.cfg.name, size, precision, profile))
-        progress(0.5, "TensorRT: Building engine 1/2")
-        return {g: tmp_path / f"{g}.engine" for g in ("sheet_encoder", "frame_renderer", "udp_detector")}
-
-    monkeypatch.setattr(deploy, "build_engines", fake_build_engines)
-    builder, reason = backends.engine_builder(trt_here, "assets/weights/lite")
-    reports = []
-    result = builder(size=256, views=2, precision="fp16", progress=lambda f, t: reports.append(t), cancelled=None)
-    assert reason == "" and calls == [("lite", 256, "fp16", {"min": 1, "opt": 2, "max": 8})]
-    assert result == f"3 engines for 256² fp16 in {tmp_path}" and "loading the weights" in reports[0]
 
 
 def test_cancelling_a_build_says_cancelled_even_when_the_builder_stops_by_raising(qtbot, monkeypatch):
@@ -118,7 +90,7 @@ def test_cancelling_a_build_says_cancelled_even_when_the_builder_stops_by_raisin
             progress(0.1, "exporting frame_renderer (1/3) to ONNX…")
         raise BuildCancelled("engine build for frame_renderer cancelled")
 
-    monkeypatch.setattr(backends, "engine_builder", lambda options, weights: (slow_builder, ""))
+    monkeypatch.setattr(render_panel, "engine_builder", lambda options, weights: (slow_builder, ""))
     panel = RenderPanel(weights_folder=None)
     qtbot.addWidget(panel)
     dialog = panel.build_engine()

@@ -61,20 +61,25 @@ def test_open_backend_onnxruntime_renders_like_torch_from_the_deployment(lite_ne
     monkeypatch.setenv(DEPLOY_ENV, str(lite_deploy_root))
     onnx_dir = Deployment.of(lite_networks).onnx_dir
     before = {p.name: p.stat().st_mtime_ns for p in onnx_dir.iterdir()}
-    parts = registry.open_backend("onnxruntime", lite_networks, SIZE, parts=("sheet_encoder", "frame_renderer", "udp_detector"))
+    every_part = ("sheet_encoder", "frame_renderer", "udp_detector")
+    backend = registry.open_backend("onnxruntime", lite_networks, SIZE, parts=every_part)
     assert {p.name: p.stat().st_mtime_ns for p in onnx_dir.iterdir()} == before, "the graphs were found, not exported again"
+    assert (backend.name, backend.precision, backend.size) == ("onnxruntime", "fp32", SIZE)
+    assert backend.acceleration == "onnxruntime"
     sheet, target = make_sheet(2, SIZE), make_target(SIZE)
-    ours = parts["frame_renderer"].render_tensor(parts["sheet_encoder"].encode(sheet), target)
+    ours = backend.frame_renderer.render_tensor(backend.encode(sheet), target)
     ref = FrameRenderer(lite_networks, fast=False).render_tensor(SheetEncoder(lite_networks).encode(sheet), target)
     assert (ours - ref).abs().max() < 1e-2
     picture = (make_sheet(1, SIZE).rgb_premultiplied[0].transpose(1, 2, 0)).copy()
-    udp = parts["udp_detector"].detect(picture)
-    assert np.abs(udp.data - UDPDetector(lite_networks).detect(picture).data).max() < 1e-3
+    udp = backend.detect(picture, timestamp=2.5)
+    assert np.abs(udp.data - UDPDetector(lite_networks).detect(picture).data).max() < 1e-3 and udp.timestamp == 2.5
+    backend.close()
 
 
 def test_open_backend_torch_makes_only_the_parts_asked_for(lite_networks):
-    parts = registry.open_backend("torch", lite_networks, SIZE, parts=("udp_detector",))
-    assert list(parts) == ["udp_detector"] and isinstance(parts["udp_detector"], UDPDetector)
+    backend = registry.open_backend("torch", lite_networks, SIZE, parts=("udp_detector",))
+    assert backend.parts == ("udp_detector",) and isinstance(backend.udp_detector, UDPDetector)
+    assert backend.sheet_encoder is None and backend.frame_renderer is None
 
 
 def test_open_backend_refuses_a_precision_the_backend_would_not_run(lite_networks, tmp_path):
@@ -126,9 +131,11 @@ def test_build_engines_then_open_backend_tensorrt_on_a_gpu(lite_networks, tmp_pa
     deployment = Deployment(tmp_path, "lite")
     engines = build_engines(lite_networks, SIZE, "fp32", deployment=deployment)
     assert set(engines) == {"sheet_encoder", "frame_renderer", "udp_detector"} and all(p.is_file() for p in engines.values())
-    parts = registry.open_backend("tensorrt", lite_networks, SIZE, deployment=deployment, parts=("sheet_encoder", "frame_renderer", "udp_detector"))
+    every_part = ("sheet_encoder", "frame_renderer", "udp_detector")
+    backend = registry.open_backend("tensorrt", lite_networks, SIZE, deployment=deployment, parts=every_part)
     sheet, target = make_sheet(2, SIZE), make_target(SIZE)
-    ours = parts["frame_renderer"].render_tensor(parts["sheet_encoder"].encode(sheet), target.cuda()).cpu()
+    ours = backend.frame_renderer.render_tensor(backend.encode(sheet), target.cuda()).cpu()
+    backend.close()
     ref = FrameRenderer(lite_networks, fast=False).render_tensor(SheetEncoder(lite_networks).encode(sheet), target)
     assert (ours - ref).abs().max() < 1e-2
 

@@ -22,6 +22,8 @@ import pytest
 import torch
 
 from avatar_app.core.errors import DeviceError, SettingError
+from avatar_app.core.frames import UdpMap
+from avatar_app.infer.backend import Backend
 from avatar_app.infer.engine_cache import EngineSpec, engine_paths, write_sidecar
 from avatar_app.infer.onnx_export import graph_path
 from avatar_app.infer.tensorrt_backend import (
@@ -227,6 +229,30 @@ def test_unreadable_engine_and_missing_inputs_are_clear_errors(lite_graphs, tmp_
     assert engine.input_names == ("rgb",) and engine.output_names == ("udp",)
     with pytest.raises(SettingError, match=r"tensors named rgb, found missing rgb"):
         engine.run({"image": torch.zeros(1, 3, SIZE, SIZE)})
+
+
+def test_close_releases_every_engine_context_and_captured_graph(lite_graphs, engines, make_sheet, make_target):
+    classes = {"sheet_encoder": TrtSheetEncoder, "frame_renderer": TrtFrameRenderer, "udp_detector": TrtUDPDetector}
+    parts = {part: _load(cls, lite_graphs, engines) for part, cls in classes.items()}
+    backend = Backend("tensorrt", "fp32", SIZE, parts)
+    state = backend.encode(make_sheet(1, SIZE))
+    rgba = backend.render(state, UdpMap(make_target(SIZE)[0].permute(1, 2, 0).numpy().copy()))
+    assert rgba.data.shape == (SIZE, SIZE, 4) and backend.acceleration == "tensorrt"
+
+    resets = []
+    fake_graph = types.SimpleNamespace(reset=lambda: resets.append("graph"))
+    renderer = parts["frame_renderer"]
+    renderer._graphs = {(id(state), 1): (None, None, fake_graph, [])}  # what a CUDA-graph capture leaves
+    engines_before = [p.engine for p in parts.values()]
+    backend.close()
+    assert resets == ["graph"] and renderer._graphs == {}
+    for engine in engines_before:
+        assert (engine.context, engine.engine, engine.runtime, engine.stream) == (None, None, None, None)
+    closed = r"TensorRT engine frame_renderer_lite_128-\w+\.engine: expected an open engine, found closed"
+    with pytest.raises(SettingError, match=closed):
+        renderer.render_tensor(state, make_target(SIZE))
+    backend.close()  # idempotent: nothing is reset or released twice
+    assert resets == ["graph"]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed")
