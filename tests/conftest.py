@@ -21,6 +21,14 @@ def _graphs_and_engines_stay_out_of_the_checkout(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("AVATAR_APP_DEPLOY", str(tmp_path_factory.getbasetemp() / "deploy-default"))
 
 
+@pytest.fixture
+def config_home(tmp_path, monkeypatch) -> Path:
+    """The user config folder (XDG_CONFIG_HOME) in tmp_path, so no test touches the real one."""
+    home = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="session")
 def load_tool():
     """``load_tool("conformance")`` imports ``tools/conformance.py`` as a module (tools are scripts, not a package)."""

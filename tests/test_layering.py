@@ -198,3 +198,12 @@ def test_scanner_catches(key, source, expected):
 )
 def test_scanner_allows(key, source):
     assert violations(Path(key), source) == []
+
+
+def test_pipelines_are_built_only_inside_the_pipeline_package():
+    """One builder (pipeline/builder.py): the CLI, the window and the tools call build_pipeline, never
+    LivePipeline( themselves, so a setting cannot mean one thing in stream and another in the window."""
+    tools = PACKAGE.parent / "tools"
+    outside = [p for p in [*PACKAGE.rglob("*.py"), *tools.rglob("*.py")] if p.parent.name != "pipeline"]
+    builders = [str(p.relative_to(PACKAGE.parent)) for p in outside if "LivePipeline(" in p.read_text()]
+    assert builders == [], f"{builders} construct LivePipeline directly; call avatar_app.pipeline.build_pipeline"

@@ -19,6 +19,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -245,11 +246,12 @@ def bench_rig(size: int, frames: int, fps: float = 30.0) -> list[dict]:
     return rows
 
 
-def _run_live(name: str, source, renderer, character, size: int, frames: int, source_fps: float | None) -> dict:
-    """One LivePipeline run into a sink that only counts; returns the row (and prints it)."""
+def _run_live(name: str, settings, loaders) -> tuple[dict, object]:
+    """One pipeline run (``build_pipeline``, as ``stream`` and the window build theirs) into a sink
+    that only counts; returns the row (and prints it) and the renderer."""
     from avatar_app.core.frames import RgbaFrame
     from avatar_app.outputs.base import FrameSink
-    from avatar_app.pipeline import LivePipeline
+    from avatar_app.pipeline import build_pipeline
 
     class CountingSink(FrameSink):
         def __init__(self):
@@ -263,7 +265,7 @@ def _run_live(name: str, source, renderer, character, size: int, frames: int, so
             pass
 
     sink = CountingSink()
-    with LivePipeline(source, renderer, [sink], character=character, size=size, max_frames=frames) as pipeline:
+    with build_pipeline(settings, [sink], loaders=loaders) as pipeline:
         pipeline.wait()
         status = pipeline.status
     pipeline.raise_if_failed()
@@ -271,17 +273,22 @@ def _run_live(name: str, source, renderer, character, size: int, frames: int, so
     fps = (len(sink.sent_at) - 1) / span if span and span > 0 else 0.0
     stages = {k: {"p50_ms": v["p50_ms"], "p95_ms": v["p95_ms"], "count": v["count"]} for k, v in status.stages_ms.items()}
     row = {
-        "section": "pipeline", "pipeline": name, "size": size, "source_fps": source_fps, "frames": status.frames_sent,
-        "fps": fps, "stages": stages, "latency": dict(status.latency_ms), "dropped": dict(status.dropped),
+        "section": "pipeline", "pipeline": name, "size": settings.size, "source_fps": settings.fps,
+        "frames": status.frames_sent, "fps": fps, "stages": stages, "latency": dict(status.latency_ms),
+        "dropped": dict(status.dropped),
     }
-    cell = lambda stage: f"{stages[stage]['p50_ms']:6.1f}/{stages[stage]['p95_ms']:6.1f}" if stage in stages else f"{'-':>13s}"  # noqa: E731
+
+    def cell(stage: str) -> str:
+        return f"{stages[stage]['p50_ms']:6.1f}/{stages[stage]['p95_ms']:6.1f}" if stage in stages else f"{'-':>13s}"
+
     print(
-        f"| {name:34s} | {size:4d} | {source_fps or 0:4.0f} | {fps:6.2f} | {cell('pose')} | {cell('rig')} | {cell('raster')} | "
-        f"{cell('render')} | {cell('send')} | {status.latency_ms['p50_ms']:8.1f}/{status.latency_ms['p95_ms']:8.1f} | "
+        f"| {name:34s} | {settings.size:4d} | {settings.fps:4.0f} | {fps:6.2f} | {cell('pose')} | {cell('rig')} | "
+        f"{cell('raster')} | {cell('render')} | {cell('send')} | "
+        f"{status.latency_ms['p50_ms']:8.1f}/{status.latency_ms['p95_ms']:8.1f} | "
         f"{'/'.join(str(v) for v in status.dropped.values()):11s} |",
         flush=True,
     )
-    return row
+    return row, pipeline.renderer
 
 
 def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: bool) -> list[dict]:
@@ -289,45 +296,37 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
     weights at 1 and 4 views if present, else synthetic lite weights; ``big``: + official, synthetic)."""
     import torch
 
-    from avatar_app.cli.common import DEFAULT_CHARACTER, load_character
-    from avatar_app.io.sheet import load_sheet
-    from avatar_app.models import create_conr, fill_networks
-    from avatar_app.pipeline import ConrRenderer, MotionSource, ProxyRenderer
-    from avatar_app.rig import DemoMotion
-
-    class UdpOnly(ProxyRenderer):
-        """No neural render: hands the UDP map on as it is (what CoNR would get), no colour pass."""
-
-        name = "udp only"
-        needs_color = False
+    from avatar_app.models import create_conr, fill_networks, load_weights_folder
+    from avatar_app.pipeline import Loaders, PipelineSettings
+    from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, DEFAULT_WEIGHTS
+    from avatar_app.pipeline.specs import SourceSpec
 
     torch.set_num_threads(threads)
-    character = load_character()
-    demo = lambda fps: MotionSource(DemoMotion(), fps, name="demo")  # noqa: E731
+
+    def synthetic(weights):  # the folder names the preset; the weights are the conformance fill
+        return fill_networks(create_conr(weights.name, init=False)).eval()
+
+    loaders = Loaders(networks_loader=lambda weights: load_weights_folder(weights) if weights.is_dir() else synthetic(weights))
+    demo = PipelineSettings(SourceSpec("demo"), size=size, max_frames=frames)
     rows = [
-        _run_live("pose+rig+raster (UDP only)", demo(30.0), UdpOnly(), character, size, frames, 30.0),
-        _run_live("pose+rig+raster (UDP only)", demo(60.0), UdpOnly(), character, size, frames, 60.0),
-        _run_live("proxy preview (UDP + colour)", demo(30.0), ProxyRenderer(), character, size, frames, 30.0),
+        _run_live("pose+rig+raster (UDP only)", replace(demo, renderer="udp"), loaders)[0],
+        _run_live("pose+rig+raster (UDP only)", replace(demo, renderer="udp", fps=60.0), loaders)[0],
+        _run_live("proxy preview (UDP + colour)", demo, loaders)[0],
     ]
-    from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS
-
-    cases = []  # (label, networks, views, frames)
+    cases = []  # (label, weights folder, views, frames)
     if DEFAULT_WEIGHTS.is_dir():
-        from avatar_app.models import load_weights_folder
-
-        shipped = load_weights_folder(DEFAULT_WEIGHTS)
-        cases += [(f"conr {shipped.cfg.name} shipped weights", shipped, v, conr_frames * 4) for v in (1, 4)]
+        cases += [(f"conr {DEFAULT_WEIGHTS.name} shipped weights", DEFAULT_WEIGHTS, v, conr_frames * 4) for v in (1, 4)]
     else:
-        cases.append(("conr lite synthetic", fill_networks(create_conr("lite", init=False)).eval(), 1, conr_frames))
+        cases.append(("conr lite synthetic", Path("synthetic/lite"), 1, conr_frames))
     if big:
-        cases.append(("conr official synthetic", fill_networks(create_conr("official", init=False)).eval(), 4, max(2, conr_frames // 2)))
-    for label, networks, views, n in cases:
-        sheet = load_sheet(DEFAULT_CHARACTER / "sheet", size=size, max_views=views)
-        renderer = ConrRenderer(networks, sheet)
-        row = _run_live(f"{label}, {views} view(s)", demo(30.0), renderer, character, size, n, 30.0)
-        row.update(preset=networks.cfg.name, views=views, sheet_encode_ms=renderer.encode_ms, acceleration=renderer.acceleration)
+        cases.append(("conr official synthetic", Path("synthetic/official"), 4, max(2, conr_frames // 2)))
+    for label, weights, views, n in cases:
+        settings = replace(demo, renderer="conr", weights=weights, sheet_dir=DEFAULT_CHARACTER / "sheet", views=views,
+                           max_frames=n)
+        row, renderer = _run_live(f"{label}, {views} view(s)", settings, loaders)
+        row.update(preset=loaders.networks(weights).cfg.name, views=views, sheet_encode_ms=renderer.encode_ms,
+                   acceleration=renderer.acceleration)
         rows.append(row)
-        del renderer
     return rows
 
 

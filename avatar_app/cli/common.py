@@ -1,22 +1,12 @@
-"""What several sub-commands share: finding and loading weights, parsing sizes and colours, progress lines."""
+"""What several sub-commands share and the window does not: motions by name, progress lines on stderr.
+
+The defaults the window shares (the built-in character, the weights folder, loading them,
+colours) live in ``pipeline/defaults.py``.
+"""
 
 from __future__ import annotations
 
-import logging
 import sys
-
-# Moved to pipeline/defaults.py (the GUI shares them); re-exported for the sub-commands and tools.
-from avatar_app.pipeline.defaults import (  # noqa: F401
-    ASSETS,
-    DEFAULT_CHARACTER,
-    DEFAULT_WEIGHTS,
-    REPO_ROOT,
-    load_character,
-    load_networks,
-    parse_colour,
-)
-
-log = logging.getLogger(__name__)
 
 
 def load_motion(spec: str):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar_app.cli.common import DEFAULT_WEIGHTS, load_networks, parse_colour, print_export_progress
+from avatar_app.cli.common import print_export_progress
+from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS, load_networks, parse_colour
 from avatar_app.core.frames import check_model_size
 
 

@@ -19,10 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-from avatar_app.cli.common import DEFAULT_CHARACTER, DEFAULT_WEIGHTS, load_character, load_networks, parse_colour, print_export_progress
-from avatar_app.core.errors import AvatarAppError, SettingError
-from avatar_app.core.frames import check_model_size
-from avatar_app.pipeline import defaults
+from avatar_app.core.errors import AvatarAppError
+from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, DEFAULT_WEIGHTS, choose_renderer, parse_colour
 from avatar_app.pipeline.specs import SINK_SYNTAX, SOURCE_SYNTAX
 
 log = logging.getLogger(__name__)
@@ -35,8 +33,9 @@ def add_parser(sub) -> None:
     p.add_argument("--sheet", default=str(DEFAULT_CHARACTER / "sheet"), help="character-sheet folder (default: the built-in character's)")
     p.add_argument("--source", default="demo", help=f"where the pose comes from: {SOURCE_SYNTAX} (default demo)")
     p.add_argument("--sink", action="append", required=True, help=f"where frames go: {SINK_SYNTAX}; repeat for several")
-    p.add_argument("--renderer", choices=("conr", "proxy"), default=None,
-                   help="conr (needs weights) or proxy (the rig's flat colours); default conr when weights are found, else proxy")
+    p.add_argument("--renderer", choices=("conr", "proxy", "udp"), default=None,
+                   help="conr (needs weights), proxy (the rig's flat colours) or udp (the UDP map itself, xyz as RGB); "
+                        "default conr when weights are found, else proxy")
     p.add_argument("--weights", default=None, help=f"folder with the four CoNR .pth files (default {DEFAULT_WEIGHTS}, if present)")
     p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default="torch",
                    help="inference backend: torch (default); onnxruntime (exports the weights' graphs on first use, about a minute); "
@@ -55,23 +54,6 @@ def add_parser(sub) -> None:
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
     p.set_defaults(func=run)
-
-
-def choose_renderer(requested: str | None, weights: str | None) -> tuple[str, Path | None, str | None]:
-    """(renderer, weights folder or None, warning or None): conr when weights exist, else proxy with a warning."""
-    return defaults.choose_renderer(requested, weights, default_weights=DEFAULT_WEIGHTS)
-
-
-def _check_settings(args) -> None:
-    if args.frames is not None and args.frames < 1:
-        raise SettingError("--frames", "at least 1", str(args.frames), "use e.g. --frames 60, or leave it out to run until Ctrl-C")
-    if not 0 < args.fps <= 240:
-        raise SettingError("--fps", "a frame rate above 0 and at most 240", repr(args.fps), "use e.g. --fps 30")
-    if args.views is not None and args.views < 1:
-        raise SettingError("--views", "at least 1", str(args.views), "use e.g. --views 4")
-    from avatar_app.infer.registry import check_precision
-
-    check_precision(args.backend, args.precision)
 
 
 class StatusPrinter:
@@ -113,61 +95,41 @@ def _stop_on_signals(stop):
             signal.signal(sig, handler)
 
 
-def run(args) -> int:
-    from avatar_app.pipeline import LivePipeline, ProxyRenderer, open_sink, open_source, parse_sink_spec, parse_source_spec
-    from avatar_app.pipeline.specs import check_unique_sinks
-    from avatar_app.pipeline.status import format_stage_table, format_status_line
+def settings_from_args(args):
+    """The pipeline settings ``args`` describe, checked (no device or model touched yet)."""
+    from avatar_app.pipeline.builder import PipelineSettings
+    from avatar_app.pipeline.specs import parse_sink_spec, parse_source_spec
 
-    # Everything that needs no device or model first, so a typo fails in a second.
-    size = check_model_size(args.size, "--size")
     background = parse_colour(args.background)
-    _check_settings(args)
-    source_spec = parse_source_spec(args.source)
-    sink_specs = [parse_sink_spec(s) for s in args.sink]
-    check_unique_sinks(sink_specs)
-    if args.udp_detector and not source_spec.is_camera:
-        raise SettingError("--udp-detector", "a webcam or video source", f"--source {args.source}", "use --source webcam or --source video:FILE")
-    renderer_name, weights, warning = choose_renderer(args.renderer, args.weights)
+    source = parse_source_spec(args.source)
+    sinks = tuple(parse_sink_spec(s) for s in args.sink)
+    renderer, weights, warning = choose_renderer(args.renderer, args.weights, default_weights=DEFAULT_WEIGHTS)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    sheet_dir = Path(args.sheet)
-    if renderer_name == "conr" and not sheet_dir.exists():
-        raise SettingError("--sheet", "a folder of character-sheet views (PNG with alpha)", f"no such folder {sheet_dir}", "check the path")
+    settings = PipelineSettings(
+        source=source, renderer=renderer, sheet_dir=Path(args.sheet), weights=weights, backend=args.backend,
+        device=args.device, precision=args.precision, size=args.size, views=args.views, udp_detector=args.udp_detector,
+        fps=args.fps, springs=not args.no_springs, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        character=Path(args.character) if args.character else None, sinks=sinks, background_rgb=background,
+        max_frames=args.frames,
+    )
+    settings.check()
+    return settings
 
-    with contextlib.ExitStack() as owned:
-        networks = None
-        if renderer_name == "conr" or args.udp_detector:
-            networks = load_networks(weights)
-        if renderer_name == "conr":
-            from avatar_app.infer import SheetCache
-            from avatar_app.io.sheet import load_sheet
-            from avatar_app.pipeline import ConrRenderer
 
-            sheet = load_sheet(sheet_dir, size=size, max_views=args.views)
-            print(f"encoding the sheet ({sheet.num_views} view(s) at {size}x{size}) ...", file=sys.stderr, flush=True)
-            cache = SheetCache(args.cache_dir) if args.cache_dir else SheetCache()
-            renderer = owned.enter_context(ConrRenderer(networks, sheet, args.device, backend=args.backend, cache=cache,
-                                                        precision=args.precision, progress=print_export_progress))  # fmt: skip
-        else:
-            renderer = owned.enter_context(ProxyRenderer())
-        detector = None
-        if args.udp_detector:
-            from avatar_app.infer.registry import open_backend
+def run(args) -> int:
+    from avatar_app.pipeline.builder import build_pipeline
+    from avatar_app.pipeline.status import format_stage_table, format_status_line
 
-            detector = open_backend(args.backend, networks, size, device=args.device, precision=args.precision,
-                                    parts=("udp_detector",), progress=print_export_progress)["udp_detector"]  # fmt: skip
-        character = None if detector is not None else load_character(args.character)
-        source = owned.enter_context(open_source(source_spec, fps=args.fps, character=character, size=size, detector=detector))
-        sinks = []
-        for spec in sink_specs:
-            sink = owned.enter_context(open_sink(spec, size=size, fps=args.fps, background_rgb=background))
-            sinks.append(sink)
+    settings = settings_from_args(args)  # a typo fails here, in a second
+    pipeline = build_pipeline(settings, note=lambda text: print(text, file=sys.stderr, flush=True))
+    with contextlib.closing(pipeline):
+        size = settings.size
+        for spec, sink in zip(settings.sinks, pipeline.sinks, strict=True):
             if spec.kind == "browser":
                 print(f"browser source: {sink.url}  (add it in OBS as a Browser Source, {size}x{size})", flush=True)
             elif spec.kind == "virtualcam":
                 print(f"virtual camera: {sink.device} ({sink.backend})", flush=True)
-        pipeline = LivePipeline(source, renderer, sinks, character=character, size=size, springs=not args.no_springs, max_frames=args.frames)
-        owned.callback(pipeline.close)
         return _stream(pipeline, format_status_line, format_stage_table)
 
 

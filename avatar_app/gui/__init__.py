@@ -3,9 +3,10 @@
 * `MainWindow` (``main_window``): character sheet, source, render and output panels
   beside the live previews; status bar with fps, per-stage ms, latency and warnings;
   settings kept in ``settings.toml`` in the user config folder.
-* `LiveSession` (``live_session``, no Qt): the worker that starts and stops pipelines and
-  outputs, so the window never blocks; frames reach the UI through latest-value slots
-  (a `PreviewSink` and the pipeline's tap) that the UI timer reads.
+* The window drives a `pipeline.session.LiveSession` (no Qt, tested without the window):
+  the worker that builds, starts and stops pipelines (``pipeline.build_pipeline``, as
+  ``stream`` does) and outputs, so the window never blocks; frames reach the UI through
+  latest-value slots (a `PreviewSink` and the pipeline's tap) that the UI timer reads.
 * `run_gui()`: what ``avatar-app gui`` calls.
 
 Qt is imported only when a widget module is; ``import avatar_app.gui`` stays cheap.

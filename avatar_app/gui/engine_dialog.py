@@ -5,7 +5,7 @@ from __future__ import annotations
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QProgressDialog
 
-from avatar_app.gui.tasks import BackgroundTask
+from avatar_app.core.tasks import BackgroundTask
 
 
 class EngineBuildDialog(QProgressDialog):

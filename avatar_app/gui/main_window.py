@@ -16,13 +16,14 @@ from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QHBoxLayout, QMainWindow, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from avatar_app.core.errors import AvatarAppError, SettingError
-from avatar_app.gui import pictures
-from avatar_app.gui.devices import CameraPreview
-from avatar_app.gui.live_session import LiveConfig, LiveSession
+from avatar_app.pipeline import pictures
+from avatar_app.tracking.devices import CameraPreview
+from avatar_app.pipeline.builder import PipelineSettings
+from avatar_app.pipeline.session import LiveSession
 from avatar_app.gui.output_panel import OutputPanel
 from avatar_app.gui.preview_view import PreviewView
 from avatar_app.gui.render_panel import RenderPanel
-from avatar_app.gui.settings_file import AppSettings, default_settings_path, load_settings, save_settings
+from avatar_app.core.settings_file import AppSettings, default_settings_path, load_settings, save_settings
 from avatar_app.gui.sheet_panel import SheetPanel
 from avatar_app.gui.source_panel import SourcePanel
 from avatar_app.gui.stats_bar import StatsBar
@@ -165,12 +166,12 @@ class MainWindow(QMainWindow):
         else:
             self.start()
 
-    def config(self) -> LiveConfig:
+    def config(self) -> PipelineSettings:
         """What the panels describe now (a SettingError says what is missing)."""
         renderer = self.render_panel.renderer_name
         option = self.render_panel.backend_option
         conr = renderer == "conr"
-        return LiveConfig(
+        return PipelineSettings(
             source=self.source_panel.spec(),
             sheet_dir=(self.sheet_panel.sheet_path or self._initial_sheet) if conr else None,
             renderer=renderer,
@@ -182,6 +183,7 @@ class MainWindow(QMainWindow):
             views=self.render_panel.view_count if conr else None,
             udp_detector=self.source_panel.detector_wanted,
             fps=self.settings.fps,
+            springs=self.source_panel.springs.isChecked(),
         )
 
     def apply(self) -> None:

@@ -12,7 +12,7 @@ from PyQt6.QtWidgets import (
     QCheckBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QToolButton,
 )  # fmt: skip
 
-from avatar_app.gui.output_hub import OutputRequest, OutputState
+from avatar_app.pipeline.output_hub import OutputRequest, OutputState
 from avatar_app.gui.sheet_panel import ERROR_STYLE, INFO_STYLE
 from avatar_app.pipeline.specs import DEFAULT_BROWSER_PORT
 

@@ -11,7 +11,7 @@ from PyQt6.QtCore import QSize, Qt
 from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from avatar_app.gui import pictures
+from avatar_app.pipeline import pictures
 
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:

@@ -8,7 +8,7 @@ from PyQt6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLab
 
 from avatar_app.gui.engine_dialog import EngineBuildDialog
 from avatar_app.gui.sheet_panel import INFO_STYLE
-from avatar_app.gui.tasks import BackgroundTask
+from avatar_app.core.tasks import BackgroundTask
 from avatar_app.infer.options import BackendOption, backend_options, engine_builder, precision_options
 
 SIZES = (128, 256, 384, 512)

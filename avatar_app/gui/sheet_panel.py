@@ -12,9 +12,9 @@ from pathlib import Path
 from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from avatar_app.gui import pictures
+from avatar_app.pipeline import pictures
 from avatar_app.gui.preview_view import ImageLabel
-from avatar_app.gui.tasks import BackgroundTask
+from avatar_app.core.tasks import BackgroundTask
 
 VALIDATION_SIZE = 256  # the sheet is re-read at the model size when a CoNR pipeline starts
 MAX_THUMBNAILS = 8

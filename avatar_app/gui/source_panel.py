@@ -16,10 +16,10 @@ from PyQt6.QtWidgets import (
 )  # fmt: skip
 
 from avatar_app.core.errors import SettingError
-from avatar_app.gui.devices import CameraDevice, list_cameras
+from avatar_app.tracking.devices import CameraDevice, list_cameras
 from avatar_app.gui.preview_view import ImageLabel
 from avatar_app.gui.sheet_panel import ERROR_STYLE, INFO_STYLE
-from avatar_app.gui.tasks import BackgroundTask
+from avatar_app.core.tasks import BackgroundTask
 from avatar_app.pipeline.specs import DEFAULT_VMC_PORT, SourceSpec, parse_source_spec
 
 KINDS = ("demo", "webcam", "vmc", "motion", "video")
@@ -79,6 +79,9 @@ class SourcePanel(QGroupBox):
 
         self.udp_detector = QCheckBox("Read the pose with the UDP detector (neural) instead of landmarks")
         self.udp_detector.toggled.connect(lambda _: self.sourceChanged.emit() if self.kind in ("webcam", "video") else None)
+        self.springs = QCheckBox("Spring bones: hair and skirt swing with the motion")
+        self.springs.setChecked(True)
+        self.springs.toggled.connect(lambda _: self.sourceChanged.emit())
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setStyleSheet(INFO_STYLE)
@@ -106,6 +109,7 @@ class SourcePanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addWidget(self.udp_detector)
+        layout.addWidget(self.springs)
         layout.addWidget(self.message)
         self._update_enabled()
 
@@ -169,6 +173,9 @@ class SourcePanel(QGroupBox):
         blocked = self.udp_detector.blockSignals(True)
         self.udp_detector.setChecked(settings.udp_detector)
         self.udp_detector.blockSignals(blocked)
+        blocked = self.springs.blockSignals(True)
+        self.springs.setChecked(settings.springs)
+        self.springs.blockSignals(blocked)
         self._update_enabled()
 
     def store_settings(self, settings) -> None:
@@ -179,6 +186,7 @@ class SourcePanel(QGroupBox):
         settings.motion_file = self.motion_path.text()
         settings.video_file = self.video_path.text()
         settings.udp_detector = self.udp_detector.isChecked()
+        settings.springs = self.springs.isChecked()
 
     # ---- cameras ----
 

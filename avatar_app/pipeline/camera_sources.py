@@ -151,6 +151,8 @@ class UdpDetectorSource(_CaptureBacked):
 
     Skips landmarks, rig and raster: the neural detector reads the pose straight from the
     picture. While the camera is lost the last map is held (an empty map before the first).
+    The source owns ``detector``: closing the source closes it (a ``Backend`` releases its
+    sessions or engines) where it has a ``close()``.
     """
 
     name = "udp-detector"
@@ -159,7 +161,10 @@ class UdpDetectorSource(_CaptureBacked):
     def __init__(self, capture: CaptureSource, detector, size: int, *, fps: float | None = 30.0):
         super().__init__(capture, fps)
         if not callable(getattr(detector, "detect", None)):
-            raise SettingError("udp detector", "an object with detect(rgb, timestamp) -> UdpMap", type(detector).__name__, "pass avatar_app.infer.UDPDetector(networks)")
+            raise SettingError(
+                "udp detector", "an object with detect(rgb, timestamp) -> UdpMap", type(detector).__name__,
+                "pass registry.open_backend(..., parts=('udp_detector',))",
+            )
         self.detector = detector
         self.size = check_model_size(size)
         self._last = UdpMap(np.zeros((self.size, self.size, 4), np.float32))
@@ -173,5 +178,11 @@ class UdpDetectorSource(_CaptureBacked):
         t1 = time.perf_counter()
         self._last = self.detector.detect(picture, frame.timestamp)
         t2 = time.perf_counter()
-        return PoseSample(frame.timestamp, udp=self._last, timings_ms={"letterbox": 1000.0 * (t1 - t0), "detect": 1000.0 * (t2 - t1)},
-                          image=frame.rgb)
+        timings_ms = {"letterbox": 1000.0 * (t1 - t0), "detect": 1000.0 * (t2 - t1)}
+        return PoseSample(frame.timestamp, udp=self._last, timings_ms=timings_ms, image=frame.rgb)
+
+    def close(self) -> None:
+        super().close()
+        close = getattr(self.detector, "close", None)
+        if close is not None:
+            close()

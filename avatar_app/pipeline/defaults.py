@@ -1,9 +1,6 @@
 """What the CLI and the GUI both start from: the built-in character, the weights folder,
 loading them, choosing the renderer (CoNR when weights exist, else the proxy), and
-reading a background colour.
-
-Moved here from ``cli/common.py`` and ``cli/stream.py`` so the GUI (which may not import
-``cli``) shares them; ``cli.common`` re-exports the names.
+reading a background colour. Here, not in ``cli``, because the window shares them.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 * `ConrRenderer` encodes the character sheet once, at construction, then renders every
   UDP map with its ``infer.backend.Backend``, which ``close`` releases. It needs trained weights to show the character.
+* `UdpRenderer` shows the UDP map itself.
 * `ProxyRenderer` shows the rig's flat-colour raster, which the raster stage draws in the
   same pass as the UDP map. It is what the app runs before trained weights exist: honest
   (it is the proxy body, not the character) and nearly free. Given a UDP map without
@@ -58,6 +59,16 @@ class ProxyRenderer(AvatarRenderer):
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
         rgba = udp_preview(udp) if color is None else np.ascontiguousarray(color, dtype=np.float32)
         return RgbaFrame(rgba, timestamp=udp.timestamp)
+
+
+class UdpRenderer(AvatarRenderer):
+    """The UDP map itself (xyz as RGB): what CoNR is given, without the colour pass. For
+    checking a pose source or a fitted framing, and for timing the pose stages alone."""
+
+    name = "udp"
+
+    def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
+        return RgbaFrame(udp_preview(udp), timestamp=udp.timestamp)
 
 
 class ConrRenderer(AvatarRenderer):

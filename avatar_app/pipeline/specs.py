@@ -41,8 +41,9 @@ class SourceSpec:
 @dataclass(frozen=True)
 class SinkSpec:
     kind: str  # "virtualcam" | "file" | "browser"
-    path: Path | None = None
-    port: int | None = None
+    path: Path | None = None  # file
+    port: int | None = None  # browser (0 picks a free port)
+    backend: str | None = None  # virtualcam: a pyvirtualcam backend (None: the first that works)
 
 
 def _split(text: str, setting: str, syntax: str) -> tuple[str, str | None]:
@@ -157,10 +158,11 @@ def open_source(spec: SourceSpec, *, fps: float = 30.0, character=None, size: in
 
 
 def open_sink(spec: SinkSpec, *, size: int, fps: float = 30.0, background_rgb=(0, 255, 0), host: str = "127.0.0.1"):
+    """The one sink factory: the CLI's ``--sink`` and the window's outputs both open theirs here."""
     from avatar_app.outputs import BrowserSourceSink, FileSink, VirtualCameraSink
 
     if spec.kind == "virtualcam":
-        return VirtualCameraSink(size, size, fps=fps, background_rgb=background_rgb)
+        return VirtualCameraSink(size, size, fps=fps, background_rgb=background_rgb, backend=spec.backend)
     if spec.kind == "file":
         return FileSink(spec.path, fps=fps, background_rgb=background_rgb, width=size, height=size)
     return BrowserSourceSink(host, spec.port, max_fps=fps, width=size, height=size)

@@ -32,18 +32,10 @@ def no_new_threads():
 
 
 @pytest.fixture
-def config_home(tmp_path, monkeypatch) -> Path:
-    """The user config folder (XDG_CONFIG_HOME) in tmp_path, so no test touches the real one."""
-    home = tmp_path / "config"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
-    return home
-
-
-@pytest.fixture
 def make_window(qtbot, config_home, tmp_path):
     """MainWindow(settings) with ``size`` 128 and no autostart unless told; shut down at the end."""
     from avatar_app.gui.main_window import MainWindow
-    from avatar_app.gui.settings_file import default_settings_path
+    from avatar_app.core.settings_file import default_settings_path
 
     windows = []
 

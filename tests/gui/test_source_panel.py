@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from avatar_app.gui.devices import CameraDevice, list_cameras
+from avatar_app.tracking.devices import CameraDevice, list_cameras
 from avatar_app.gui.source_panel import SourcePanel
 
 

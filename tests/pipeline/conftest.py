@@ -12,7 +12,7 @@ from pipeline_helpers import FiniteSource, RecordingSink, new_threads
 
 @pytest.fixture(scope="session")
 def character():
-    from avatar_app.cli.common import load_character
+    from avatar_app.pipeline.defaults import load_character
 
     return load_character()
 

@@ -32,6 +32,7 @@ class AppSettings:
     motion_file: str = ""
     video_file: str = ""
     udp_detector: bool = False
+    springs: bool = True  # spring-bone physics (hair, skirt)
     # [render]
     renderer: str = "auto"  # auto | conr | proxy
     backend: str = "torch-cpu"
@@ -55,7 +56,7 @@ class AppSettings:
 
 SECTIONS = {
     "character": ("sheet_dir",),
-    "source": ("source", "camera", "vmc_port", "motion_file", "video_file", "udp_detector"),
+    "source": ("source", "camera", "vmc_port", "motion_file", "video_file", "udp_detector", "springs"),
     "render": ("renderer", "backend", "precision", "size", "views"),
     "output": ("virtual_camera", "virtual_camera_backend", "record_dir", "browser_source", "browser_port", "background"),
     "live": ("autostart", "fps"),

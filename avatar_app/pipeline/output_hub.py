@@ -118,13 +118,15 @@ class PreviewSink(FrameSink):
 
 
 def open_output(kind: str, request: OutputRequest, size: int, fps: float) -> tuple[FrameSink, str]:
-    from avatar_app.outputs import BrowserSourceSink, FileSink, VirtualCameraSink
+    """The output ``kind`` as ``request`` describes it, opened by the one sink factory; (sink, what to show)."""
+    from avatar_app.pipeline.specs import SinkSpec, open_sink
 
+    spec = {
+        "virtual_camera": SinkSpec("virtualcam", backend=request.virtual_camera_backend),
+        "record": SinkSpec("file", path=request.record_path),
+        "browser": SinkSpec("browser", port=request.browser_port),
+    }[kind]
+    sink = open_sink(spec, size=size, fps=fps, background_rgb=request.background_rgb)
     if kind == "virtual_camera":
-        sink = VirtualCameraSink(size, size, fps=fps, background_rgb=request.background_rgb, backend=request.virtual_camera_backend)
         return sink, f"{sink.device} ({sink.backend})"
-    if kind == "record":
-        sink = FileSink(request.record_path, fps=fps, background_rgb=request.background_rgb, width=size, height=size)
-        return sink, str(request.record_path)
-    sink = BrowserSourceSink("127.0.0.1", request.browser_port, max_fps=fps, width=size, height=size)
-    return sink, sink.url
+    return sink, str(request.record_path) if kind == "record" else sink.url

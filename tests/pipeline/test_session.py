@@ -1,34 +1,32 @@
-"""The GUI's session and taps without any widget: what reaches the previews, outputs that fail
+"""The window's session and taps without any widget: what reaches the previews, outputs that fail
 or finish, and that every start and stop happens on the session's worker."""
 
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from helpers import wait_until
+
 from avatar_app.core.frames import RgbaFrame
-from avatar_app.gui.live_session import LiveConfig, LiveSession
-from avatar_app.gui.output_hub import OutputHub, OutputRequest, PreviewSink, PreviewTap
 from avatar_app.outputs.base import FrameSink
-from avatar_app.pipeline import CameraPoseSource, LivePipeline, ProxyRenderer
+from avatar_app.pipeline import CameraPoseSource, LivePipeline, PipelineSettings, ProxyRenderer
+from avatar_app.pipeline.output_hub import OutputHub, OutputRequest, PreviewSink, PreviewTap
+from avatar_app.pipeline.session import LiveSession
 from avatar_app.pipeline.specs import SourceSpec
 from avatar_app.tracking.capture import CaptureSource
 
 SIZE = 128
 
 
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+def wait_for_passes(session: LiveSession, count: int = 3) -> None:
+    """Until the worker has looked at the state ``count`` more times (nothing woke it)."""
+    start = session.passes
+    assert wait_until(lambda: session.passes >= start + count)
 
 
 class ListSink(FrameSink):
@@ -104,12 +102,12 @@ def test_an_output_that_fails_is_switched_off_and_the_others_keep_their_frames()
 
 
 def test_outputs_wait_for_the_pipeline_and_a_finished_recording_is_never_reopened(tmp_path, no_new_threads):
-    session = LiveSession()
+    session = LiveSession(poll_s=0.01)
     try:
         record = tmp_path / "take1.mp4"
         session.set_outputs(OutputRequest(record_path=record))
         assert wait_until(lambda: session.snapshot().outputs["record"].state == "waiting")
-        config = LiveConfig(SourceSpec("demo"), None, size=SIZE)
+        config = PipelineSettings(SourceSpec("demo"), size=SIZE)
         session.set_config(config)
         assert wait_until(lambda: session.snapshot().outputs["record"].state == "on")
         snapshot = session.snapshot()
@@ -121,7 +119,7 @@ def test_outputs_wait_for_the_pipeline_and_a_finished_recording_is_never_reopene
         size = record.stat().st_size
         session.set_config(config)  # the window still asks for the same file: it must not be overwritten
         assert wait_until(lambda: session.snapshot().phase == "running")
-        time.sleep(0.5)
+        wait_for_passes(session)
         assert session.snapshot().outputs["record"].state == "off" and record.stat().st_size == size
     finally:
         session.close()
@@ -135,12 +133,12 @@ def test_a_pipeline_that_cannot_start_reports_why_and_is_not_retried_until_asked
         calls.append(1)
         raise RuntimeError("no rig today")
 
-    session = LiveSession(character_loader=broken_character)
+    session = LiveSession(character_loader=broken_character, poll_s=0.01)
     try:
-        session.set_config(LiveConfig(SourceSpec("demo"), None, size=SIZE))
+        session.set_config(PipelineSettings(SourceSpec("demo"), size=SIZE))
         assert wait_until(lambda: session.snapshot().phase == "failed")
         assert "no rig today" in session.snapshot().message
-        time.sleep(0.6)  # the worker polls; it must not retry the same config by itself
+        wait_for_passes(session)  # the worker polls; it must not retry the same config by itself
         assert calls == [1]
         session.restart()
         assert wait_until(lambda: len(calls) == 2)
@@ -157,7 +155,9 @@ def test_a_conr_session_on_onnx_runtime_renders_from_the_weights_deployment(tmp_
     sheet = Path(__file__).resolve().parents[2] / "assets" / "characters" / "default" / "sheet"
     session = LiveSession()
     try:
-        session.set_config(LiveConfig(SourceSpec("demo"), sheet, renderer="conr", weights=weights, backend="onnxruntime", size=SIZE, views=2))
+        settings = PipelineSettings(SourceSpec("demo"), renderer="conr", sheet_dir=sheet, weights=weights,
+                                    backend="onnxruntime", size=SIZE, views=2)
+        session.set_config(settings)
         assert wait_until(lambda: session.hub.latest.peek() is not None, timeout=120), session.snapshot().message
         snapshot = session.snapshot()
         assert snapshot.phase == "running" and snapshot.status.renderer == "conr (lite, onnxruntime)"

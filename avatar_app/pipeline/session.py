@@ -1,11 +1,12 @@
-"""The GUI's live session: what the window asks for, made real on one worker thread.
+"""The window's live session: what the window asks for, made real on one worker thread.
 
 The window never starts or stops anything itself. It states what it wants (a
-`LiveConfig`, or None for stopped, and an `OutputRequest`) and returns at once; the
+`PipelineSettings`, or None for stopped, and an `OutputRequest`) and returns at once; the
 ``gui-session`` thread reconciles: stops the running pipeline when the config changed,
 starts the new one (loading weights, encoding the sheet, opening the source and the GL
 context can take seconds), then opens or closes outputs. The window reads `snapshot()`
-at UI rate. No Qt here: frames reach the UI through slots it polls.
+at UI rate. Pipelines come from `builder.build_pipeline`, as the CLI's do. No Qt here
+(it is tested without the window): frames reach the UI through slots it polls.
 
 Outputs hang off an `OutputHub` (``output_hub``) that outlives each pipeline; they are
 opened at the model size and re-opened when it changes.
@@ -13,15 +14,15 @@ opened at the model size and re-opened when it changes.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from avatar_app.gui.output_hub import OUTPUT_KINDS, OutputHub, OutputRequest, OutputState, PreviewSink, PreviewTap, open_output
 from avatar_app.outputs.base import FrameSink
-from avatar_app.pipeline.specs import SourceSpec
+from avatar_app.pipeline.builder import Loaders, PipelineSettings, build_pipeline
+from avatar_app.pipeline.output_hub import OUTPUT_KINDS, OutputHub, OutputRequest, OutputState, PreviewSink, PreviewTap
+from avatar_app.pipeline.output_hub import open_output
 from avatar_app.pipeline.status import PipelineStatus
 
 log = logging.getLogger(__name__)
@@ -31,50 +32,34 @@ CLOSE_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
-class LiveConfig:
-    """Everything a pipeline is built from; a different value means a restart."""
-
-    source: SourceSpec
-    sheet_dir: Path | None  # the sheet CoNR renders (None for the proxy renderer, which does not use it)
-    renderer: str = "proxy"  # "proxy" | "conr"
-    weights: Path | None = None
-    backend: str = "torch"  # torch | onnxruntime | tensorrt (infer.registry.open_backend)
-    device: str = "cpu"
-    precision: str = "fp32"
-    size: int = 256
-    views: int | None = None
-    udp_detector: bool = False
-    fps: float = 30.0
-
-
-@dataclass(frozen=True)
 class SessionSnapshot:
     phase: str  # stopped | starting | running | stopping | ended | failed
     message: str  # what the worker is doing, or the error
     status: PipelineStatus | None
     outputs: dict[str, OutputState]
-    config: LiveConfig | None  # what the running pipeline was built from
+    config: PipelineSettings | None  # what the running pipeline was built from
 
 
 class LiveSession:
     """Owns the pipeline and the outputs; every start, stop, open and close runs on ``gui-session``.
 
     ``character_loader()`` and ``networks_loader(folder)`` are called on the worker and
-    cached. ``capture_factory`` reaches camera sources (tests).
+    cached. ``capture_factory`` reaches camera sources (tests). ``poll_s``: how often the
+    worker looks again when nothing woke it. ``passes`` counts the worker's finished passes,
+    so a test can wait for the worker to have looked again instead of sleeping.
     """
 
-    def __init__(self, *, character_loader=None, networks_loader=None, capture_factory=None):
-        from avatar_app.pipeline.defaults import load_character, load_networks
-
+    def __init__(self, *, character_loader=None, networks_loader=None, capture_factory=None, poll_s: float = POLL_S):
+        self.poll_s = poll_s
+        self.passes = 0
         self.tap = PreviewTap()
         self._wake = threading.Event()
         self.hub = OutputHub(on_failure=self._wake.set)
-        self._load_character = character_loader or load_character
-        self._load_networks = networks_loader or load_networks
+        self._loaders = Loaders(character_loader, networks_loader)
         self._capture_factory = capture_factory
         self._lock = threading.Lock()
         # asked for (UI thread writes, worker reads)
-        self._want_config: LiveConfig | None = None
+        self._want_config: PipelineSettings | None = None
         self._generation = 0
         self._want_outputs = OutputRequest()
         self._closing = False
@@ -88,14 +73,12 @@ class LiveSession:
         self._out_failed_keys: dict[str, tuple | None] = dict.fromkeys(OUTPUT_KINDS)
         self._out_states: dict[str, OutputState] = {kind: OutputState() for kind in OUTPUT_KINDS}
         self._finished_records: set[Path] = set()
-        self._character = None
-        self._networks: dict[Path, object] = {}
         self._thread = threading.Thread(target=self._run, name="gui-session", daemon=True)
         self._thread.start()
 
     # ---- UI thread: say what you want, return at once ----
 
-    def set_config(self, config: LiveConfig | None) -> None:
+    def set_config(self, config: PipelineSettings | None) -> None:
         """Run ``config`` (restarting when it differs from what runs), or stop with None."""
         with self._lock:
             self._want_config = config
@@ -113,7 +96,7 @@ class LiveSession:
         self._wake.set()
 
     @property
-    def wanted_config(self) -> LiveConfig | None:
+    def wanted_config(self) -> PipelineSettings | None:
         return self._want_config
 
     def snapshot(self) -> SessionSnapshot:
@@ -151,7 +134,7 @@ class LiveSession:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(POLL_S)
+            self._wake.wait(self.poll_s)
             self._wake.clear()
             with self._lock:
                 closing = self._closing
@@ -163,6 +146,7 @@ class LiveSession:
                 self._reconcile_outputs(outputs)
             except Exception:  # a bug here must not leave the window with a dead worker
                 log.exception("gui-session: reconciling failed")
+            self.passes += 1
             if closing:
                 return
 
@@ -190,7 +174,7 @@ class LiveSession:
                 self._pipeline, self._pipeline_key, self._phase_note = None, None, None
 
     def _start_pipeline(self, want) -> None:
-        config: LiveConfig = want[0]
+        config: PipelineSettings = want[0]
         self._set_note(("starting", f"starting {config.source} ({config.renderer} renderer, {config.size}²)"))
         try:
             pipeline = self._build_pipeline(config)
@@ -203,53 +187,9 @@ class LiveSession:
         with self._lock:
             self._pipeline, self._pipeline_key, self._failed_key, self._error, self._phase_note = pipeline, want, None, "", None
 
-    def _build_pipeline(self, config: LiveConfig):
-        from avatar_app.pipeline import LivePipeline, ProxyRenderer, open_source
-
-        with contextlib.ExitStack() as owned:  # released unless the pipeline takes them over
-            networks = None
-            if config.renderer == "conr" or config.udp_detector:
-                networks = self._networks_for(config.weights)
-            if config.renderer == "conr":
-                from avatar_app.infer import SheetCache
-                from avatar_app.io.sheet import load_sheet
-                from avatar_app.pipeline import ConrRenderer
-
-                sheet = load_sheet(config.sheet_dir, size=config.size, max_views=config.views)
-                self._set_note(("starting", f"encoding the sheet ({sheet.num_views} view(s) at {config.size}²)"))
-                renderer = owned.enter_context(ConrRenderer(networks, sheet, config.device, backend=config.backend, cache=SheetCache(),
-                                                            precision=config.precision, progress=self._export_note))  # fmt: skip
-            else:
-                renderer = owned.enter_context(ProxyRenderer())
-            detector = None
-            if config.udp_detector:
-                from avatar_app.infer.registry import open_backend
-
-                detector = open_backend(config.backend, networks, config.size, device=config.device, precision=config.precision,
-                                        parts=("udp_detector",), progress=self._export_note)["udp_detector"]  # fmt: skip
-            character = None if detector is not None else self._character_once()
-            source = owned.enter_context(open_source(config.source, fps=config.fps, character=character, size=config.size,
-                                                     detector=detector, capture_factory=self._capture_factory))
-            pipeline = LivePipeline(source, renderer, [PreviewSink(self.hub)], character=character, size=config.size, tap=self.tap)
-            owned.pop_all()
-        return pipeline
-
-    def _export_note(self, fraction: float, text: str) -> None:
-        from avatar_app.infer.deploy import export_note
-
-        note = export_note(fraction, text)
-        if note is not None:
-            self._set_note(("starting", note))
-
-    def _character_once(self):
-        if self._character is None:
-            self._character = self._load_character()
-        return self._character
-
-    def _networks_for(self, weights: Path | None):
-        if weights not in self._networks:
-            self._networks[weights] = self._load_networks(weights)
-        return self._networks[weights]
+    def _build_pipeline(self, config: PipelineSettings):
+        return build_pipeline(config, [PreviewSink(self.hub)], loaders=self._loaders, tap=self.tap,
+                              note=lambda text: self._set_note(("starting", text)), capture_factory=self._capture_factory)
 
     def _reconcile_outputs(self, request: OutputRequest) -> None:
         for kind, (sink, error) in self.hub.take_failures().items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
-from avatar_app.gui.settings_file import AppSettings, default_settings_path, dumps, load_settings, save_settings
+from avatar_app.core.settings_file import AppSettings, default_settings_path, dumps, load_settings, save_settings
 
 
 def test_settings_round_trip_through_toml(tmp_path):
@@ -36,15 +36,3 @@ def test_a_broken_file_gives_the_defaults_and_says_so(tmp_path):
     assert loaded == AppSettings() and "unreadable" in warnings[0]
     assert tomllib.loads(dumps(AppSettings()))  # what we write is valid TOML
 
-
-def test_window_settings_persist_between_runs(qtbot, make_window, config_home):
-    window = make_window()
-    window.render_panel.size.setCurrentIndex(window.render_panel.size.findData(384))
-    window.output_panel.browser_port.setValue(9001)
-    window.source_panel.vmc_port.setValue(40001)
-    window.close()
-    saved = tomllib.loads(default_settings_path().read_text())
-    assert saved["render"]["size"] == 384 and saved["output"]["browser_port"] == 9001 and saved["source"]["vmc_port"] == 40001
-    again = make_window()
-    assert again.render_panel.model_size == 384
-    assert again.output_panel.browser_port.value() == 9001 and again.source_panel.vmc_port.value() == 40001

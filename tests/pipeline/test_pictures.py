@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from avatar_app.gui import pictures
+from avatar_app.pipeline import pictures
 from avatar_app.tracking.pose_layout import INDEX, NUM_LANDMARKS
 
 

@@ -1,0 +1,172 @@
+"""The one way to build a live pipeline: `PipelineSettings` in, a `LivePipeline` out.
+
+`stream`, the window's session and `tools/bench.py` all call `build_pipeline`, so a setting
+means the same wherever it is set (the springs switch, the sheet cache, the detector's
+backend) and what a pipeline owns is closed the same way when it stops.
+
+Order matters for the user: `PipelineSettings.check()` validates everything that needs no
+device or model (a typo fails in a second); `build_pipeline` then loads the weights, encodes
+the sheet, opens the detector, the source and the sinks, and hands them all to the
+pipeline, or closes what it opened when a later step fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from avatar_app.core.errors import SettingError
+from avatar_app.core.frames import check_model_size
+from avatar_app.outputs.base import FrameSink
+from avatar_app.pipeline.live import LiveFrame, LivePipeline
+from avatar_app.pipeline.specs import SinkSpec, SourceSpec, check_unique_sinks, open_sink, open_source
+
+log = logging.getLogger(__name__)
+
+RENDERERS = ("conr", "proxy", "udp")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Everything a pipeline is built from; two equal settings build the same pipeline."""
+
+    source: SourceSpec
+    renderer: str = "proxy"  # "conr" (needs weights and a sheet) | "proxy" (the rig's flat colours) | "udp" (the map)
+    sheet_dir: Path | None = None  # the sheet CoNR renders (the proxy does not use it)
+    weights: Path | None = None  # CoNR's folder (None: the shipped one); also the UDP detector's
+    backend: str = "torch"  # torch | onnxruntime | tensorrt (infer.registry.open_backend)
+    device: str = "cpu"
+    precision: str = "fp32"
+    size: int = 256
+    views: int | None = None  # at most this many sheet views
+    udp_detector: bool = False  # camera sources: the pose from CoNR's UDP detector, not mediapipe
+    fps: float = 30.0  # clocked sources and sinks
+    springs: bool = True
+    cache_dir: Path | None = None  # the sheet-feature cache (None: the user cache folder)
+    character: Path | None = None  # a .glb/.vrm for the rig (None: the built-in one)
+    sinks: tuple[SinkSpec, ...] = ()
+    background_rgb: tuple[int, int, int] = (0, 255, 0)  # behind the avatar where a sink has no alpha
+    max_frames: int | None = None  # stop after this many frames reached the sinks
+
+    def check(self) -> None:
+        """Refuse what can be refused without a device or a model, naming the setting and the fix."""
+        from avatar_app.infer.registry import check_precision
+
+        check_model_size(self.size, "--size")
+        if self.renderer not in RENDERERS:
+            raise SettingError("--renderer", ", ".join(RENDERERS), repr(self.renderer), "use --renderer conr, proxy or udp")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise SettingError(
+                "--frames", "at least 1", str(self.max_frames), "use e.g. --frames 60, or leave it out to run until Ctrl-C"
+            )
+        if not 0 < self.fps <= 240:
+            raise SettingError("--fps", "a frame rate above 0 and at most 240", repr(self.fps), "use e.g. --fps 30")
+        if self.views is not None and self.views < 1:
+            raise SettingError("--views", "at least 1", str(self.views), "use e.g. --views 4")
+        check_precision(self.backend, self.precision)
+        if self.udp_detector and not self.source.is_camera:
+            raise SettingError(
+                "--udp-detector", "a webcam or video source", f"--source {self.source}",
+                "use --source webcam or --source video:FILE",
+            )
+        if self.renderer == "conr" and (self.sheet_dir is None or not Path(self.sheet_dir).is_dir()):
+            raise SettingError(
+                "--sheet", "a folder of character-sheet views (PNG with alpha)",
+                "no folder given" if self.sheet_dir is None else f"no such folder {self.sheet_dir}", "check the path",
+            )
+        check_unique_sinks(list(self.sinks))
+
+
+class Loaders:
+    """Loads networks (per weights folder) and rig characters (per file), each once.
+
+    The window keeps one across restarts, so changing the source does not reload the
+    weights; tests pass their own load functions.
+    """
+
+    def __init__(self, character_loader: Callable | None = None, networks_loader: Callable | None = None):
+        from avatar_app.pipeline.defaults import load_character, load_networks
+
+        self._load_character = character_loader or load_character
+        self._load_networks = networks_loader or load_networks
+        self._characters: dict = {}
+        self._networks: dict = {}
+
+    def character(self, path: Path | None = None):
+        if path not in self._characters:
+            self._characters[path] = self._load_character(path) if path is not None else self._load_character()
+        return self._characters[path]
+
+    def networks(self, weights: Path | None):
+        if weights not in self._networks:
+            self._networks[weights] = self._load_networks(weights)
+        return self._networks[weights]
+
+
+def build_pipeline(
+    settings: PipelineSettings,
+    extra_sinks: Sequence[FrameSink] = (),
+    *,
+    loaders: Loaders | None = None,
+    note: Callable[[str], None] | None = None,
+    tap: Callable[[str, LiveFrame], None] | None = None,
+    capture_factory=None,
+) -> LivePipeline:
+    """A pipeline (not started) for ``settings``, sending to ``settings.sinks`` and ``extra_sinks``.
+
+    ``note(text)`` hears what takes time (encoding the sheet, a one-off ONNX export).
+    The pipeline owns the renderer, the detector, the source and every sink: its
+    ``close()`` releases them; if building fails, what was opened is closed here.
+    ``capture_factory`` reaches camera sources (tests).
+    """
+    from avatar_app.infer.deploy import export_note
+    from avatar_app.pipeline.renderers import ConrRenderer, ProxyRenderer, UdpRenderer
+
+    settings.check()
+    loaders = loaders or Loaders()
+    say = note or (lambda text: None)
+
+    def progress(fraction: float, text: str) -> None:
+        line = export_note(fraction, text)
+        if line is not None:
+            say(line)
+
+    size = settings.size
+    with contextlib.ExitStack() as owned:  # released unless the pipeline takes them over
+        for sink in extra_sinks:
+            owned.enter_context(sink)
+        networks = loaders.networks(settings.weights) if settings.renderer == "conr" or settings.udp_detector else None
+        if settings.renderer == "conr":
+            from avatar_app.infer import SheetCache
+            from avatar_app.io.sheet import load_sheet
+
+            sheet = load_sheet(settings.sheet_dir, size=size, max_views=settings.views)
+            say(f"encoding the sheet ({sheet.num_views} view(s) at {size}x{size}) ...")
+            cache = SheetCache(settings.cache_dir) if settings.cache_dir else SheetCache()
+            renderer = ConrRenderer(networks, sheet, settings.device, backend=settings.backend, cache=cache,
+                                    precision=settings.precision, progress=progress)
+        else:
+            renderer = ProxyRenderer() if settings.renderer == "proxy" else UdpRenderer()
+        owned.enter_context(renderer)
+        detector = None
+        if settings.udp_detector:
+            from avatar_app.infer.registry import open_backend
+
+            detector = open_backend(settings.backend, networks, size, device=settings.device, precision=settings.precision,
+                                    parts=("udp_detector",), progress=progress)
+            owned.callback(detector.close)  # the source owns it once it is made
+        character = None if detector is not None else loaders.character(settings.character)
+        source = open_source(settings.source, fps=settings.fps, character=character, size=size, detector=detector,
+                             capture_factory=capture_factory)
+        owned.enter_context(source)
+        sinks = list(extra_sinks)
+        for spec in settings.sinks:
+            sinks.append(owned.enter_context(open_sink(spec, size=size, fps=settings.fps,
+                                                       background_rgb=settings.background_rgb)))
+        pipeline = LivePipeline(source, renderer, sinks, character=character, size=size, springs=settings.springs,
+                                max_frames=settings.max_frames, tap=tap)
+        owned.pop_all()
+    return pipeline
