@@ -25,8 +25,10 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Path(tmp) / "settings.toml"
-        settings.write_text('[render]\nsize = 256\n[source]\nsource = "demo"\n[output]\nbrowser_source = true\n'
-                            '[live]\nautostart = true\n[window]\nwidth = 1240\nheight = 760\n')
+        settings.write_text(
+            '[render]\nsize = 256\n[source]\nsource = "demo"\n[output]\nbrowser_source = true\n'
+            "[live]\nautostart = true\n[window]\nwidth = 1240\nheight = 760\n"
+        )
         window = MainWindow(settings)
         window.show()
         deadline = time.monotonic() + 30.0
@@ -38,7 +40,9 @@ def main() -> int:
             app.processEvents()
             time.sleep(0.01)
         ok = window.grab().save(str(OUT))
-        print(f"{'saved' if ok else 'could not save'} {OUT} ({app.platformName()}, {window.preview.output.pictures_shown} frames shown)")
+        print(
+            f"{'saved' if ok else 'could not save'} {OUT} ({app.platformName()}, {window.preview.output.pictures_shown} frames shown)"
+        )
         window.close()
     return 0 if ok else 1
 

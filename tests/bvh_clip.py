@@ -127,9 +127,27 @@ ROOT Hips
   }
 }
 """
-JOINTS_WITH_CHANNELS = ["Hips", "Spine", "Chest", "Neck", "Head", "LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand",
-                        "RightShoulder", "RightArm", "RightForeArm", "RightHand", "LeftUpLeg", "LeftLeg", "LeftFoot",
-                        "RightUpLeg", "RightLeg", "RightFoot"]  # fmt: skip
+JOINTS_WITH_CHANNELS = [
+    "Hips",
+    "Spine",
+    "Chest",
+    "Neck",
+    "Head",
+    "LeftShoulder",
+    "LeftArm",
+    "LeftForeArm",
+    "LeftHand",
+    "RightShoulder",
+    "RightArm",
+    "RightForeArm",
+    "RightHand",
+    "LeftUpLeg",
+    "LeftLeg",
+    "LeftFoot",
+    "RightUpLeg",
+    "RightLeg",
+    "RightFoot",
+]
 CHANNELS = 6 + 3 * (len(JOINTS_WITH_CHANNELS) - 1)
 
 
@@ -140,7 +158,9 @@ def bvh_frame(hips=(0.0, 95.0, 0.0), **rotations) -> str:
     return " ".join(f"{v:g}" for v in values)
 
 
-def write_bvh(path: Path, frames: list[str], declared: int | None = None, hierarchy: str = HIERARCHY, frame_time: float = 1 / 30) -> Path:
+def write_bvh(
+    path: Path, frames: list[str], declared: int | None = None, hierarchy: str = HIERARCHY, frame_time: float = 1 / 30
+) -> Path:
     """``hierarchy`` + a MOTION section of ``frames`` (``declared`` overrides the frame count it states)."""
     count = len(frames) if declared is None else declared
     path.write_text(hierarchy + f"MOTION\nFrames: {count}\nFrame Time: {frame_time:.7f}\n" + "\n".join(frames) + "\n")

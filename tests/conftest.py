@@ -46,7 +46,19 @@ def load_tool():
 def lite_graphs(tmp_path_factory) -> Path:
     """The three graphs of tools/export_onnx.py (lite preset, 128², synthetic weights), exported once."""
     out = tmp_path_factory.mktemp("onnx_lite")
-    cmd = [sys.executable, str(TOOLS / "export_onnx.py"), "--synthetic", "--preset", "lite", "--size", "128", "--out", str(out), "--threads", "2"]
+    cmd = [
+        sys.executable,
+        str(TOOLS / "export_onnx.py"),
+        "--synthetic",
+        "--preset",
+        "lite",
+        "--size",
+        "128",
+        "--out",
+        str(out),
+        "--threads",
+        "2",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "GridSample ok" in done.stdout

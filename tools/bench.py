@@ -29,7 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def _stats(samples_s: list[float]) -> dict:
     ms = np.asarray(samples_s) * 1000.0
-    return {"median_ms": float(np.median(ms)), "p95_ms": float(np.percentile(ms, 95)), "min_ms": float(ms.min()), "n": int(ms.size)}
+    return {
+        "median_ms": float(np.median(ms)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "min_ms": float(ms.min()),
+        "n": int(ms.size),
+    }
 
 
 def _timed(fn, warmup: int, repeats: int) -> list[float]:
@@ -56,14 +61,22 @@ def synthetic_inputs(size: int, views: int, seed: int = 0):
         inside = ((xx - cx) / 0.25) ** 2 + ((yy - cy) / 0.4) ** 2 < 1
         alpha[v, 0] = inside * 255
         for c in range(3):
-            rgb[v, c] = (inside * (0.5 + 0.5 * np.sin(2 * np.pi * (rng.uniform(1, 4) * xx + rng.uniform(1, 4) * yy)))) * 255
+            rgb[v, c] = (
+                inside * (0.5 + 0.5 * np.sin(2 * np.pi * (rng.uniform(1, 4) * xx + rng.uniform(1, 4) * yy)))
+            ) * 255
     mask = (((xx - 0.5) / 0.25) ** 2 + ((yy - 0.5) / 0.42) ** 2 < 1).astype(np.float32)
     udp = np.stack([xx * mask, yy * mask, 0.5 * mask, mask], -1).astype(np.float32)
     return CharacterSheet(rgb, alpha), UdpMap(udp)
 
 
 def bench_renderer(
-    cases, threads: int, preset: str, repeats: int, fast_modes=(True,), reference: bool = False, onnxruntime: bool = False,
+    cases,
+    threads: int,
+    preset: str,
+    repeats: int,
+    fast_modes=(True,),
+    reference: bool = False,
+    onnxruntime: bool = False,
     weights: str | None = None,
 ) -> list[dict]:
     """``weights``: a trained weights folder (its model.json names the preset); else the
@@ -93,13 +106,20 @@ def bench_renderer(
             rows.append(_renderer_row(preset, size, views, threads, name, renderer.acceleration, frame_s, encode_s))
         if reference:
             frame_s, sheet_s = _reference_flow_times(model, sheet, udp, n)
-            rows.append(_renderer_row(preset, size, views, threads, "reference flow", "plain, per frame", frame_s, sheet_s))
+            rows.append(
+                _renderer_row(preset, size, views, threads, "reference flow", "plain, per frame", frame_s, sheet_s)
+            )
         if onnxruntime:
             torch_row = rows[-1 - int(reference)]
             frame_s, sheet_s = _onnxruntime_times(model, size, sheet, udp, threads, n)
-            rows.append(_renderer_row(preset, size, views, threads, "onnxruntime", "ORT CPU, all graph opts", frame_s, sheet_s))
+            rows.append(
+                _renderer_row(preset, size, views, threads, "onnxruntime", "ORT CPU, all graph opts", frame_s, sheet_s)
+            )
             rows[-1]["ratio_to_torch"] = rows[-1]["frame"]["median_ms"] / torch_row["frame"]["median_ms"]
-            print(f"|   ONNX Runtime / torch ({torch_row['variant']}): {rows[-1]['ratio_to_torch']:.2f}x per frame |", flush=True)
+            print(
+                f"|   ONNX Runtime / torch ({torch_row['variant']}): {rows[-1]['ratio_to_torch']:.2f}x per frame |",
+                flush=True,
+            )
     return rows
 
 
@@ -161,18 +181,38 @@ def bench_cuda(preset: str, weights: str | None, repeats: int, sizes=(256, 512),
 
                     s = _stats(_timed(frame, 3, max(repeats, 20)))
                     renderer.close()  # its CUDA graph's memory pool, before the next variant captures one
-                    row = {"section": "cuda", "gpu": gpu, "preset": preset, "size": size, "views": m, "precision": precision,
-                           "cuda_graphs": graphs, "frame": s, "fps": 1000.0 / s["median_ms"]}  # fmt: skip
+                    row = {
+                        "section": "cuda",
+                        "gpu": gpu,
+                        "preset": preset,
+                        "size": size,
+                        "views": m,
+                        "precision": precision,
+                        "cuda_graphs": graphs,
+                        "frame": s,
+                        "fps": 1000.0 / s["median_ms"],
+                    }
                     rows.append(row)
-                    print(f"| {gpu[:24]:24s} | {preset:8s} | {size:4d} | {m} | {precision} | {'yes' if graphs else 'no ':3s} | "
-                          f"{s['median_ms']:8.2f} | {s['p95_ms']:8.2f} | {row['fps']:7.1f} |", flush=True)  # fmt: skip
+                    print(
+                        f"| {gpu[:24]:24s} | {preset:8s} | {size:4d} | {m} | {precision} | {'yes' if graphs else 'no ':3s} | "
+                        f"{s['median_ms']:8.2f} | {s['p95_ms']:8.2f} | {row['fps']:7.1f} |",
+                        flush=True,
+                    )
     return rows
 
 
 def _renderer_row(preset, size, views, threads, variant, acceleration, frame_s, sheet_s) -> dict:
     row = {
-        "section": "renderer", "backend": "torch-cpu", "preset": preset, "size": size, "views": views, "threads": threads,
-        "variant": variant, "acceleration": acceleration, "frame": _stats(frame_s), "sheet_encode": _stats(sheet_s),
+        "section": "renderer",
+        "backend": "torch-cpu",
+        "preset": preset,
+        "size": size,
+        "views": views,
+        "threads": threads,
+        "variant": variant,
+        "acceleration": acceleration,
+        "frame": _stats(frame_s),
+        "sheet_encode": _stats(sheet_s),
     }
     print(
         f"| {preset:8s} | {size:4d} | {views} | {variant:16s} | {acceleration[:26]:26s} | "
@@ -239,7 +279,11 @@ def bench_rig(size: int, frames: int, fps: float = 30.0) -> list[dict]:
                 raster_s.append(t2 - t1)
                 total_s.append(t2 - t0)
     info = f"{character.mesh.positions.shape[0]} vertices, {character.mesh.triangles.shape[0]} triangles"
-    for stage, samples in (("pose+springs+skinning", pose_s), (f"UDP raster {size}²", raster_s), ("rig frame total", total_s)):
+    for stage, samples in (
+        ("pose+springs+skinning", pose_s),
+        (f"UDP raster {size}²", raster_s),
+        ("rig frame total", total_s),
+    ):
         row = {"section": "rig", "stage": stage, "size": size, "mesh": info, **_stats(samples)}
         rows.append(row)
         print(f"| {stage:24s} | {row['median_ms']:7.2f} | {row['p95_ms']:7.2f} |", flush=True)
@@ -271,10 +315,18 @@ def _run_live(name: str, settings, loaders) -> tuple[dict, object]:
     pipeline.raise_if_failed()
     span = sink.sent_at[-1] - sink.sent_at[0] if len(sink.sent_at) > 1 else float("nan")
     fps = (len(sink.sent_at) - 1) / span if span and span > 0 else 0.0
-    stages = {k: {"p50_ms": v["p50_ms"], "p95_ms": v["p95_ms"], "count": v["count"]} for k, v in status.stages_ms.items()}
+    stages = {
+        k: {"p50_ms": v["p50_ms"], "p95_ms": v["p95_ms"], "count": v["count"]} for k, v in status.stages_ms.items()
+    }
     row = {
-        "section": "pipeline", "pipeline": name, "size": settings.size, "source_fps": settings.fps,
-        "frames": status.frames_sent, "fps": fps, "stages": stages, "latency": dict(status.latency_ms),
+        "section": "pipeline",
+        "pipeline": name,
+        "size": settings.size,
+        "source_fps": settings.fps,
+        "frames": status.frames_sent,
+        "fps": fps,
+        "stages": stages,
+        "latency": dict(status.latency_ms),
         "dropped": dict(status.dropped),
     }
 
@@ -306,7 +358,9 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
     def synthetic(weights):  # the folder names the preset; the weights are the conformance fill
         return fill_networks(create_conr(weights.name, init=False)).eval()
 
-    loaders = Loaders(networks_loader=lambda weights: load_weights_folder(weights) if weights.is_dir() else synthetic(weights))
+    loaders = Loaders(
+        networks_loader=lambda weights: load_weights_folder(weights) if weights.is_dir() else synthetic(weights)
+    )
     demo = PipelineSettings(SourceSpec("demo"), size=size, max_frames=frames)
     rows = [
         _run_live("pose+rig+raster (UDP only)", replace(demo, renderer="udp"), loaders)[0],
@@ -321,11 +375,16 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
     if big:
         cases.append(("conr official synthetic", Path("synthetic/official"), 4, max(2, conr_frames // 2)))
     for label, weights, views, n in cases:
-        settings = replace(demo, renderer="conr", weights=weights, sheet_dir=DEFAULT_CHARACTER / "sheet", views=views,
-                           max_frames=n)
+        settings = replace(
+            demo, renderer="conr", weights=weights, sheet_dir=DEFAULT_CHARACTER / "sheet", views=views, max_frames=n
+        )
         row, renderer = _run_live(f"{label}, {views} view(s)", settings, loaders)
-        row.update(preset=loaders.networks(weights).cfg.name, views=views, sheet_encode_ms=renderer.encode_ms,
-                   acceleration=renderer.acceleration)
+        row.update(
+            preset=loaders.networks(weights).cfg.name,
+            views=views,
+            sheet_encode_ms=renderer.encode_ms,
+            acceleration=renderer.acceleration,
+        )
         rows.append(row)
     return rows
 
@@ -340,15 +399,27 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     p.add_argument("--preset", default="official", help="network sizes, with the conformance fill as weights")
-    p.add_argument("--weights", default=None, help="time trained weights from this folder instead (preset from its model.json)")
+    p.add_argument(
+        "--weights", default=None, help="time trained weights from this folder instead (preset from its model.json)"
+    )
     p.add_argument("--big", action="store_true", help="also 512², M=4 (slow on CPU)")
     p.add_argument("--views", default="1,2,4", help="view counts at 256² (default 1,2,4)")
     p.add_argument("--repeats", type=int, default=7, help="timed frames per case (after 1 warm-up)")
     p.add_argument("--compare-plain", action="store_true", help="also time the shader with plain convolutions")
-    p.add_argument("--reference", action="store_true", help="also time the reference data flow side by side (per frame, per sheet)")
-    p.add_argument("--onnxruntime", action="store_true", help="also time ONNX Runtime (CPU) on graphs exported from the same weights")
-    p.add_argument("--sections", default=None, help="comma list of: rig, renderer, pipeline, cuda (default rig,renderer)")
-    p.add_argument("--pipeline", action="store_true", help="the live pipeline section (alone unless --sections is given)")
+    p.add_argument(
+        "--reference", action="store_true", help="also time the reference data flow side by side (per frame, per sheet)"
+    )
+    p.add_argument(
+        "--onnxruntime",
+        action="store_true",
+        help="also time ONNX Runtime (CPU) on graphs exported from the same weights",
+    )
+    p.add_argument(
+        "--sections", default=None, help="comma list of: rig, renderer, pipeline, cuda (default rig,renderer)"
+    )
+    p.add_argument(
+        "--pipeline", action="store_true", help="the live pipeline section (alone unless --sections is given)"
+    )
     p.add_argument("--pipeline-frames", type=int, default=150, help="frames per pose+rig+raster run (default 150)")
     p.add_argument("--pipeline-conr-frames", type=int, default=4, help="frames of the CoNR pipeline runs (default 4)")
     p.add_argument("--pipeline-size", type=int, default=256, help="pipeline model size (default 256)")
@@ -370,7 +441,9 @@ def main(argv=None) -> int:
         if args.big:
             cases.append((512, 4))
         print(f"# renderer, torch CPU, {args.threads} threads, {platform.processor() or platform.machine()}")
-        print("| preset   | size | M | variant          | shader convolutions        | frame p50 ms | p95 ms | sheet ms |")
+        print(
+            "| preset   | size | M | variant          | shader convolutions        | frame p50 ms | p95 ms | sheet ms |"
+        )
         print("|---|---:|---:|---|---|---:|---:|---:|")
         modes = (True, False) if args.compare_plain else (True,)
         rows += bench_renderer(
@@ -382,14 +455,25 @@ def main(argv=None) -> int:
         print("|---|---|---:|---:|---|---|---:|---:|---:|")
         rows += bench_cuda(args.preset, args.weights, args.repeats)
     if "pipeline" in sections:
-        print(f"# live pipeline, demo source, {args.threads} threads: stage p50/p95 ms, latency = source timestamp -> sink")
-        print("| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | raster        | "
-              "render        | send          | latency p50/p95   | dropped     |")
+        print(
+            f"# live pipeline, demo source, {args.threads} threads: stage p50/p95 ms, latency = source timestamp -> sink"
+        )
+        print(
+            "| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | raster        | "
+            "render        | send          | latency p50/p95   | dropped     |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-        rows += bench_pipeline(args.pipeline_size, args.pipeline_frames, args.pipeline_conr_frames, args.threads, args.big)
+        rows += bench_pipeline(
+            args.pipeline_size, args.pipeline_frames, args.pipeline_conr_frames, args.threads, args.big
+        )
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    meta = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     out.write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
     print(f"wrote {out}")
     return 0

@@ -102,7 +102,9 @@ def bench_case(kind: str, c_in: int, c_out: int, size: int, batch: int, repeats:
         "c_out": c_out,
         "size": size,
         "batch": batch,
-        "tile": "F(6,3)" if kind == "conv3x3" and size * size >= 48 * 48 else ("F(4,3)" if kind == "conv3x3" else "4x F(4,2)"),
+        "tile": "F(6,3)"
+        if kind == "conv3x3" and size * size >= 48 * 48
+        else ("F(4,3)" if kind == "conv3x3" else "4x F(4,2)"),
         "times": stats,
         "ratio_median": stats["stock_cl"]["median_ms"] / stats["winograd_cl"]["median_ms"],
         "ratio_min": stats["stock_cl"]["min_ms"] / stats["winograd_cl"]["min_ms"],
@@ -117,7 +119,9 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=7, help="timed rounds per layer (after one warm-up)")
     p.add_argument("--clock", choices=("wall", "thread"), default="wall", help="thread = CPU time, needs --threads 1")
     p.add_argument("--extra", action="store_true", help="also smaller levels and skipped layers")
-    p.add_argument("--no-retain", action="store_true", help="keep glibc's default of returning freed memory (page faults)")
+    p.add_argument(
+        "--no-retain", action="store_true", help="keep glibc's default of returning freed memory (page faults)"
+    )
     p.add_argument("--json", metavar="OUT", help="write the rows as JSON")
     args = p.parse_args(argv)
     if args.clock == "thread" and args.threads != 1:
@@ -131,8 +135,10 @@ def main(argv=None) -> int:
     if not args.no_retain:  # as FrameRenderer does: per-call tensors reuse the heap instead of page-faulting
         retain_freed_memory()
     load_before = os.getloadavg()[0]
-    print(f"torch {torch.__version__}, {args.threads} thread(s), {args.clock} clock, batch {args.batch}, "
-          f"{platform.processor() or platform.machine()}, load {load_before:.2f}")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), {args.clock} clock, batch {args.batch}, "
+        f"{platform.processor() or platform.machine()}, load {load_before:.2f}"
+    )
     columns = ("layer", "tile", "stock NCHW ms", "stock CL ms", "winograd ms", "ratio", "max rel err")
     header = "| " + " | ".join(f"{c:{w}s}" for c, w in zip(columns, (28, 9, 13, 11, 11, 5, 11))) + " |"
     print(header)
@@ -149,14 +155,25 @@ def main(argv=None) -> int:
         )
     total_stock = sum(r["times"]["stock_cl"]["median_ms"] for r in rows)
     total_fast = sum(r["times"]["winograd_cl"]["median_ms"] for r in rows)
-    print(f"sum of medians: stock CL {total_stock:.0f} ms, winograd {total_fast:.0f} ms ({total_stock / total_fast:.2f}x)")
-    print(f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f} (well above 0: shared machine, prefer --clock thread)")
+    print(
+        f"sum of medians: stock CL {total_stock:.0f} ms, winograd {total_fast:.0f} ms ({total_stock / total_fast:.2f}x)"
+    )
+    print(
+        f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f} (well above 0: shared machine, prefer --clock thread)"
+    )
     if args.json:
         out = Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"torch": torch.__version__, "threads": args.threads, "clock": args.clock, "batch": args.batch,
-                "repeats": args.repeats, "retain_freed_memory": not args.no_retain, "machine": platform.machine(),
-                "load_before": load_before}
+        meta = {
+            "torch": torch.__version__,
+            "threads": args.threads,
+            "clock": args.clock,
+            "batch": args.batch,
+            "repeats": args.repeats,
+            "retain_freed_memory": not args.no_retain,
+            "machine": platform.machine(),
+            "load_before": load_before,
+        }
         out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
         print(f"wrote {out}")
     return 0

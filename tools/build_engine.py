@@ -37,11 +37,17 @@ EXIT_MISSING = 2
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("onnx", type=Path, nargs="?", help="one ONNX graph from tools/export_onnx.py (or use --weights)")
+    parser.add_argument(
+        "onnx", type=Path, nargs="?", help="one ONNX graph from tools/export_onnx.py (or use --weights)"
+    )
     parser.add_argument("--weights", type=Path, help="a CoNR weights folder: export and build all three graphs")
     parser.add_argument("--size", type=int, default=256, help="model size with --weights (default 256)")
-    parser.add_argument("--out", type=Path, default=Path("engines"), help="engine folder for a single ONNX file (default engines)")
-    parser.add_argument("--fp16", action="store_true", help="FP16 via the ONNX graph (InstanceNorm, GridSample stay FP32)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("engines"), help="engine folder for a single ONNX file (default engines)"
+    )
+    parser.add_argument(
+        "--fp16", action="store_true", help="FP16 via the ONNX graph (InstanceNorm, GridSample stay FP32)"
+    )
     parser.add_argument("--min-views", type=int, default=DEFAULT_PROFILE["min"])
     parser.add_argument("--opt-views", type=int, default=DEFAULT_PROFILE["opt"])
     parser.add_argument("--max-views", type=int, default=DEFAULT_PROFILE["max"])
@@ -55,7 +61,9 @@ def main(argv=None) -> int:
 
     missing = missing_requirements(args.fp16)
     if missing:
-        print(f"error: cannot build a TensorRT engine here: {'; '.join(missing)}.\nFix: {INSTALL_HINT}", file=sys.stderr)
+        print(
+            f"error: cannot build a TensorRT engine here: {'; '.join(missing)}.\nFix: {INSTALL_HINT}", file=sys.stderr
+        )
         return EXIT_MISSING
     profile = {"min": args.min_views, "opt": args.opt_views, "max": args.max_views}
     if not 1 <= profile["min"] <= profile["opt"] <= profile["max"]:
@@ -64,8 +72,14 @@ def main(argv=None) -> int:
         from avatar_app.models import load_weights_folder
 
         try:
-            engines = build_engines(load_weights_folder(args.weights), args.size, "fp16" if args.fp16 else "fp32", profile=profile, force=args.force,
-                                    timing_cache=args.timing_cache)  # fmt: skip
+            engines = build_engines(
+                load_weights_folder(args.weights),
+                args.size,
+                "fp16" if args.fp16 else "fp32",
+                profile=profile,
+                force=args.force,
+                timing_cache=args.timing_cache,
+            )
         except AvatarAppError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1

@@ -99,8 +99,12 @@ def _build_inside(out_dir: Path) -> None:
         for member, (wheel_path, mean, std) in members.items():
             raw = (package / wheel_path).read_bytes()
             bundle[member] = _with_image_metadata(raw, Path(member).stem, mean, std)
-            sources[member] = {"from": f"mediapipe/{wheel_path}", "sha256_source": _sha256(raw),
-                               "norm_mean": mean, "norm_std": std}
+            sources[member] = {
+                "from": f"mediapipe/{wheel_path}",
+                "sha256_source": _sha256(raw),
+                "norm_mean": mean,
+                "norm_std": std,
+            }
         task_path = out_dir / task_name
         # mediapipe's aligned, stored-only ZipFile; fixed timestamps make the build reproducible
         with model_asset_bundle_utils.AlignZipFile(task_path, mode="w", alignment=4) as zf:
@@ -116,8 +120,12 @@ def _build_inside(out_dir: Path) -> None:
         model_path = out_dir / model_name
         model_path.write_bytes(_with_image_metadata(raw, Path(model_name).stem, mean, std))
         manifest.setdefault("models", {})[model_name] = {
-            "sha256": _sha256(model_path.read_bytes()), "from": f"mediapipe/{wheel_path}",
-            "sha256_source": _sha256(raw), "norm_mean": mean, "norm_std": std}
+            "sha256": _sha256(model_path.read_bytes()),
+            "from": f"mediapipe/{wheel_path}",
+            "sha256_source": _sha256(raw),
+            "norm_mean": mean,
+            "norm_std": std,
+        }
         print(f"wrote {model_path} ({model_path.stat().st_size} bytes)", flush=True)
     license_src = Path(mediapipe.__file__).parents[1] / f"mediapipe-{MEDIAPIPE_VERSION}.dist-info" / "LICENSE"
     if license_src.exists():

@@ -53,7 +53,11 @@ def run_golden(golden: dict, device: str = "cpu", fast: bool = True, model: CoNR
     n = images.shape[0]
     if model is None:
         model = fill_networks(create_conr("official", init=False))
-    encoder, renderer, detector = SheetEncoder(model, device), FrameRenderer(model, device, fast=fast), UDPDetector(model, device)
+    encoder, renderer, detector = (
+        SheetEncoder(model, device),
+        FrameRenderer(model, device, fast=fast),
+        UDPDetector(model, device),
+    )
     pose_label = torch.from_numpy(golden["pose_label"])
     pose_mask = torch.from_numpy(golden["pose_mask"]).float() / 255.0
     target = CoNR.target_input(pose_label[:, :3], pose_mask)
@@ -83,7 +87,9 @@ def run_golden(golden: dict, device: str = "cpu", fast: bool = True, model: CoNR
     out["parser_feature_stats"] = np.stack([feature_stats(f) for f in feats])
     out["target_feature_stats"] = np.stack([feature_stats(t) for t in tfeats])
     for p in range(6):
-        out[f"block{p}_residual_flow"] = torch.cat([d[f"block{p}_residual_flow"] for d in out["debug"]], dim=1).cpu().numpy()
+        out[f"block{p}_residual_flow"] = (
+            torch.cat([d[f"block{p}_residual_flow"] for d in out["debug"]], dim=1).cpu().numpy()
+        )
     out["timings"] = timings
     return out
 
@@ -100,7 +106,9 @@ def compare(golden: dict, ours: dict) -> tuple[list[str], bool]:
         s = error_stats(ours[key], golden[key])
         bad = [f"{k} {s[k]:.3g} > {v:g}" for k, v in tol.items() if s[k] > v]
         ok &= not bad
-        lines.append(f"{key:<26}{s['max']:>12.3g}{s['p99.9']:>12.3g}{s['mean']:>12.3g}  {'FAIL: ' + '; '.join(bad) if bad else 'ok'}")
+        lines.append(
+            f"{key:<26}{s['max']:>12.3g}{s['p99.9']:>12.3g}{s['mean']:>12.3g}  {'FAIL: ' + '; '.join(bad) if bad else 'ok'}"
+        )
     for p in range(6):
         key = f"block{p}_residual_flow"
         if key in golden:
@@ -109,7 +117,9 @@ def compare(golden: dict, ours: dict) -> tuple[list[str], bool]:
     for key in ("parser_feature_shapes", "target_feature_shapes"):
         same = np.array_equal(golden[key], ours[key])
         ok &= same
-        lines.append(f"{key:<26}{'exact' if same else 'DIFFERENT: ' + str(ours[key].tolist()):>36}  {'ok' if same else 'FAIL'}")
+        lines.append(
+            f"{key:<26}{'exact' if same else 'DIFFERENT: ' + str(ours[key].tolist()):>36}  {'ok' if same else 'FAIL'}"
+        )
     for key in ("parser_feature_stats", "target_feature_stats"):
         if key not in golden:
             continue

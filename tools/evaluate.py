@@ -42,7 +42,9 @@ def format_report(result: dict) -> str:
     lines = ["| method | PSNR (dB) | SSIM | alpha IoU |", "|---|---:|---:|---:|"]
     for method, scores in result["methods"].items():
         label = METHOD_LABELS[method].format(preset=result["preset"])
-        lines.append(f"| {label} | {_cell(scores['psnr'], '.2f')} | {_cell(scores['ssim'], '.4f')} | {_cell(scores['alpha_iou'], '.4f')} |")
+        lines.append(
+            f"| {label} | {_cell(scores['psnr'], '.2f')} | {_cell(scores['ssim'], '.4f')} | {_cell(scores['alpha_iou'], '.4f')} |"
+        )
     det, ref = result["detector"], result["detector_reference"]
     lines += [
         "",
@@ -55,8 +57,10 @@ def format_report(result: dict) -> str:
     ]
     flow = result.get("flow") or {}
     if not math.isnan(flow.get("epe_px", math.nan)):
-        lines.append(f"Shader flow vs UDP correspondences: {flow['epe_px']:.2f} px mean end-point error "
-                     f"(no flow at all: {flow['zero_flow_epe_px']:.2f} px)")  # fmt: skip
+        lines.append(
+            f"Shader flow vs UDP correspondences: {flow['epe_px']:.2f} px mean end-point error "
+            f"(no flow at all: {flow['zero_flow_epe_px']:.2f} px)"
+        )
     return "\n".join(lines)
 
 
@@ -73,7 +77,9 @@ def _json_safe(obj):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("weights", type=Path, help="folder with the four CoNR .pth files (+ model.json for a non-official preset)")
+    parser.add_argument(
+        "weights", type=Path, help="folder with the four CoNR .pth files (+ model.json for a non-official preset)"
+    )
     parser.add_argument("--size", type=int, default=256, help="model input size, a multiple of 128 (default 256)")
     parser.add_argument("--views", type=int, default=4, help="sheet views per sample (default 4)")
     parser.add_argument("--samples", type=int, default=64, help="validation samples to score (default 64)")
@@ -87,14 +93,18 @@ def main(argv=None) -> int:
     try:
         model = load_weights_folder(args.weights)
         with SyntheticDataset(size=args.size, split="val", seed=args.seed, views=args.views) as dataset:
-            print(f"{args.weights}: preset '{model.cfg.name}', {min(args.samples, len(dataset))} validation sample(s), "
-                  f"{args.size}x{args.size}, {args.views} view(s), {torch.get_num_threads()} thread(s), {args.device}")
+            print(
+                f"{args.weights}: preset '{model.cfg.name}', {min(args.samples, len(dataset))} validation sample(s), "
+                f"{args.size}x{args.size}, {args.views} view(s), {torch.get_num_threads()} thread(s), {args.device}"
+            )
             t0 = time.perf_counter()
             result = evaluate(model, dataset, views=args.views, limit=args.samples, device=args.device, progress=True)
     except AvatarAppError as e:
         print(f"evaluate: error: {e}", file=sys.stderr)
         return 2
-    result.update(weights=str(args.weights), dataset={"name": "synthetic", "split": "val", "size": args.size, "seed": args.seed})
+    result.update(
+        weights=str(args.weights), dataset={"name": "synthetic", "split": "val", "size": args.size, "seed": args.seed}
+    )
     print(format_report(result))
     print(f"{result['samples']} sample(s) in {time.perf_counter() - t0:.1f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)

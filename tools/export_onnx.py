@@ -34,9 +34,12 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=256, help="model size, a multiple of 128")
     parser.add_argument("--out", type=Path, default=Path("engines"))
     parser.add_argument("--opset", type=int, default=OPSET, choices=ALLOWED_OPSETS)
-    parser.add_argument("--graphs", default=",".join(GRAPH_NAMES), help=f"comma-separated subset of {','.join(GRAPH_NAMES)}")
     parser.add_argument(
-        "--native-instance-norm", action="store_true",
+        "--graphs", default=",".join(GRAPH_NAMES), help=f"comma-separated subset of {','.join(GRAPH_NAMES)}"
+    )
+    parser.add_argument(
+        "--native-instance-norm",
+        action="store_true",
         help="keep ONNX InstanceNormalization nodes (for TensorRT); default: an explicit two-pass form ONNX Runtime computes accurately",
     )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")

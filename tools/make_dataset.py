@@ -50,7 +50,14 @@ def write_dataset(out: Path, characters: int, poses: int, size: int, split: str 
                 rgba = RgbaFrame(np.ascontiguousarray(sample.target_rgba.transpose(1, 2, 0))).to_straight_rgba8()
                 _write_png(folder / "images" / f"{frame}.png", rgba)
                 frames[frame] = {key: value for key, value in sample.meta.items() if key != "sheet_yaws"}
-            meta = {"character": cached.character_id, "split": split, "seed": seed, "size": size, "style": cached.style.describe(), "frames": frames}
+            meta = {
+                "character": cached.character_id,
+                "split": split,
+                "seed": seed,
+                "size": size,
+                "style": cached.style.describe(),
+                "frames": frames,
+            }
             (folder / "meta.json").write_text(json.dumps(meta, indent=1))
             folders.append(folder)
     finally:
@@ -68,7 +75,9 @@ def _write_png(path: Path, rgba: np.ndarray) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="dataset folder (created; existing files are overwritten)")
-    p.add_argument("--characters", type=int, default=8, help="characters of the split's pool, from the first (default 8)")
+    p.add_argument(
+        "--characters", type=int, default=8, help="characters of the split's pool, from the first (default 8)"
+    )
     p.add_argument("--poses", type=int, default=32, help="target poses per character (default 32)")
     p.add_argument("--size", type=int, default=256, help="model size, a multiple of 128 (default 256)")
     p.add_argument("--split", choices=("train", "val"), default="train", help="val characters never appear in train")

@@ -43,7 +43,9 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
     p.add_argument("--steps", type=int, default=d.steps, help="total steps of the run (default %(default)s)")
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--warmup", type=int, default=d.warmup)
-    p.add_argument("--max-views", type=int, default=d.max_views, help="each step uses 1..N sheet views (default %(default)s)")
+    p.add_argument(
+        "--max-views", type=int, default=d.max_views, help="each step uses 1..N sheet views (default %(default)s)"
+    )
     p.add_argument("--train-characters", type=int, default=d.train_characters)
     p.add_argument("--val-characters", type=int, default=d.val_characters)
     p.add_argument("--val-samples", type=int, default=d.val_samples)
@@ -55,23 +57,50 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
     p.add_argument("--threads", type=int, default=None, help="CPU threads per process")
     p.add_argument("--data", default=None, help="folder dataset (docs/dataset.md) instead of synthetic characters")
     p.add_argument("--init", default=None, help="weights folder to start from (fine-tuning)")
-    p.add_argument("--flow-loss", type=float, default=d.losses.flow,
-                   help="weight of the flow loss against UDP correspondences (synthetic data; default %(default)s)")
-    p.add_argument("--colour-augment", type=float, default=d.colour_augment,
-                   help="share of samples whose colours are permuted/inverted, sheet and target alike (default %(default)s)")
-    p.add_argument("--workers", type=int, default=0,
-                   help="make the batches in N background processes (same batches; for a GPU that outruns one core)")
+    p.add_argument(
+        "--flow-loss",
+        type=float,
+        default=d.losses.flow,
+        help="weight of the flow loss against UDP correspondences (synthetic data; default %(default)s)",
+    )
+    p.add_argument(
+        "--colour-augment",
+        type=float,
+        default=d.colour_augment,
+        help="share of samples whose colours are permuted/inverted, sheet and target alike (default %(default)s)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="make the batches in N background processes (same batches; for a GPU that outruns one core)",
+    )
     p.add_argument("--until", type=int, default=None, help="stop at this step of the --steps schedule (continue later)")
     p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
     device = a.device or (f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
     s = TrainSettings(
-        out=a.out, preset=a.preset, size=a.size, batch=a.batch, steps=a.steps, lr=a.lr, warmup=a.warmup,
-        max_views=a.max_views, train_characters=a.train_characters, val_characters=a.val_characters,
-        val_samples=a.val_samples, val_every=a.val_every, preview_every=a.preview_every,
-        checkpoint_every=a.checkpoint_every, seed=a.seed, device=device, data=a.data, init=a.init,
-        colour_augment=a.colour_augment, losses=LossWeights(flow=a.flow_loss),
+        out=a.out,
+        preset=a.preset,
+        size=a.size,
+        batch=a.batch,
+        steps=a.steps,
+        lr=a.lr,
+        warmup=a.warmup,
+        max_views=a.max_views,
+        train_characters=a.train_characters,
+        val_characters=a.val_characters,
+        val_samples=a.val_samples,
+        val_every=a.val_every,
+        preview_every=a.preview_every,
+        checkpoint_every=a.checkpoint_every,
+        seed=a.seed,
+        device=device,
+        data=a.data,
+        init=a.init,
+        colour_augment=a.colour_augment,
+        losses=LossWeights(flow=a.flow_loss),
     )
     return s, a
 
@@ -100,7 +129,7 @@ def main(argv=None) -> int:
 
             dist.destroy_process_group()
     if int(os.environ.get("RANK", "0")) == 0:
-        tail = run.losses[-min(20, len(run.losses)):] if run.losses else []
+        tail = run.losses[-min(20, len(run.losses)) :] if run.losses else []
         mean = sum(tail) / len(tail) if tail else float("nan")
         print(f"step {run.step} (resumed from {run.resumed_from}); mean loss of the last {len(tail)} steps {mean:.4f}")
         if run.val:

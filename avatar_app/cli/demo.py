@@ -20,8 +20,14 @@ DEFAULT_OUT = Path("out") / "demo.mp4"
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("demo", help="render the default character with the demo motion to a video (out/demo.mp4), headless")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"video file (.mp4/.avi) or a folder for PNG frames (default {DEFAULT_OUT})")
+    p = sub.add_parser(
+        "demo", help="render the default character with the demo motion to a video (out/demo.mp4), headless"
+    )
+    p.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        help=f"video file (.mp4/.avi) or a folder for PNG frames (default {DEFAULT_OUT})",
+    )
     p.add_argument("--seconds", type=float, default=5.0, help="length of the video (default 5)")
     p.add_argument("--size", type=int, default=256, help="model resolution, a multiple of 128 (default 256)")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
@@ -38,8 +44,21 @@ def run(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     parser = argparse.ArgumentParser(prog="avatar-app")
     stream.add_parser(parser.add_subparsers())
-    stream_args = parser.parse_args(["stream", "--source", "demo", "--sink", f"file:{out}", "--frames", str(frames),
-                                     "--size", str(args.size), "--fps", str(args.fps)])
+    stream_args = parser.parse_args(
+        [
+            "stream",
+            "--source",
+            "demo",
+            "--sink",
+            f"file:{out}",
+            "--frames",
+            str(frames),
+            "--size",
+            str(args.size),
+            "--fps",
+            str(args.fps),
+        ]
+    )
     code = stream.run(stream_args)
     if code == 0:
         print(f"demo video: {out.resolve()} ({frames} frames, {args.size}x{args.size} at {args.fps:g} fps)")

@@ -42,13 +42,17 @@ def gui_installed() -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     if args.command is None:
         # With a display: the window. Without one (a server, CI, ssh): a headless demo render.
         if has_display() and gui_installed():
             args = parser.parse_args(["gui"])
         elif has_display():
-            print("avatar-app: PyQt6 is not installed (pip install -e '.[gui]'); running the headless demo render instead.")
+            print(
+                "avatar-app: PyQt6 is not installed (pip install -e '.[gui]'); running the headless demo render instead."
+            )
             args = parser.parse_args(["demo"])
         else:
             print("avatar-app: no display found (DISPLAY is unset); running the headless demo render instead.")

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from avatar_app.cli.common import print_export_progress
-from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS, load_networks, parse_colour
 from avatar_app.core.frames import check_model_size
+from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS, load_networks, parse_colour
 
 
 def add_parser(sub) -> None:
@@ -20,23 +20,40 @@ def add_parser(sub) -> None:
     p.add_argument("--size", type=int, default=256, help="model resolution, a multiple of 128 (default 256)")
     p.add_argument("--views", type=int, default=None, help="use at most this many sheet views")
     p.add_argument(
-        "--out", action="append", required=True,
+        "--out",
+        action="append",
+        required=True,
         help="output: a .mp4/.avi file (over --background) or a folder for RGBA PNGs; repeat for both",
     )
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--background", default="#00ff00", help="colour behind the avatar in videos (default #00ff00)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
-                   help="fp32 (default); fp16 (CUDA: torch or TensorRT) or bf16 (torch): convolutions in half precision, "
-                        "warps and norms in fp32; ONNX Runtime runs fp32 only")
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "fp16", "bf16"),
+        default="fp32",
+        help="fp32 (default); fp16 (CUDA: torch or TensorRT) or bf16 (torch): convolutions in half precision, "
+        "warps and norms in fp32; ONNX Runtime runs fp32 only",
+    )
     p.add_argument("--cuda-graphs", action="store_true", help="replay each frame as a CUDA graph (CUDA only)")
-    p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default="torch",
-                   help="torch (default); onnxruntime (graphs exported into the weights' deployment folder on first use); "
-                        "tensorrt (engines from tools/build_engine.py --weights)")
-    p.add_argument("--graphs", default=None,
-                   help="instead of the deployment folder: a folder of tools/export_onnx.py graphs (onnxruntime; tensorrt with --engines)")
-    p.add_argument("--engines", default="engines", help="with --graphs: the folder of the engines built from them (tensorrt; default engines)")
+    p.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime", "tensorrt"),
+        default="torch",
+        help="torch (default); onnxruntime (graphs exported into the weights' deployment folder on first use); "
+        "tensorrt (engines from tools/build_engine.py --weights)",
+    )
+    p.add_argument(
+        "--graphs",
+        default=None,
+        help="instead of the deployment folder: a folder of tools/export_onnx.py graphs (onnxruntime; tensorrt with --engines)",
+    )
+    p.add_argument(
+        "--engines",
+        default="engines",
+        help="with --graphs: the folder of the engines built from them (tensorrt; default engines)",
+    )
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
     p.set_defaults(func=run)
 
@@ -98,8 +115,7 @@ def run(args) -> int:
         f"rendered {len(ms)} frames at {size}x{size} with {sheet.num_views} views ({backend.acceleration}):\n"
         f"  load {t_load:.2f} s, sheet encode {t_encode * 1000:.0f} ms, "
         f"per frame median {np.median(ms):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
-        f"total {time.perf_counter() - t0:.1f} s\n"
-        + "".join(f"  wrote {o}\n" for o in args.out),
+        f"total {time.perf_counter() - t0:.1f} s\n" + "".join(f"  wrote {o}\n" for o in args.out),
         end="",
     )
     return 0

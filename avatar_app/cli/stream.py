@@ -29,27 +29,60 @@ STATUS_INTERVAL_S = 0.5
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("stream", help="stream a live avatar (webcam, video, VMC, motion file or demo) to sinks, headless")
-    p.add_argument("--sheet", default=str(DEFAULT_CHARACTER / "sheet"), help="character-sheet folder (default: the built-in character's)")
+    p = sub.add_parser(
+        "stream", help="stream a live avatar (webcam, video, VMC, motion file or demo) to sinks, headless"
+    )
+    p.add_argument(
+        "--sheet",
+        default=str(DEFAULT_CHARACTER / "sheet"),
+        help="character-sheet folder (default: the built-in character's)",
+    )
     p.add_argument("--source", default="demo", help=f"where the pose comes from: {SOURCE_SYNTAX} (default demo)")
     p.add_argument("--sink", action="append", required=True, help=f"where frames go: {SINK_SYNTAX}; repeat for several")
-    p.add_argument("--renderer", choices=("conr", "proxy", "udp"), default=None,
-                   help="conr (needs weights), proxy (the rig's flat colours) or udp (the UDP map itself, xyz as RGB); "
-                        "default conr when weights are found, else proxy")
-    p.add_argument("--weights", default=None, help=f"folder with the four CoNR .pth files (default {DEFAULT_WEIGHTS}, if present)")
-    p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default="torch",
-                   help="inference backend: torch (default); onnxruntime (exports the weights' graphs on first use, about a minute); "
-                        "tensorrt (engines from tools/build_engine.py --weights)")
+    p.add_argument(
+        "--renderer",
+        choices=("conr", "proxy", "udp"),
+        default=None,
+        help="conr (needs weights), proxy (the rig's flat colours) or udp (the UDP map itself, xyz as RGB); "
+        "default conr when weights are found, else proxy",
+    )
+    p.add_argument(
+        "--weights", default=None, help=f"folder with the four CoNR .pth files (default {DEFAULT_WEIGHTS}, if present)"
+    )
+    p.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime", "tensorrt"),
+        default="torch",
+        help="inference backend: torch (default); onnxruntime (exports the weights' graphs on first use, about a minute); "
+        "tensorrt (engines from tools/build_engine.py --weights)",
+    )
     p.add_argument("--device", default="cpu", help="torch device for CoNR and the UDP detector, e.g. cpu or cuda")
-    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
-                   help="CoNR precision: fp32 (default); fp16 (CUDA: torch or TensorRT) or bf16 (torch): convolutions only, "
-                        "warps and norms stay fp32; ONNX Runtime runs fp32 only")
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "fp16", "bf16"),
+        default="fp32",
+        help="CoNR precision: fp32 (default); fp16 (CUDA: torch or TensorRT) or bf16 (torch): convolutions only, "
+        "warps and norms stay fp32; ONNX Runtime runs fp32 only",
+    )
     p.add_argument("--size", type=int, default=256, help="model resolution, a multiple of 128 (default 256)")
     p.add_argument("--views", type=int, default=None, help="use at most this many sheet views")
-    p.add_argument("--frames", type=int, default=None, help="stop after this many frames reached the sinks (default: run until Ctrl-C)")
-    p.add_argument("--fps", type=float, default=30.0, help="frame rate of the clocked sources and the sinks (default 30)")
-    p.add_argument("--background", default="#00ff00", help="colour behind the avatar where a sink has no alpha (default #00ff00)")
-    p.add_argument("--udp-detector", action="store_true", help="camera sources: read the pose with CoNR's UDP detector instead of mediapipe")
+    p.add_argument(
+        "--frames",
+        type=int,
+        default=None,
+        help="stop after this many frames reached the sinks (default: run until Ctrl-C)",
+    )
+    p.add_argument(
+        "--fps", type=float, default=30.0, help="frame rate of the clocked sources and the sinks (default 30)"
+    )
+    p.add_argument(
+        "--background", default="#00ff00", help="colour behind the avatar where a sink has no alpha (default #00ff00)"
+    )
+    p.add_argument(
+        "--udp-detector",
+        action="store_true",
+        help="camera sources: read the pose with CoNR's UDP detector instead of mediapipe",
+    )
     p.add_argument("--character", default=None, help="a .glb/.vrm character for the rig (default: the built-in one)")
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
@@ -107,10 +140,22 @@ def settings_from_args(args):
     if warning:
         print(warning, file=sys.stderr, flush=True)
     settings = PipelineSettings(
-        source=source, renderer=renderer, sheet_dir=Path(args.sheet), weights=weights, backend=args.backend,
-        device=args.device, precision=args.precision, size=args.size, views=args.views, udp_detector=args.udp_detector,
-        fps=args.fps, springs=not args.no_springs, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-        character=Path(args.character) if args.character else None, sinks=sinks, background_rgb=background,
+        source=source,
+        renderer=renderer,
+        sheet_dir=Path(args.sheet),
+        weights=weights,
+        backend=args.backend,
+        device=args.device,
+        precision=args.precision,
+        size=args.size,
+        views=args.views,
+        udp_detector=args.udp_detector,
+        fps=args.fps,
+        springs=not args.no_springs,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        character=Path(args.character) if args.character else None,
+        sinks=sinks,
+        background_rgb=background,
         max_frames=args.frames,
     )
     settings.check()
@@ -146,8 +191,11 @@ def _stream(pipeline, format_status_line, format_stage_table) -> int:
     with _stop_on_signals(on_signal):
         pipeline.start()
         t0 = time.monotonic()
-        print(f"streaming {pipeline.source.name} -> {pipeline.renderer.name} -> {', '.join(s.name for s in pipeline.sinks)}"
-              f" ({'Ctrl-C to stop' if pipeline.max_frames is None else f'{pipeline.max_frames} frames'})", flush=True)
+        print(
+            f"streaming {pipeline.source.name} -> {pipeline.renderer.name} -> {', '.join(s.name for s in pipeline.sinks)}"
+            f" ({'Ctrl-C to stop' if pipeline.max_frames is None else f'{pipeline.max_frames} frames'})",
+            flush=True,
+        )
         try:
             while not pipeline.wait(STATUS_INTERVAL_S):
                 printer.update(format_status_line(pipeline.status))
@@ -157,8 +205,10 @@ def _stream(pipeline, format_status_line, format_stage_table) -> int:
     elapsed = time.monotonic() - t0
     status = pipeline.status
     how = "stopped by signal" if signalled else status.state
-    print(f"{how}: {status.frames_sent} frames in {elapsed:.1f} s ({status.frames_sent / max(elapsed, 1e-9):.1f} fps), "
-          f"source {status.source}, renderer {status.renderer}")
+    print(
+        f"{how}: {status.frames_sent} frames in {elapsed:.1f} s ({status.frames_sent / max(elapsed, 1e-9):.1f} fps), "
+        f"source {status.source}, renderer {status.renderer}"
+    )
     print(format_stage_table(status))
     print("  dropped (newer frames replaced them): " + ", ".join(f"{k} {v}" for k, v in status.dropped.items()))
     if status.state == "failed":

@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 from avatar_app.cli.common import load_motion
-from avatar_app.pipeline.defaults import load_character
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
+from avatar_app.pipeline.defaults import load_character
 
 
 def add_parser(sub) -> None:

@@ -23,7 +23,11 @@ def check_model_size(size: int, setting: str = "size") -> int:
     must be multiples of 128 (conformance README, pitfall 1).
     """
     if not isinstance(size, (int, np.integer)) or size <= 0 or size % MODEL_SIZE_MULTIPLE:
-        lower = max(MODEL_SIZE_MULTIPLE, (int(size) // MODEL_SIZE_MULTIPLE) * MODEL_SIZE_MULTIPLE) if isinstance(size, (int, np.integer)) else 256
+        lower = (
+            max(MODEL_SIZE_MULTIPLE, (int(size) // MODEL_SIZE_MULTIPLE) * MODEL_SIZE_MULTIPLE)
+            if isinstance(size, (int, np.integer))
+            else 256
+        )
         raise SettingError(
             setting,
             f"a positive multiple of {MODEL_SIZE_MULTIPLE} (e.g. 256 or 512)",
@@ -71,10 +75,13 @@ class CharacterSheet:
         h.update(np.ascontiguousarray(self.alpha).tobytes())
         return h.hexdigest()
 
-    def subset(self, indices) -> "CharacterSheet":
+    def subset(self, indices) -> CharacterSheet:
         idx = list(indices)
         return CharacterSheet(
-            self.rgb_premultiplied[idx], self.alpha[idx], tuple(self.names[i] for i in idx) if self.names else (), self.source
+            self.rgb_premultiplied[idx],
+            self.alpha[idx],
+            tuple(self.names[i] for i in idx) if self.names else (),
+            self.source,
         )
 
 

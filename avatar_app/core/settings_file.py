@@ -58,7 +58,14 @@ SECTIONS = {
     "character": ("sheet_dir",),
     "source": ("source", "camera", "vmc_port", "motion_file", "video_file", "udp_detector", "springs"),
     "render": ("renderer", "backend", "precision", "size", "views"),
-    "output": ("virtual_camera", "virtual_camera_backend", "record_dir", "browser_source", "browser_port", "background"),
+    "output": (
+        "virtual_camera",
+        "virtual_camera_backend",
+        "record_dir",
+        "browser_source",
+        "browser_port",
+        "background",
+    ),
     "live": ("autostart", "fps"),
     "window": ("width", "height"),
 }
@@ -102,7 +109,9 @@ def load_settings(path: Path) -> tuple[AppSettings, list[str]]:
             if want is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if type(value) is not want:
-                warnings.append(f"settings file {path}: {section}.{key} should be {want.__name__}, found {value!r}; using {getattr(settings, key)!r}")
+                warnings.append(
+                    f"settings file {path}: {section}.{key} should be {want.__name__}, found {value!r}; using {getattr(settings, key)!r}"
+                )
                 continue
             setattr(settings, key, value)
     for warning in warnings:

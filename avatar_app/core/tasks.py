@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class BackgroundTask(Generic[T]):
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self, fn: Callable[[], T]) -> "BackgroundTask[T]":
+    def start(self, fn: Callable[[], T]) -> BackgroundTask[T]:
         def work() -> None:
             try:
                 self.result = fn()

@@ -16,18 +16,17 @@ from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QHBoxLayout, QMainWindow, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from avatar_app.core.errors import AvatarAppError, SettingError
-from avatar_app.pipeline import pictures
-from avatar_app.tracking.devices import CameraPreview
-from avatar_app.pipeline.builder import PipelineSettings
-from avatar_app.pipeline.session import LiveSession
+from avatar_app.core.settings_file import AppSettings, default_settings_path, load_settings, save_settings
 from avatar_app.gui.output_panel import OutputPanel
 from avatar_app.gui.preview_view import PreviewView
 from avatar_app.gui.render_panel import RenderPanel
-from avatar_app.core.settings_file import AppSettings, default_settings_path, load_settings, save_settings
 from avatar_app.gui.sheet_panel import SheetPanel
 from avatar_app.gui.source_panel import SourcePanel
 from avatar_app.gui.stats_bar import StatsBar
-from avatar_app.pipeline import defaults
+from avatar_app.pipeline import defaults, pictures
+from avatar_app.pipeline.builder import PipelineSettings
+from avatar_app.pipeline.session import LiveSession
+from avatar_app.tracking.devices import CameraPreview
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,13 @@ UI_INTERVAL_MS = 34  # previews at most ~29 times a second
 STATUS_EVERY_TICKS = 8  # status bar and panels ~3.7 times a second
 DEFAULT_SHEET = defaults.DEFAULT_CHARACTER / "sheet"
 SHIPPED_WEIGHTS = object()  # MainWindow's default: the shipped weights folder, if it exists
-SHORTCUTS = {"start_stop": "F5", "record": "Ctrl+R", "virtual_camera": "Ctrl+Shift+V", "load_sheet": "Ctrl+O", "quit": "Ctrl+Q"}
+SHORTCUTS = {
+    "start_stop": "F5",
+    "record": "Ctrl+R",
+    "virtual_camera": "Ctrl+Shift+V",
+    "load_sheet": "Ctrl+O",
+    "quit": "Ctrl+Q",
+}
 
 
 class MainWindow(QMainWindow):
@@ -43,8 +48,14 @@ class MainWindow(QMainWindow):
     `LiveSession` to drive (default: a new one). ``weights_folder``: trained CoNR weights
     (default: the shipped folder, when it exists)."""
 
-    def __init__(self, settings_path: str | Path | None = None, *, session: LiveSession | None = None,
-                 weights_folder: Path | None | object = SHIPPED_WEIGHTS, camera_lister=None):
+    def __init__(
+        self,
+        settings_path: str | Path | None = None,
+        *,
+        session: LiveSession | None = None,
+        weights_folder: Path | None | object = SHIPPED_WEIGHTS,
+        camera_lister=None,
+    ):
         super().__init__()
         self.setWindowTitle("avatar_app")
         self.settings_path = Path(settings_path) if settings_path else default_settings_path()
@@ -67,7 +78,9 @@ class MainWindow(QMainWindow):
 
         self.sheet_panel = SheetPanel()
         self.source_panel = SourcePanel(**({"camera_lister": camera_lister} if camera_lister else {}))
-        self.render_panel = RenderPanel(weights_folder=self.weights_folder, weights_looked_in=str(defaults.DEFAULT_WEIGHTS))
+        self.render_panel = RenderPanel(
+            weights_folder=self.weights_folder, weights_looked_in=str(defaults.DEFAULT_WEIGHTS)
+        )
         self.output_panel = OutputPanel()
         self.preview = PreviewView()
         self.stats_bar = StatsBar()
@@ -75,7 +88,9 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_actions()
 
-        self.source_panel.set_detector_available(self.weights_folder is not None, f"needs trained CoNR weights (looked in {defaults.DEFAULT_WEIGHTS})")
+        self.source_panel.set_detector_available(
+            self.weights_folder is not None, f"needs trained CoNR weights (looked in {defaults.DEFAULT_WEIGHTS})"
+        )
         self.source_panel.apply_settings(self.settings)
         self.render_panel.apply_settings(self.settings)
         self.output_panel.apply_settings(self.settings)
@@ -131,10 +146,18 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.start_stop_action = self._action("Start", "start_stop", self.toggle_live, "Start or stop the live avatar")
-        self.record_action = self._action("Record", "record", self.output_panel.toggle_record, "Start or stop recording to a file")
-        self.virtual_camera_action = self._action("Virtual camera", "virtual_camera", self.output_panel.toggle_virtual_camera,
-                                                  "Switch the virtual camera on or off")
-        load_action = self._action("Load sheet…", "load_sheet", self.sheet_panel.choose_folder, "Load a character-sheet folder")
+        self.record_action = self._action(
+            "Record", "record", self.output_panel.toggle_record, "Start or stop recording to a file"
+        )
+        self.virtual_camera_action = self._action(
+            "Virtual camera",
+            "virtual_camera",
+            self.output_panel.toggle_virtual_camera,
+            "Switch the virtual camera on or off",
+        )
+        load_action = self._action(
+            "Load sheet…", "load_sheet", self.sheet_panel.choose_folder, "Load a character-sheet folder"
+        )
         quit_action = self._action("Quit", "quit", self.close, "Close the window")
         live_menu = self.menuBar().addMenu("&Live")
         for action in (self.start_stop_action, self.record_action, self.virtual_camera_action):
@@ -281,7 +304,9 @@ class MainWindow(QMainWindow):
     def store_settings(self) -> AppSettings:
         settings = self.settings
         if self.sheet_panel.sheet_path is not None:
-            settings.sheet_dir = "" if self.sheet_panel.sheet_path == DEFAULT_SHEET else str(self.sheet_panel.sheet_path)
+            settings.sheet_dir = (
+                "" if self.sheet_panel.sheet_path == DEFAULT_SHEET else str(self.sheet_panel.sheet_path)
+            )
         self.source_panel.store_settings(settings)
         self.render_panel.store_settings(settings)
         self.output_panel.store_settings(settings)

@@ -9,11 +9,20 @@ from pathlib import Path
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QGuiApplication
 from PyQt6.QtWidgets import (
-    QCheckBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QToolButton,
-)  # fmt: skip
+    QCheckBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+)
 
-from avatar_app.pipeline.output_hub import OutputRequest, OutputState
 from avatar_app.gui.sheet_panel import ERROR_STYLE, INFO_STYLE
+from avatar_app.pipeline.output_hub import OutputRequest, OutputState
 from avatar_app.pipeline.specs import DEFAULT_BROWSER_PORT
 
 
@@ -41,7 +50,9 @@ class OutputPanel(QGroupBox):
         self.record_path: Path | None = None  # the file of the recording asked for now
 
         self.virtual_camera = QCheckBox("Virtual camera")
-        self.virtual_camera.setToolTip("Send the avatar to a virtual webcam (over the key colour: cameras have no alpha)")
+        self.virtual_camera.setToolTip(
+            "Send the avatar to a virtual webcam (over the key colour: cameras have no alpha)"
+        )
         self.virtual_camera.toggled.connect(lambda _: self.outputsChanged.emit())
         self.virtual_camera_status = QLabel("off")
         self.virtual_camera_hint = QLabel("")
@@ -71,7 +82,9 @@ class OutputPanel(QGroupBox):
         self.browser_port.setRange(0, 65535)
         self.browser_port.setValue(DEFAULT_BROWSER_PORT)
         self.browser_port.setSpecialValueText("any free port")
-        self.browser_port.editingFinished.connect(lambda: self.outputsChanged.emit() if self.browser.isChecked() else None)
+        self.browser_port.editingFinished.connect(
+            lambda: self.outputsChanged.emit() if self.browser.isChecked() else None
+        )
         self.browser_url = QLineEdit("")
         self.browser_url.setReadOnly(True)
         self.browser_url.setPlaceholderText("switch the browser source on for its URL")
@@ -144,7 +157,11 @@ class OutputPanel(QGroupBox):
         self.virtual_camera_hint.setText(camera.error)
 
         record = outputs["record"]
-        if self.record_path is not None and record.state == "off" and record.detail.startswith(f"saved {self.record_path}"):
+        if (
+            self.record_path is not None
+            and record.state == "off"
+            and record.detail.startswith(f"saved {self.record_path}")
+        ):
             blocked = self.record_button.blockSignals(True)  # the recording ended (pipeline stopped)
             self.record_button.setChecked(False)
             self.record_button.blockSignals(blocked)
@@ -198,7 +215,9 @@ class OutputPanel(QGroupBox):
                 self.record_button.setChecked(False)
                 self.record_button.blockSignals(blocked)
                 self.record_status.setStyleSheet(ERROR_STYLE)
-                self.record_status.setText(f"cannot record to {self.record_dir}: {exc}. Fix: choose another folder with …")
+                self.record_status.setText(
+                    f"cannot record to {self.record_dir}: {exc}. Fix: choose another folder with …"
+                )
                 self.record_status.show()
                 return
             stamp = time.strftime("%Y%m%d-%H%M%S")

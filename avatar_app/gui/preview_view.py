@@ -62,7 +62,9 @@ class ImageLabel(QLabel):
         target = self.contentsRect().size()
         if target.width() < 2 or target.height() < 2:
             return
-        pixmap = QPixmap.fromImage(self._image).scaled(target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        pixmap = QPixmap.fromImage(self._image).scaled(
+            target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
         self.setPixmap(pixmap)
 
 

@@ -6,18 +6,22 @@ from __future__ import annotations
 from PyQt6.QtCore import QTimer, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
+from avatar_app.core.tasks import BackgroundTask
 from avatar_app.gui.engine_dialog import EngineBuildDialog
 from avatar_app.gui.sheet_panel import INFO_STYLE
-from avatar_app.core.tasks import BackgroundTask
 from avatar_app.infer.options import BackendOption, backend_options, engine_builder, precision_options
 
 SIZES = (128, 256, 384, 512)
 BACKEND_NOTES = {
     "onnxruntime": " ONNX Runtime: the first start at a size exports the model (about a minute for lite at 256²);"
-                   " on a CPU, torch is the faster backend (README, Benchmarks).",
+    " on a CPU, torch is the faster backend (README, Benchmarks).",
     "tensorrt": " TensorRT needs engines built for this GPU, size and precision: Build engine… (minutes, once).",
 }
-RENDERERS = (("auto", "Auto (CoNR when weights exist)"), ("conr", "CoNR (your sheet)"), ("proxy", "Proxy (the rig's colours)"))
+RENDERERS = (
+    ("auto", "Auto (CoNR when weights exist)"),
+    ("conr", "CoNR (your sheet)"),
+    ("proxy", "Proxy (the rig's colours)"),
+)
 
 
 def _set_item_enabled(combo: QComboBox, index: int, enabled: bool, tooltip: str = "") -> None:
@@ -91,7 +95,7 @@ class RenderPanel(QGroupBox):
 
     @property
     def renderer_name(self) -> str:
-        """"conr" or "proxy" (auto resolved by whether weights exist)."""
+        """ "conr" or "proxy" (auto resolved by whether weights exist)."""
         key = self.renderer.currentData()
         if key == "auto":
             return "conr" if self.weights_folder is not None else "proxy"
@@ -191,7 +195,9 @@ class RenderPanel(QGroupBox):
         if builder is None:
             self.build_reason.setText(reason)
             return None
-        self.dialog = EngineBuildDialog(builder, self, size=self.model_size, views=self.view_count, precision=self.precision.currentData())
+        self.dialog = EngineBuildDialog(
+            builder, self, size=self.model_size, views=self.view_count, precision=self.precision.currentData()
+        )
         self.dialog.show()
         return self.dialog
 
@@ -212,7 +218,14 @@ class RenderPanel(QGroupBox):
 
     def _update_note(self) -> None:
         if self.renderer_name == "proxy":
-            why = "" if self.weights_folder is not None else f" No trained CoNR weights found (looked in {self._weights_looked_in})."
+            why = (
+                ""
+                if self.weights_folder is not None
+                else f" No trained CoNR weights found (looked in {self._weights_looked_in})."
+            )
             self.note.setText("Proxy renderer: shows the rig's flat colours, not your sheet." + why)
         else:
-            self.note.setText(f"CoNR renders your sheet (weights: {self.weights_folder})." + BACKEND_NOTES.get(self.backend_option.backend, ""))
+            self.note.setText(
+                f"CoNR renders your sheet (weights: {self.weights_folder})."
+                + BACKEND_NOTES.get(self.backend_option.backend, "")
+            )

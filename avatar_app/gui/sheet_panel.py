@@ -12,9 +12,9 @@ from pathlib import Path
 from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from avatar_app.pipeline import pictures
-from avatar_app.gui.preview_view import ImageLabel
 from avatar_app.core.tasks import BackgroundTask
+from avatar_app.gui.preview_view import ImageLabel
+from avatar_app.pipeline import pictures
 
 VALIDATION_SIZE = 256  # the sheet is re-read at the model size when a CoNR pipeline starts
 MAX_THUMBNAILS = 8
@@ -43,7 +43,9 @@ class SheetPanel(QGroupBox):
         self.path_label = QLabel("no sheet")
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.load_button = QPushButton("Load sheet folder…")
-        self.load_button.setToolTip("A folder of PNG/WebP views of the character with transparent backgrounds (or drop one here)")
+        self.load_button.setToolTip(
+            "A folder of PNG/WebP views of the character with transparent backgrounds (or drop one here)"
+        )
         self.load_button.clicked.connect(self.choose_folder)
         self.thumbnail_row = QHBoxLayout()
         self.thumbnail_row.setSpacing(4)

@@ -11,16 +11,28 @@ from pathlib import Path
 
 from PyQt6.QtCore import QSize, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
-    QButtonGroup, QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-    QRadioButton, QSpinBox, QToolButton, QVBoxLayout,
-)  # fmt: skip
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+)
 
 from avatar_app.core.errors import SettingError
-from avatar_app.tracking.devices import CameraDevice, list_cameras
+from avatar_app.core.tasks import BackgroundTask
 from avatar_app.gui.preview_view import ImageLabel
 from avatar_app.gui.sheet_panel import ERROR_STYLE, INFO_STYLE
-from avatar_app.core.tasks import BackgroundTask
 from avatar_app.pipeline.specs import DEFAULT_VMC_PORT, SourceSpec, parse_source_spec
+from avatar_app.tracking.devices import CameraDevice, list_cameras
 
 KINDS = ("demo", "webcam", "vmc", "motion", "video")
 LABELS = {"demo": "Demo motion", "webcam": "Webcam", "vmc": "VMC", "motion": "Motion file (BVH)", "video": "Video file"}
@@ -63,22 +75,30 @@ class SourcePanel(QGroupBox):
         self.vmc_port = QSpinBox()
         self.vmc_port.setRange(1, 65535)
         self.vmc_port.setValue(DEFAULT_VMC_PORT)
-        self.vmc_port.setToolTip("The UDP port your VMC sender (VSeeFace, VMagicMirror …) sends to; 39539 is the usual default")
+        self.vmc_port.setToolTip(
+            "The UDP port your VMC sender (VSeeFace, VMagicMirror …) sends to; 39539 is the usual default"
+        )
         self.vmc_port.editingFinished.connect(lambda: self._changed("vmc"))
 
         self.motion_path = QLineEdit()
         self.motion_path.setPlaceholderText("choose a .bvh file")
         self.motion_path.setReadOnly(True)
         self.motion_button = QPushButton("Browse…")
-        self.motion_button.clicked.connect(lambda: self._browse("motion", "Motion file", "BVH motion (*.bvh);;All files (*)"))
+        self.motion_button.clicked.connect(
+            lambda: self._browse("motion", "Motion file", "BVH motion (*.bvh);;All files (*)")
+        )
         self.video_path = QLineEdit()
         self.video_path.setPlaceholderText("choose a video")
         self.video_path.setReadOnly(True)
         self.video_button = QPushButton("Browse…")
-        self.video_button.clicked.connect(lambda: self._browse("video", "Video file", "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)"))
+        self.video_button.clicked.connect(
+            lambda: self._browse("video", "Video file", "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)")
+        )
 
         self.udp_detector = QCheckBox("Read the pose with the UDP detector (neural) instead of landmarks")
-        self.udp_detector.toggled.connect(lambda _: self.sourceChanged.emit() if self.kind in ("webcam", "video") else None)
+        self.udp_detector.toggled.connect(
+            lambda _: self.sourceChanged.emit() if self.kind in ("webcam", "video") else None
+        )
         self.springs = QCheckBox("Spring bones: hair and skirt swing with the motion")
         self.springs.setChecked(True)
         self.springs.toggled.connect(lambda _: self.sourceChanged.emit())
@@ -130,8 +150,12 @@ class SourcePanel(QGroupBox):
         if kind == "webcam":
             camera = self.camera_combo.currentData()
             if camera is None:
-                raise SettingError("webcam", "a camera", "none found" if self._camera_task is None else "still looking",
-                                   "plug one in and press ⟳, or choose another source")
+                raise SettingError(
+                    "webcam",
+                    "a camera",
+                    "none found" if self._camera_task is None else "still looking",
+                    "plug one in and press ⟳, or choose another source",
+                )
             return parse_source_spec(f"webcam:{camera}")
         if kind == "vmc":
             return parse_source_spec(f"vmc:{self.vmc_port.value()}")

@@ -13,7 +13,11 @@ PHASE_COLOURS = {"running": "#188038", "starting": "#b06000", "stopping": "#b060
 
 
 def stage_text(stages_ms) -> str:
-    return " · ".join(f"{name} {stages_ms[name]['p50_ms']:.1f}" for name in ordered_stages(stages_ms)) + " ms" if stages_ms else ""
+    return (
+        " · ".join(f"{name} {stages_ms[name]['p50_ms']:.1f}" for name in ordered_stages(stages_ms)) + " ms"
+        if stages_ms
+        else ""
+    )
 
 
 def warnings_for(snapshot, extra: list[str] = ()) -> list[str]:

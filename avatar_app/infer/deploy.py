@@ -24,9 +24,9 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from avatar_app.core.errors import AvatarAppError
 from avatar_app.infer.engine_cache import DEFAULT_PROFILE, EngineSpec, engine_paths, lookup, write_sidecar
@@ -87,7 +87,7 @@ class Deployment:
     preset: str
 
     @classmethod
-    def of(cls, networks, root=None) -> "Deployment":
+    def of(cls, networks, root=None) -> Deployment:
         """The folder under ``root`` (default :func:`deploy_root`) named by the preset and a hash
         of every weight (the graphs bake the weights in)."""
         from avatar_app.models.checkpoint import weights_fingerprint
@@ -112,8 +112,14 @@ _export_lock = threading.Lock()  # one export at a time per process (torch.onnx.
 
 
 def ensure_graphs(
-    networks, size: int, out_dir, graphs=RENDER_GRAPHS, *, stable_norm: bool = True,
-    progress: Progress | None = None, cancelled: threading.Event | None = None,
+    networks,
+    size: int,
+    out_dir,
+    graphs=RENDER_GRAPHS,
+    *,
+    stable_norm: bool = True,
+    progress: Progress | None = None,
+    cancelled: threading.Event | None = None,
 ) -> dict[str, Path]:
     """``{graph: path}`` of ``networks``' graphs at ``size`` in ``out_dir``, exporting the missing ones.
 
@@ -142,7 +148,14 @@ def ensure_graphs(
             done = export_all(networks, size, partial, graphs=todo, stable_norm=stable_norm, before_each=before_each)
         for graph, path in done.items():
             os.replace(path, paths[graph])
-        log.info("exported %s for %s@%d in %.0f s into %s", ", ".join(todo), networks.cfg.name, size, time.perf_counter() - t0, out_dir)
+        log.info(
+            "exported %s for %s@%d in %.0f s into %s",
+            ", ".join(todo),
+            networks.cfg.name,
+            size,
+            time.perf_counter() - t0,
+            out_dir,
+        )
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     if progress:
@@ -212,8 +225,16 @@ def _progress_monitor(trt, progress: Progress | None, cancelled: threading.Event
 
 
 def build_engine(
-    onnx_path, out_dir, fp16: bool, profile: dict | None = None, timing_cache=None, force: bool = False,
-    *, progress: Progress | None = None, cancelled: threading.Event | None = None, span=(0.0, 1.0),
+    onnx_path,
+    out_dir,
+    fp16: bool,
+    profile: dict | None = None,
+    timing_cache=None,
+    force: bool = False,
+    *,
+    progress: Progress | None = None,
+    cancelled: threading.Event | None = None,
+    span=(0.0, 1.0),
 ) -> Path:
     """One engine for ``onnx_path`` on this GPU, reused when the cache says it still fits.
 
@@ -257,7 +278,13 @@ def build_engine(
         if shape[0] == -1:  # the view dimension
             opt.set_shape(tensor.name, *([profile[k]] + shape[1:] for k in ("min", "opt", "max")))
     config.add_optimization_profile(opt)
-    log.info("network: %d layers, %d inputs, precision %s, profile %s", network.num_layers, network.num_inputs, precision, profile)
+    log.info(
+        "network: %d layers, %d inputs, precision %s, profile %s",
+        network.num_layers,
+        network.num_inputs,
+        precision,
+        profile,
+    )
 
     t0 = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)
@@ -274,9 +301,17 @@ def build_engine(
 
 
 def build_engines(
-    networks, size: int, precision: str = "fp16", *, deployment: Deployment | None = None,
-    graphs=("sheet_encoder", "frame_renderer", "udp_detector"), profile: dict | None = None, force: bool = False,
-    progress: Progress | None = None, cancelled: threading.Event | None = None, timing_cache=None,
+    networks,
+    size: int,
+    precision: str = "fp16",
+    *,
+    deployment: Deployment | None = None,
+    graphs=("sheet_encoder", "frame_renderer", "udp_detector"),
+    profile: dict | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    cancelled: threading.Event | None = None,
+    timing_cache=None,
 ) -> dict[str, Path]:
     """Export ``networks``' TensorRT graphs at ``size`` and build an engine for each: ``{graph: engine}``.
 
@@ -294,14 +329,29 @@ def build_engines(
     n = len(graphs)
 
     export_progress = (lambda f, text: progress(f / (n + 1), text)) if progress else None
-    onnx = ensure_graphs(networks, size, deployment.trt_onnx_dir, graphs, stable_norm=False, progress=export_progress, cancelled=cancelled)
+    onnx = ensure_graphs(
+        networks,
+        size,
+        deployment.trt_onnx_dir,
+        graphs,
+        stable_norm=False,
+        progress=export_progress,
+        cancelled=cancelled,
+    )
     engines = {}
     for i, graph in enumerate(graphs, start=1):
         if progress:
             progress(i / (n + 1), f"building the {graph} engine ({i}/{n})…")
         engines[graph] = build_engine(
-            onnx[graph], deployment.engines_dir, precision == "fp16", profile, timing_cache, force=force,
-            progress=progress, cancelled=cancelled, span=(i / (n + 1), (i + 1) / (n + 1)),
+            onnx[graph],
+            deployment.engines_dir,
+            precision == "fp16",
+            profile,
+            timing_cache,
+            force=force,
+            progress=progress,
+            cancelled=cancelled,
+            span=(i / (n + 1), (i + 1) / (n + 1)),
         )
     if progress:
         progress(1.0, f"{n} engine(s) ready in {deployment.engines_dir}")

@@ -16,7 +16,16 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["DEFAULT_PROFILE", "EngineSpec", "file_sha256", "engine_paths", "write_sidecar", "read_sidecar", "validate", "lookup"]
+__all__ = [
+    "DEFAULT_PROFILE",
+    "EngineSpec",
+    "file_sha256",
+    "engine_paths",
+    "write_sidecar",
+    "read_sidecar",
+    "validate",
+    "lookup",
+]
 
 SIDECAR_FORMAT = 1
 DEFAULT_PROFILE = {"min": 1, "opt": 4, "max": 8}  # view counts (the batch dimension)
@@ -42,11 +51,17 @@ class EngineSpec:
     graph: str = "frame_renderer"
 
     @classmethod
-    def for_onnx(cls, onnx_path, precision: str, tensorrt_version: str, compute_capability: str, profile=None, graph=None):
+    def for_onnx(
+        cls, onnx_path, precision: str, tensorrt_version: str, compute_capability: str, profile=None, graph=None
+    ):
         onnx_path = Path(onnx_path)
         return cls(
-            file_sha256(onnx_path), precision, str(tensorrt_version), str(compute_capability),
-            dict(profile or DEFAULT_PROFILE), graph or onnx_path.stem,
+            file_sha256(onnx_path),
+            precision,
+            str(tensorrt_version),
+            str(compute_capability),
+            dict(profile or DEFAULT_PROFILE),
+            graph or onnx_path.stem,
         )
 
     def fields(self) -> dict:

@@ -59,7 +59,15 @@ OPSET = 17
 _EXPORT_OPSET = 18  # torch's dynamo exporter writes opset >= 18; 17 is converted from it
 ALLOWED_OPSETS = (17, 18, 19)
 GRAPH_NAMES = ("sheet_encoder", "frame_renderer", "udp_detector")
-SHEET_OUTPUTS = ("feature0", "warp_source0", "warp_source1", "warp_source2", "warp_source3", "warp_source4", "level0_conv")
+SHEET_OUTPUTS = (
+    "feature0",
+    "warp_source0",
+    "warp_source1",
+    "warp_source2",
+    "warp_source3",
+    "warp_source4",
+    "level0_conv",
+)
 RENDER_INPUTS = ("target",) + SHEET_OUTPUTS[1:]
 EXPORT_VIEWS = 2  # example M; the graphs take any M >= 1
 
@@ -209,9 +217,16 @@ def export_graph(module: nn.Module, graph: str, inputs: tuple, path, opset: int 
     # dynamo exporter: the view count stays symbolic through the shader's reshapes (the
     # TorchScript tracer would bake the example M into them).
     program = torch.onnx.export(
-        module, inputs, input_names=list(in_names), output_names=list(out_names),
-        opset_version=max(opset, _EXPORT_OPSET), dynamo=True, dynamic_shapes=dynamic_shapes,
-        external_data=False, optimize=True, verbose=False,
+        module,
+        inputs,
+        input_names=list(in_names),
+        output_names=list(out_names),
+        opset_version=max(opset, _EXPORT_OPSET),
+        dynamo=True,
+        dynamic_shapes=dynamic_shapes,
+        external_data=False,
+        optimize=True,
+        verbose=False,
     )
     model = program.model_proto
     if opset < _EXPORT_OPSET:  # after optimisation, so axes etc. are initializers the converter can read
@@ -234,7 +249,13 @@ def _save(model, path: Path) -> None:
 
 
 def export_all(
-    networks: CoNR, size: int, out_dir, opset: int = OPSET, graphs=GRAPH_NAMES, stable_norm: bool = True, before_each=None,
+    networks: CoNR,
+    size: int,
+    out_dir,
+    opset: int = OPSET,
+    graphs=GRAPH_NAMES,
+    stable_norm: bool = True,
+    before_each=None,
 ) -> dict[str, Path]:
     """Export the requested graphs of ``networks`` at ``size`` into ``out_dir``.
 

@@ -109,7 +109,9 @@ class OrtSheetEncoder(_Graph):
     GRAPH = "sheet_encoder"
     check = SheetEncoder.check  # refuses what the torch backend refuses (uses only the sheet)
 
-    def __init__(self, path, intra_op_threads: int = 0, providers=None, cache: SheetCache | None = None, preset: str = ""):
+    def __init__(
+        self, path, intra_op_threads: int = 0, providers=None, cache: SheetCache | None = None, preset: str = ""
+    ):
         super().__init__(path, intra_op_threads, providers)
         self.preset = preset or self.path.stem.split("_")[-2]
         self.cache = cache if cache is not None else SheetCache(None)
@@ -121,7 +123,12 @@ class OrtSheetEncoder(_Graph):
     def encode(self, sheet: CharacterSheet) -> SheetState:
         self.check(sheet)
         if sheet.size != self.size:
-            raise InputError("sheet", f"{self.size}x{self.size} (the exported graph's size)", f"{sheet.size}", "export the graph at this size")
+            raise InputError(
+                "sheet",
+                f"{self.size}x{self.size} (the exported graph's size)",
+                f"{sheet.size}",
+                "export the graph at this size",
+            )
         key = self.key(sheet)
         state = self.cache.get(key)
         if state is None:
@@ -147,7 +154,12 @@ class OrtFrameRenderer(_Graph):
 
     def feeds(self, state: SheetState, target: torch.Tensor) -> dict:
         if state.size != self.size or tuple(target.shape[-2:]) != (self.size, self.size):
-            raise SettingError("render size", f"{self.size}x{self.size} (the exported graph's size)", f"sheet {state.size}, target {tuple(target.shape[-2:])}", "export the graph at this size")
+            raise SettingError(
+                "render size",
+                f"{self.size}x{self.size} (the exported graph's size)",
+                f"sheet {state.size}, target {tuple(target.shape[-2:])}",
+                "export the graph at this size",
+            )
         feeds = {f"warp_source{i}": _numpy(s) for i, s in enumerate(state.warp_sources)}
         feeds["level0_conv"] = _numpy(state.level0_conv)
         return feeds
@@ -172,7 +184,9 @@ class OrtUDPDetector(_Graph, UDPDetector):
         return torch.from_numpy(self._session().run(["udp"], {"rgb": _numpy(rgb)})[0])
 
 
-def bench_onnxruntime(renderer: OrtFrameRenderer, state: SheetState, target: torch.Tensor, warmup: int = 1, repeats: int = 5) -> dict:
+def bench_onnxruntime(
+    renderer: OrtFrameRenderer, state: SheetState, target: torch.Tensor, warmup: int = 1, repeats: int = 5
+) -> dict:
     """Median/min seconds per frame of ``renderer.render_tensor`` (for ``tools/bench.py``)."""
     feeds = renderer.feeds(state, target)
     feeds["target"] = _numpy(target[:1])
@@ -183,4 +197,9 @@ def bench_onnxruntime(renderer: OrtFrameRenderer, state: SheetState, target: tor
         t0 = time.perf_counter()
         renderer.session.run(["rgba"], feeds)
         times.append(time.perf_counter() - t0)
-    return {"median_s": float(np.median(times)), "min_s": float(min(times)), "views": state.num_views, "providers": renderer.session.get_providers()}
+    return {
+        "median_s": float(np.median(times)),
+        "min_s": float(min(times)),
+        "views": state.num_views,
+        "providers": renderer.session.get_providers(),
+    }

@@ -47,8 +47,12 @@ def check_precision(backend: str, precision: str) -> None:
     allowed = PRECISIONS.get(backend, ())
     if precision not in allowed:
         fix = "leave --precision out (fp32)" if backend == "onnxruntime" else f"use --precision {' or '.join(allowed)}"
-        raise SettingError("--precision", f"{' or '.join(allowed)} with --backend {backend}", precision,
-                           f"{fix}, or use --backend torch for {precision}")  # fmt: skip
+        raise SettingError(
+            "--precision",
+            f"{' or '.join(allowed)} with --backend {backend}",
+            precision,
+            f"{fix}, or use --backend torch for {precision}",
+        )
 
 
 def cuda_available() -> bool:

@@ -49,7 +49,15 @@ SHARED_PARTS = ("T", "Abar", "Wbar", "Mbar")  # identical for every view of a fr
 
 def _conv_like(conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Conv2d:
     """A conv with ``conv``'s geometry and the given (already sliced) weight; no random init."""
-    out = nn.Conv2d(weight.shape[1], weight.shape[0], conv.kernel_size, conv.stride, conv.padding, bias=bias is not None, device="meta")
+    out = nn.Conv2d(
+        weight.shape[1],
+        weight.shape[0],
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        bias=bias is not None,
+        device="meta",
+    )
     out.weight = nn.Parameter(weight.detach(), requires_grad=False)
     out.bias = None if bias is None else nn.Parameter(bias.detach(), requires_grad=False)
     return out
@@ -79,7 +87,9 @@ def convert_layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     if x.is_contiguous(memory_format=fmt):
         return x
-    if x.device.type != "cpu" or not x.is_contiguous(memory_format=torch.contiguous_format if channels_last else torch.channels_last):
+    if x.device.type != "cpu" or not x.is_contiguous(
+        memory_format=torch.contiguous_format if channels_last else torch.channels_last
+    ):
         return x.contiguous(memory_format=fmt)
     if not channels_last and x.shape[1] < NARROW:
         return x.contiguous()
@@ -168,7 +178,9 @@ class ShaderRuntime(nn.Module):
         """Concatenate channel slices of ``like`` in ``like``'s memory layout."""
         fmt = torch.channels_last if _is_channels_last(like) else torch.contiguous_format
         b, _, h, w = like.shape
-        out = torch.empty((b, sum(t.shape[1] for t in pieces), h, w), dtype=like.dtype, device=like.device, memory_format=fmt)
+        out = torch.empty(
+            (b, sum(t.shape[1] for t in pieces), h, w), dtype=like.dtype, device=like.device, memory_format=fmt
+        )
         return torch.cat(pieces, dim=1, out=out)
 
     @staticmethod
@@ -240,7 +252,9 @@ class ShaderRuntime(nn.Module):
             # Gathered at low resolution into tensors whose channel groups fold into the batch
             # as free views after the resize, so the grouped warps need no full-size copies.
             lo_x = self._cat([out[:, o["msg"]], out[:, o["local"]]] if lv.local else [out[:, o["msg"]]], out)
-            lo_f = self._cat([out[:, o["msg_flow"]], out[:, o["local_flow"]]] if lv.local else [out[:, o["msg_flow"]]], out)
+            lo_f = self._cat(
+                [out[:, o["msg_flow"]], out[:, o["local_flow"]]] if lv.local else [out[:, o["msg_flow"]]], out
+            )
             lo_s = self._cat([delta, out[:, mask0], out[:, masks]], out)
             xs, flows, sig = (self._up(t, size) for t in (lo_x, lo_f, lo_s))
             base, scale = self._base(*size, out)

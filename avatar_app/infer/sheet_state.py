@@ -76,7 +76,7 @@ class SheetState:
         """``s_0..s_4`` (sizes of ``F``) and the full size."""
         return [tuple(f.shape[-2:]) for f in self.features] + [tuple(self.reference.shape[-2:])]
 
-    def to(self, device) -> "SheetState":
+    def to(self, device) -> SheetState:
         return SheetState._from_primary(self._primary(), device)
 
     # Only these tensors are stored; the rest are views rebuilt on load.
@@ -91,7 +91,7 @@ class SheetState:
         }
 
     @staticmethod
-    def _from_primary(d: dict, device=None) -> "SheetState":
+    def _from_primary(d: dict, device=None) -> SheetState:
         srcs = [t.to(device) if device is not None else t for t in d["warp_sources"]]
         f0 = d["feature0"].to(device) if device is not None else d["feature0"]
         l0 = d["level0_conv"].to(device) if device is not None else d["level0_conv"]

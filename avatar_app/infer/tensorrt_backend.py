@@ -52,8 +52,16 @@ log = logging.getLogger(__name__)
 
 
 # TensorRT DataType member name -> torch dtype (members missing from an old build are skipped).
-_DTYPES = {"FLOAT": torch.float32, "HALF": torch.float16, "BF16": torch.bfloat16, "INT32": torch.int32,
-           "INT64": torch.int64, "INT8": torch.int8, "UINT8": torch.uint8, "BOOL": torch.bool}  # fmt: skip
+_DTYPES = {
+    "FLOAT": torch.float32,
+    "HALF": torch.float16,
+    "BF16": torch.bfloat16,
+    "INT32": torch.int32,
+    "INT64": torch.int64,
+    "INT8": torch.int8,
+    "UINT8": torch.uint8,
+    "BOOL": torch.bool,
+}
 
 
 def import_tensorrt():
@@ -61,7 +69,9 @@ def import_tensorrt():
     try:
         import tensorrt
     except ImportError as e:
-        raise DeviceError(f"TensorRT backend: the tensorrt Python package is not importable ({e}). Fix: {INSTALL_HINT}") from e
+        raise DeviceError(
+            f"TensorRT backend: the tensorrt Python package is not importable ({e}). Fix: {INSTALL_HINT}"
+        ) from e
     return tensorrt
 
 
@@ -69,7 +79,12 @@ def torch_dtype(trt, dtype) -> torch.dtype:
     for name, torch_type in _DTYPES.items():
         if getattr(trt.DataType, name, None) == dtype:
             return torch_type
-    raise SettingError("TensorRT tensor type", f"one of {', '.join(_DTYPES)}", str(dtype), "rebuild the engine from tools/export_onnx.py's graphs")
+    raise SettingError(
+        "TensorRT tensor type",
+        f"one of {', '.join(_DTYPES)}",
+        str(dtype),
+        "rebuild the engine from tools/export_onnx.py's graphs",
+    )
 
 
 def _device_facts(device: torch.device, trt) -> tuple[str, str]:
@@ -80,7 +95,9 @@ def _device_facts(device: torch.device, trt) -> tuple[str, str]:
     return str(trt.__version__), f"{major}.{minor}"
 
 
-def find_engine(engines_dir, onnx_path, precision: str, tensorrt_version: str, compute_capability: str, views: int = 1) -> Path:
+def find_engine(
+    engines_dir, onnx_path, precision: str, tensorrt_version: str, compute_capability: str, views: int = 1
+) -> Path:
     """The engine built from ``onnx_path`` for this TensorRT and GPU whose profile covers ``views``.
 
     Any profile will do (the sidecar says which); without a match the error lists what
@@ -88,7 +105,12 @@ def find_engine(engines_dir, onnx_path, precision: str, tensorrt_version: str, c
     """
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
-        raise SettingError("ONNX graph", "an exported .onnx file (the engine cache is keyed by its hash)", str(onnx_path), "run tools/export_onnx.py first")
+        raise SettingError(
+            "ONNX graph",
+            "an exported .onnx file (the engine cache is keyed by its hash)",
+            str(onnx_path),
+            "run tools/export_onnx.py first",
+        )
     wanted = EngineSpec.for_onnx(onnx_path, precision, tensorrt_version, compute_capability)
     fixed = {k: v for k, v in wanted.fields().items() if k != "profile"}
     for sidecar in sorted(Path(engines_dir).glob(f"{wanted.graph}-*.engine.json")):
@@ -97,7 +119,11 @@ def find_engine(engines_dir, onnx_path, precision: str, tensorrt_version: str, c
             continue
         profile = data.get("profile") or {}
         engine = sidecar.with_name(sidecar.name[: -len(".json")])
-        if engine.is_file() and profile.get("min", 1) <= views <= profile.get("max", 0) and not validate(data, EngineSpec(**{**fixed, "profile": profile})):
+        if (
+            engine.is_file()
+            and profile.get("min", 1) <= views <= profile.get("max", 0)
+            and not validate(data, EngineSpec(**{**fixed, "profile": profile}))
+        ):
             return engine
     _, reasons = lookup(engines_dir, wanted)
     flag = "--fp16 " if precision == "fp16" else ""
@@ -122,7 +148,12 @@ class TrtEngine:
         self.trt = trt if trt is not None else import_tensorrt()
         self.device = torch.device(device)
         if not self.path.is_file():
-            raise SettingError("TensorRT engine", "an engine file built by tools/build_engine.py", f"no file {self.path}", "build it with tools/build_engine.py")
+            raise SettingError(
+                "TensorRT engine",
+                "an engine file built by tools/build_engine.py",
+                f"no file {self.path}",
+                "build it with tools/build_engine.py",
+            )
         self._check_sidecar()
         self.runtime = self.trt.Runtime(self.trt.Logger(self.trt.Logger.WARNING))
         self.engine = self.runtime.deserialize_cuda_engine(self.path.read_bytes())
@@ -145,10 +176,16 @@ class TrtEngine:
         if data is None:
             return  # an engine built elsewhere; deserialization is the check
         version, capability = _device_facts(self.device, self.trt)
-        reasons = [f"{k}: {data.get(k)} -> {v}" for k, v in (("tensorrt_version", version), ("compute_capability", capability)) if data.get(k) != v]
+        reasons = [
+            f"{k}: {data.get(k)} -> {v}"
+            for k, v in (("tensorrt_version", version), ("compute_capability", capability))
+            if data.get(k) != v
+        ]
         if reasons:
             raise SettingError(
-                f"TensorRT engine {self.path}", "one built on this machine's TensorRT and GPU", "; ".join(reasons),
+                f"TensorRT engine {self.path}",
+                "one built on this machine's TensorRT and GPU",
+                "; ".join(reasons),
                 "rebuild it: python tools/build_engine.py <the .onnx> --out " + str(self.path.parent),
             )
 
@@ -175,14 +212,21 @@ class TrtEngine:
         self._check_open()
         missing = [n for n in self.input_names if n not in inputs]
         if missing:
-            raise SettingError(f"{self.path.name} inputs", f"tensors named {', '.join(self.input_names)}", f"missing {', '.join(missing)}", "pass every engine input")
+            raise SettingError(
+                f"{self.path.name} inputs",
+                f"tensors named {', '.join(self.input_names)}",
+                f"missing {', '.join(missing)}",
+                "pass every engine input",
+            )
         kept = []
         for name in self.input_names:
             t = inputs[name].to(self.device, self.dtypes[name]).contiguous()
             if not self.context.set_input_shape(name, tuple(t.shape)):
                 lo, _, hi = self.profile(name)
                 raise SettingError(
-                    f"{self.path.name} input {name}", f"a shape between {lo} and {hi} (the engine's profile)", f"{tuple(t.shape)}",
+                    f"{self.path.name} input {name}",
+                    f"a shape between {lo} and {hi} (the engine's profile)",
+                    f"{tuple(t.shape)}",
                     "rebuild the engine with --min-views / --max-views covering this view count",
                 )
             self.context.set_tensor_address(name, t.data_ptr())
@@ -209,7 +253,9 @@ class TrtEngine:
             for t in kept:
                 t.record_stream(self.stream)
         if not ok:
-            raise DeviceError(f"{self.path}: TensorRT execute_async_v3 failed (see the TensorRT log above). Fix: rebuild the engine, or use --backend torch")
+            raise DeviceError(
+                f"{self.path}: TensorRT execute_async_v3 failed (see the TensorRT log above). Fix: rebuild the engine, or use --backend torch"
+            )
 
     def run(self, inputs: dict, out: dict | None = None) -> dict:
         outputs, kept = self.bind(inputs, out)
@@ -229,7 +275,18 @@ class _Graph:
         self.engine.close()
 
     @classmethod
-    def from_dirs(cls, onnx_dir, engines_dir, preset: str, size: int, precision: str = "fp16", device="cuda", views: int = 4, trt=None, **kwargs):
+    def from_dirs(
+        cls,
+        onnx_dir,
+        engines_dir,
+        preset: str,
+        size: int,
+        precision: str = "fp16",
+        device="cuda",
+        views: int = 4,
+        trt=None,
+        **kwargs,
+    ):
         """Load the engine built from ``onnx_dir``'s graph of this preset and size (``kwargs``: the class's options)."""
         trt = trt if trt is not None else import_tensorrt()
         device = torch.device(device)
@@ -260,7 +317,12 @@ class TrtSheetEncoder(_Graph):
     def encode(self, sheet: CharacterSheet) -> SheetState:
         self.check(sheet)
         if sheet.size != self.size:
-            raise InputError("sheet", f"{self.size}x{self.size} (the engine's size)", f"{sheet.size}", "export and build the graphs at this size")
+            raise InputError(
+                "sheet",
+                f"{self.size}x{self.size} (the engine's size)",
+                f"{sheet.size}",
+                "export and build the graphs at this size",
+            )
         key = SheetCache.make_key(sheet.content_hash(), self.weights_hash, sheet.size, self.preset)
         state = self.cache.get(key, self.engine.device)
         if state is None:
@@ -303,7 +365,12 @@ class TrtFrameRenderer(_Graph):
 
     def feeds(self, state: SheetState, target: torch.Tensor) -> dict:
         if state.size != self.size or tuple(target.shape[-2:]) != (self.size, self.size):
-            raise SettingError("render size", f"{self.size}x{self.size} (the engine's size)", f"sheet {state.size}, target {tuple(target.shape[-2:])}", "build the engines at this size")
+            raise SettingError(
+                "render size",
+                f"{self.size}x{self.size} (the engine's size)",
+                f"sheet {state.size}, target {tuple(target.shape[-2:])}",
+                "build the engines at this size",
+            )
         feeds = {f"warp_source{i}": s for i, s in enumerate(state.warp_sources)}
         feeds["level0_conv"] = state.level0_conv
         feeds["target"] = target
@@ -341,7 +408,9 @@ class TrtFrameRenderer(_Graph):
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, stream=engine.stream):
             if not engine.context.execute_async_v3(engine.stream.cuda_stream):
-                raise DeviceError(f"{engine.path}: execute_async_v3 failed while capturing a CUDA graph. Fix: run without CUDA graphs")
+                raise DeviceError(
+                    f"{engine.path}: execute_async_v3 failed while capturing a CUDA graph. Fix: run without CUDA graphs"
+                )
         return static_target, outputs["rgba"], graph, kept  # kept: the bound sheet buffers stay alive
 
 
@@ -352,5 +421,10 @@ class TrtUDPDetector(_Graph, UDPDetector):
 
     def detect_tensor(self, rgb: torch.Tensor) -> torch.Tensor:
         if tuple(rgb.shape[-2:]) != (self.size, self.size):
-            raise InputError("image", f"{self.size}x{self.size} (the detector engine's size)", f"{tuple(rgb.shape[-2:])[0]}x{tuple(rgb.shape[-2:])[1]}", "letterbox the frame to the model size")
+            raise InputError(
+                "image",
+                f"{self.size}x{self.size} (the detector engine's size)",
+                f"{tuple(rgb.shape[-2:])[0]}x{tuple(rgb.shape[-2:])[1]}",
+                "letterbox the frame to the model size",
+            )
         return self.engine.run({"rgb": rgb})["udp"].float()

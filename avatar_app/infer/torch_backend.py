@@ -29,7 +29,15 @@ from avatar_app.infer.sheet_state import SheetCache, SheetState
 from avatar_app.models.checkpoint import weights_fingerprint
 from avatar_app.models.conr import INPUT_MEAN, INPUT_STD, CoNR, resize
 
-__all__ = ["SheetEncoder", "FrameRenderer", "UDPDetector", "render_udp", "sheet_tensors", "udp_tensor", "MAX_OPAQUE_MEAN_ALPHA"]
+__all__ = [
+    "SheetEncoder",
+    "FrameRenderer",
+    "UDPDetector",
+    "render_udp",
+    "sheet_tensors",
+    "udp_tensor",
+    "MAX_OPAQUE_MEAN_ALPHA",
+]
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +153,9 @@ def render_udp(renderer, state: SheetState, udp: UdpMap, device="cpu", read_back
     """
     if udp.size != (state.size, state.size):
         raise InputError(
-            "UDP map", f"{state.size}x{state.size} (the sheet's model size)", f"{udp.size[0]}x{udp.size[1]}",
+            "UDP map",
+            f"{state.size}x{state.size} (the sheet's model size)",
+            f"{udp.size[0]}x{udp.size[1]}",
             "render the pose at the sheet's size, or load the sheet at the pose's size",
         )
     t0 = time.perf_counter()
@@ -171,15 +181,24 @@ class FrameRenderer:
     """
 
     def __init__(
-        self, networks: CoNR, device="cpu", fast: bool = True, retain_memory: bool = True,
-        precision: str = "fp32", cuda_graphs: bool = False,
+        self,
+        networks: CoNR,
+        device="cpu",
+        fast: bool = True,
+        retain_memory: bool = True,
+        precision: str = "fp32",
+        cuda_graphs: bool = False,
     ):
         self.networks = networks
         self.device = _device(device, retain_memory)
         if precision not in PRECISIONS:
-            raise SettingError("precision", f"one of {', '.join(PRECISIONS)}", repr(precision), "use fp32, or fp16 on a CUDA GPU")
+            raise SettingError(
+                "precision", f"one of {', '.join(PRECISIONS)}", repr(precision), "use fp32, or fp16 on a CUDA GPU"
+            )
         if precision == "fp16" and self.device.type != "cuda":
-            raise SettingError("precision", "fp16 on a CUDA device", f"fp16 on {self.device}", "use fp32 (or bf16) on the CPU")
+            raise SettingError(
+                "precision", "fp16 on a CUDA device", f"fp16 on {self.device}", "use fp32 (or bf16) on the CPU"
+            )
         if cuda_graphs and self.device.type != "cuda":
             raise SettingError("cuda_graphs", "a CUDA device", str(self.device), "leave CUDA graphs off on the CPU")
         self.precision, self.cuda_graphs = precision, bool(cuda_graphs)
@@ -231,7 +250,9 @@ class FrameRenderer:
         if state.device != self.device:
             state = state.to(self.device)
         if tuple(target.shape[-2:]) != (state.size, state.size):
-            raise SettingError("target size", f"{state.size}x{state.size}", f"{tuple(target.shape[-2:])}", "match the sheet size")
+            raise SettingError(
+                "target size", f"{state.size}x{state.size}", f"{tuple(target.shape[-2:])}", "match the sheet size"
+            )
         target = target.to(self.device, torch.float32)
         if self.cuda_graphs and debug is None:
             return self._replay(state, target)
@@ -289,10 +310,17 @@ class UDPDetector:
     def detect(self, image: np.ndarray, timestamp: float = 0.0) -> UdpMap:
         """``image`` uint8 ``[H,W,3]`` RGB or ``[H,W,4]`` straight RGBA -> UdpMap ``[H,W,4]``."""
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
-            raise InputError("image", "uint8 [H,W,3] RGB or [H,W,4] RGBA", f"{image.dtype} {image.shape}", "convert the frame to RGB uint8")
+            raise InputError(
+                "image",
+                "uint8 [H,W,3] RGB or [H,W,4] RGBA",
+                f"{image.dtype} {image.shape}",
+                "convert the frame to RGB uint8",
+            )
         h, w = image.shape[:2]
         if h % self.MULTIPLE or w % self.MULTIPLE:
-            raise InputError("image", f"height and width multiples of {self.MULTIPLE}", f"{h}x{w}", "resize or pad the frame")
+            raise InputError(
+                "image", f"height and width multiples of {self.MULTIPLE}", f"{h}x{w}", "resize or pad the frame"
+            )
         rgb = image[..., :3]
         if image.shape[2] == 4:  # premultiply like the sheet loader: floor(rgb * a / 255)
             rgb = (rgb.astype(np.uint16) * image[..., 3:4] // 255).astype(np.uint8)

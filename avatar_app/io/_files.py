@@ -21,7 +21,9 @@ _DIGITS = re.compile(r"(\d+)")
 def natural_sort_key(path: str | Path) -> tuple:
     """Sort key that orders ``frame_2`` before ``frame_10`` (case-insensitive)."""
     name = Path(path).name
-    parts = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in _DIGITS.split(name.lower()) if part)
+    parts = tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in _DIGITS.split(name.lower()) if part
+    )
     return parts, name  # the exact name breaks ties such as "f01" / "f1"
 
 

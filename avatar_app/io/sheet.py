@@ -52,7 +52,9 @@ _TRANSPARENCY_FIX = (
 _VIEW_EXPECTED = "a PNG/WebP drawing of the character with an alpha channel"
 
 
-def load_sheet(folder: str | Path | Iterable[str | Path], size: int = 256, max_views: int | None = None) -> CharacterSheet:
+def load_sheet(
+    folder: str | Path | Iterable[str | Path], size: int = 256, max_views: int | None = None
+) -> CharacterSheet:
     """Load every view of a character sheet at the model ``size``.
 
     ``folder`` is a folder (its ``.png``/``.webp`` files, in natural name order,
@@ -62,7 +64,10 @@ def load_sheet(folder: str | Path | Iterable[str | Path], size: int = 256, max_v
     size = check_model_size(size, "size")
     if max_views is not None and (not isinstance(max_views, (int, np.integer)) or max_views < 1):
         raise SettingError(
-            "max_views", "None or a positive number of views", repr(max_views), "use e.g. 4, or leave it unset for all views"
+            "max_views",
+            "None or a positive number of views",
+            repr(max_views),
+            "use e.g. 4, or leave it unset for all views",
         )
     paths, source = _view_paths(folder)
     if max_views is not None and len(paths) > max_views:
@@ -95,7 +100,9 @@ def read_view(path: str | Path) -> np.ndarray:
             "export with transparency: PNG or WebP with an alpha channel and the background removed",
         )
     if channels != 4:
-        raise SheetError(path, "an RGBA image (4 channels)", describe_pixels(image), "re-export the view as an RGBA PNG")
+        raise SheetError(
+            path, "an RGBA image (4 channels)", describe_pixels(image), "re-export the view as an RGBA PNG"
+        )
     if image.dtype == np.uint16:
         # round(v / 257): 65535 -> 255 exactly; the reference only knows 8-bit files
         image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
@@ -121,7 +128,10 @@ def prepare_view(rgba: np.ndarray, size: int, source: str | Path = "view") -> np
     size = check_model_size(size, "size")
     if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
         raise SheetError(
-            source, "an RGBA uint8 image [H, W, 4]", f"{rgba.dtype} array of shape {rgba.shape}", "pass the view as 8-bit RGBA"
+            source,
+            "an RGBA uint8 image [H, W, 4]",
+            f"{rgba.dtype} array of shape {rgba.shape}",
+            "pass the view as 8-bit RGBA",
         )
     alpha = rgba[..., 3]
     _check_transparency(alpha, source)
@@ -157,7 +167,9 @@ def _view_paths(folder) -> tuple[list[Path], str]:
         return _list_folder(path), str(path)
     paths = [Path(p) for p in folder]
     if not paths:
-        raise SheetError("character sheet", "at least one view image", "an empty list", "pass one or more PNG/WebP files")
+        raise SheetError(
+            "character sheet", "at least one view image", "an empty list", "pass one or more PNG/WebP files"
+        )
     return paths, str(paths[0].parent) if len({p.parent for p in paths}) == 1 else "character sheet"
 
 
@@ -195,7 +207,10 @@ def _check_transparency(alpha: np.ndarray, source) -> None:
         )
     if int(alpha.min()) == 255:
         raise SheetError(
-            source, "a character on a transparent background", "no transparent pixel (alpha = 255 everywhere)", _TRANSPARENCY_FIX
+            source,
+            "a character on a transparent background",
+            "no transparent pixel (alpha = 255 everywhere)",
+            _TRANSPARENCY_FIX,
         )
     if visible / alpha.size < MIN_VISIBLE_FRACTION:
         raise SheetError(

@@ -69,7 +69,10 @@ def read_udp_frames(path: str | Path) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix not in UDP_SUFFIXES:
         raise UdpFileError(
-            path, _EXPECTED, f"the extension '{path.suffix or '(none)'}'", "export the pose as .npz, .exr or 16-bit .png"
+            path,
+            _EXPECTED,
+            f"the extension '{path.suffix or '(none)'}'",
+            "export the pose as .npz, .exr or 16-bit .png",
         )
     if suffix == ".npz":
         raw = _read_npz(path)
@@ -90,7 +93,10 @@ def save_udp(path: str | Path, udp: UdpMap | np.ndarray) -> Path:
     suffix = path.suffix.lower()
     if suffix not in UDP_SUFFIXES:
         raise UdpFileError(
-            path, "a file name ending in .npz, .exr or .png", f"'{path.suffix or '(none)'}'", "pick one of those extensions"
+            path,
+            "a file name ending in .npz, .exr or .png",
+            f"'{path.suffix or '(none)'}'",
+            "pick one of those extensions",
         )
     frames = validate_udp_array(array, path)
     if suffix != ".npz" and frames.shape[0] != 1:
@@ -145,7 +151,10 @@ def validate_udp_array(array: np.ndarray, source: str | Path) -> np.ndarray:
     """Check and normalise raw UDP data to float32 [N, H, W, 4] (see module docstring)."""
     if not np.issubdtype(array.dtype, np.floating):
         raise UdpFileError(
-            source, "float x, y, z, visibility in [0, 1]", f"{array.dtype} values", "convert to float32 in [0, 1] before saving"
+            source,
+            "float x, y, z, visibility in [0, 1]",
+            f"{array.dtype} values",
+            "convert to float32 in [0, 1] before saving",
         )
     if array.ndim not in (3, 4) or array.shape[-1] != 4 or 0 in array.shape:
         hint = " (xyz without visibility)" if array.ndim in (3, 4) and array.shape[-1] == 3 else ""
@@ -199,7 +208,9 @@ def npz_frame_count(path: Path) -> int:
                 raise _missing_key(path, [n.removesuffix(".npy") for n in names])
             with archive.open(f"{NPZ_KEY}.npy") as member:
                 version = np.lib.format.read_magic(member)
-                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                read_header = (
+                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                )
                 shape, _, _ = read_header(member)
     except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError) as exc:
         raise _corrupt(path, exc) from exc
@@ -261,7 +272,11 @@ def _read_png(path: Path, data: bytes) -> np.ndarray:
 def _check_channels(image: np.ndarray, path: Path, expected: str) -> None:
     channels = channel_count(image)
     if channels != 4:
-        fix = "add the visibility as the alpha channel" if channels == 3 else "export x, y, z and visibility as R, G, B, A"
+        fix = (
+            "add the visibility as the alpha channel"
+            if channels == 3
+            else "export x, y, z and visibility as R, G, B, A"
+        )
         raise UdpFileError(path, expected, describe_pixels(image), fix)
 
 
@@ -269,7 +284,11 @@ def _encode(path: Path, extension: str, image: np.ndarray) -> bytes:
     try:
         ok, encoded = cv2.imencode(extension, image)
     except cv2.error as exc:
-        fix = "set OPENCV_IO_ENABLE_OPENEXR=1 before starting the app, or save as .npz" if extension == ".exr" else "save as .npz"
+        fix = (
+            "set OPENCV_IO_ENABLE_OPENEXR=1 before starting the app, or save as .npz"
+            if extension == ".exr"
+            else "save as .npz"
+        )
         raise UdpFileError(
             path, f"OpenCV to encode {extension}", f"an OpenCV error ({str(exc).strip().splitlines()[-1]})", fix
         ) from exc
@@ -291,4 +310,6 @@ def _missing_key(path: Path, keys) -> UdpFileError:
 
 def _corrupt(path: Path, reason: Exception | str) -> UdpFileError:
     detail = reason if isinstance(reason, str) else f"{type(reason).__name__}: {reason}"
-    return UdpFileError(path, "a readable .npz archive", f"a corrupt or truncated file ({detail})", "re-export the pose file")
+    return UdpFileError(
+        path, "a readable .npz archive", f"a corrupt or truncated file ({detail})", "re-export the pose file"
+    )

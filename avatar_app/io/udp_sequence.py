@@ -66,7 +66,10 @@ def list_udp_files(path_or_dir: str | Path) -> list[Path]:
             else f"no .npz/.exr/.png files ({len(entries)} other file(s), e.g. {entries[0].name})"
         )
         raise UdpFileError(
-            path, "a folder of UDP frames (.npz, .exr or 16-bit .png)", found, "export one UDP file per frame into this folder"
+            path,
+            "a folder of UDP frames (.npz, .exr or 16-bit .png)",
+            found,
+            "export one UDP file per frame into this folder",
         )
     return frames
 

@@ -139,7 +139,9 @@ class PngSequenceWriter(FrameWriter):
     def __init__(self, folder: str | Path, start_index: int = 0):
         self.path = Path(folder)
         if not isinstance(start_index, (int, np.integer)) or start_index < 0:
-            raise SettingError("start_index", "a frame number >= 0", repr(start_index), "use 0 to start at frame_000000.png")
+            raise SettingError(
+                "start_index", "a frame number >= 0", repr(start_index), "use 0 to start at frame_000000.png"
+            )
         if self.path.exists() and not self.path.is_dir():
             raise OutputFileError(
                 self.path,
@@ -234,7 +236,10 @@ def _check_colour(colour) -> tuple[int, int, int]:
     values = tuple(colour) if isinstance(colour, (tuple, list, np.ndarray)) else ()
     if len(values) != 3 or not all(isinstance(v, (int, np.integer)) and 0 <= v <= 255 for v in values):
         raise SettingError(
-            "background_rgb", "three integers 0..255, e.g. (0, 255, 0)", repr(colour), "use (0, 255, 0) for chroma-key green"
+            "background_rgb",
+            "three integers 0..255, e.g. (0, 255, 0)",
+            repr(colour),
+            "use (0, 255, 0) for chroma-key green",
         )
     return tuple(int(v) for v in values)
 

@@ -14,7 +14,6 @@ from avatar_app.models.checkpoint import (
     weights_fingerprint,
     weights_preset,
 )
-from avatar_app.models.conr_config import NUM_LEVELS, lite_config, official_config
 from avatar_app.models.conr import (
     INPUT_MEAN,
     INPUT_STD,
@@ -28,6 +27,7 @@ from avatar_app.models.conr import (
     conr_official,
     create_conr,
 )
+from avatar_app.models.conr_config import NUM_LEVELS, lite_config, official_config
 from avatar_app.models.fill import fill_networks, fill_state_dict, fill_tensor, state_dict_checksums
 
 __all__ = [

@@ -20,7 +20,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["BackboneConfig", "InstanceNorm", "reference_instance_norm", "BasicBlock", "Bottleneck", "UpBlock", "ResNetUNet"]
+__all__ = [
+    "BackboneConfig",
+    "InstanceNorm",
+    "reference_instance_norm",
+    "BasicBlock",
+    "Bottleneck",
+    "UpBlock",
+    "ResNetUNet",
+]
 
 
 @dataclass(frozen=True)
@@ -102,8 +110,13 @@ class InstanceNorm(nn.Module):
                 return self.norm(x.float()).to(x.dtype)
         norm = self.norm
         if (
-            _cpu_group_norm and x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4 and x.is_contiguous()
-            and type(norm) is nn.InstanceNorm2d and not torch.onnx.is_in_onnx_export()
+            _cpu_group_norm
+            and x.device.type == "cpu"
+            and x.dtype == torch.float32
+            and x.dim() == 4
+            and x.is_contiguous()
+            and type(norm) is nn.InstanceNorm2d
+            and not torch.onnx.is_in_onnx_export()
         ):
             return F.group_norm(x, norm.num_features, norm.weight, norm.bias, norm.eps)
         return norm(x)

@@ -22,8 +22,16 @@ from avatar_app.core.errors import CheckpointError
 from avatar_app.models.conr import NETWORK_NAMES, CoNR, checkpoint_filter_fn
 
 __all__ = [
-    "CHECKPOINT_FILES", "PRESET_FILE", "read_state_dict", "load_state_dict_strict", "load_conr_weights", "save_conr_weights",
-    "weights_preset", "load_weights_folder", "save_weights_folder", "weights_fingerprint",
+    "CHECKPOINT_FILES",
+    "PRESET_FILE",
+    "read_state_dict",
+    "load_state_dict_strict",
+    "load_conr_weights",
+    "save_conr_weights",
+    "weights_preset",
+    "load_weights_folder",
+    "save_weights_folder",
+    "weights_fingerprint",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,7 +60,9 @@ def read_state_dict(path: str | Path, preset: str = "official") -> dict:
         if isinstance(err, MemoryError):
             raise
         raise CheckpointError(
-            path, "a PyTorch state_dict saved with torch.save", f"an unreadable file ({type(err).__name__}: {err})",
+            path,
+            "a PyTorch state_dict saved with torch.save",
+            f"an unreadable file ({type(err).__name__}: {err})",
             "the file is corrupt or truncated (an interrupted download?); download it again. " + _fix(preset),
         ) from err
     if not isinstance(obj, dict):
@@ -76,7 +86,11 @@ def load_state_dict_strict(module: torch.nn.Module, state_dict: dict, source: st
         for k, v in state_dict.items()
         if k in expected and (not torch.is_tensor(v) or tuple(v.shape) != tuple(expected[k].shape))
     ]
-    not_float = [f"{k} ({v.dtype})" for k, v in state_dict.items() if k in expected and torch.is_tensor(v) and not v.is_floating_point()]
+    not_float = [
+        f"{k} ({v.dtype})"
+        for k, v in state_dict.items()
+        if k in expected and torch.is_tensor(v) and not v.is_floating_point()
+    ]
     problems = []
     if missing:
         problems.append(f"{len(missing)} missing keys: {_summarise(missing[:_SHOW], len(missing))}")
@@ -142,7 +156,9 @@ def weights_preset(folder: str | Path) -> str:
         preset = json.loads(meta.read_text())["preset"]
     except (ValueError, KeyError, TypeError) as e:
         raise CheckpointError(
-            meta, 'JSON like {"preset": "lite"}', f"unreadable content ({type(e).__name__}: {e})",
+            meta,
+            'JSON like {"preset": "lite"}',
+            f"unreadable content ({type(e).__name__}: {e})",
             "write the preset the weights were trained with (official or lite), or delete the file for official weights",
         ) from e
     return str(preset)
@@ -161,8 +177,10 @@ def load_weights_folder(folder: str | Path, preset: str | None = None) -> CoNR:
         if has_meta or not folder.is_dir():
             raise
         raise CheckpointError(
-            err.source, err.expected, err.found,
-            f"{err.fix}; weights of another preset need {PRESET_FILE} beside them, e.g. {{\"preset\": \"lite\"}}",
+            err.source,
+            err.expected,
+            err.found,
+            f'{err.fix}; weights of another preset need {PRESET_FILE} beside them, e.g. {{"preset": "lite"}}',
         ) from err
     return model.eval()
 

@@ -109,7 +109,9 @@ class DecoderBlock(nn.Module):
     No normalisation anywhere, so the block is per-sample and batches exactly over views.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, width: int = 224, groups: int = 1, convs_per_group: int = 6):
+    def __init__(
+        self, in_channels: int, out_channels: int, width: int = 224, groups: int = 1, convs_per_group: int = 6
+    ):
         super().__init__()
         self.conv0 = nn.Sequential(
             _conv3x3(in_channels, width, 2), nn.PReLU(width), _conv3x3(width, width, 2), nn.PReLU(width)
@@ -131,7 +133,9 @@ class Shader(nn.Module):
     def __init__(self, cfg: CoNRConfig):
         super().__init__()
         self.decoder_blocks = nn.ModuleList(
-            DecoderBlock(lv.in_channels, lv.out_channels, cfg.width(lv.p), cfg.residual_groups[lv.p], cfg.convs_per_group)
+            DecoderBlock(
+                lv.in_channels, lv.out_channels, cfg.width(lv.p), cfg.residual_groups[lv.p], cfg.convs_per_group
+            )
             for lv in cfg.levels
         )
 
@@ -196,8 +200,13 @@ class CoNR(nn.Module):
         return torch.cat([xyz * alpha, alpha], dim=1)
 
     def forward(
-        self, rgb: torch.Tensor, alpha: torch.Tensor, target: torch.Tensor, debug: dict | None = None,
-        sheet_features: list[torch.Tensor] | None = None, flows: list | None = None,
+        self,
+        rgb: torch.Tensor,
+        alpha: torch.Tensor,
+        target: torch.Tensor,
+        debug: dict | None = None,
+        sheet_features: list[torch.Tensor] | None = None,
+        flows: list | None = None,
     ) -> torch.Tensor:
         """Plain CoNR forward, every view in the batch.
 
@@ -282,7 +291,7 @@ def checkpoint_filter_fn(state_dict: dict) -> dict:
             state_dict = state_dict[wrapper]
     out = OrderedDict()
     for k, v in state_dict.items():
-        out[k[len("module."):] if k.startswith("module.") else k] = v
+        out[k[len("module.") :] if k.startswith("module.") else k] = v
     return out
 
 
@@ -324,5 +333,7 @@ def create_conr(preset: str | CoNRConfig = "official", init: bool = True) -> CoN
     if isinstance(preset, CoNRConfig):
         return _build(preset, init)
     if preset not in PRESETS:
-        raise SettingError("preset", f"one of {sorted(PRESETS)}", repr(preset), "use --preset official or --preset lite")
+        raise SettingError(
+            "preset", f"one of {sorted(PRESETS)}", repr(preset), "use --preset official or --preset lite"
+        )
     return _build(PRESETS[preset](), init)

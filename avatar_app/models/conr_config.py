@@ -46,11 +46,11 @@ class CoNRConfig:
         """Shader width of level ``p``."""
         return self.shader_width if isinstance(self.shader_width, int) else self.shader_width[p]
 
-    def level(self, p: int) -> "LevelLayout":
+    def level(self, p: int) -> LevelLayout:
         return LevelLayout.of(self, p)
 
     @property
-    def levels(self) -> tuple["LevelLayout", ...]:
+    def levels(self) -> tuple[LevelLayout, ...]:
         return tuple(LevelLayout.of(self, p) for p in range(NUM_LEVELS))
 
 
@@ -72,7 +72,7 @@ class LevelLayout:
     flow: int
 
     @staticmethod
-    def of(cfg: CoNRConfig, p: int) -> "LevelLayout":
+    def of(cfg: CoNRConfig, p: int) -> LevelLayout:
         feats = cfg.parser.feature_channels
         tfeats = cfg.target.feature_channels
         msg = feats[min(p, 4)]
@@ -99,15 +99,29 @@ class LevelLayout:
     @property
     def inputs(self) -> dict[str, slice]:
         return self._slices(
-            [("A", 2), ("T", self.target), ("W", 4), ("G", self.feature), ("Abar", 2), ("Wbar", 4),
-             ("Mbar", self.msg_in), ("L", self.local_in)]
+            [
+                ("A", 2),
+                ("T", self.target),
+                ("W", 4),
+                ("G", self.feature),
+                ("Abar", 2),
+                ("Wbar", 4),
+                ("Mbar", self.msg_in),
+                ("L", self.local_in),
+            ]
         )
 
     @property
     def outputs(self) -> dict[str, slice]:
         return self._slices(
-            [("delta", 2), ("msg", self.msg), ("msg_flow", self.flow), ("local", self.local),
-             ("local_flow", self.flow if self.local else 0), ("masks", 2 + self.msg)]
+            [
+                ("delta", 2),
+                ("msg", self.msg),
+                ("msg_flow", self.flow),
+                ("local", self.local),
+                ("local_flow", self.flow if self.local else 0),
+                ("masks", 2 + self.msg),
+            ]
         )
 
     @property
@@ -134,12 +148,24 @@ def lite_config(**overrides) -> CoNRConfig:
     cfg = CoNRConfig(
         name="lite",
         parser=BackboneConfig(
-            in_channels=3, block="basic", layers=(1, 1, 1, 1), widths=(16, 32, 64, 128), stem_width=8,
-            stem_pool="conv", decoder_filters=(64, 32, 24, 16, 16), out_channels=4,
+            in_channels=3,
+            block="basic",
+            layers=(1, 1, 1, 1),
+            widths=(16, 32, 64, 128),
+            stem_width=8,
+            stem_pool="conv",
+            decoder_filters=(64, 32, 24, 16, 16),
+            out_channels=4,
         ),
         target=BackboneConfig(
-            in_channels=4, block="basic", layers=(1, 1, 1, 1), widths=(8, 16, 32, 64), stem_width=8,
-            stem_pool="max", decoder_filters=(64, 32, 16, 8, 8), out_channels=1,
+            in_channels=4,
+            block="basic",
+            layers=(1, 1, 1, 1),
+            widths=(8, 16, 32, 64),
+            stem_width=8,
+            stem_pool="max",
+            decoder_filters=(64, 32, 16, 8, 8),
+            out_channels=1,
         ),
         shader_width=(48, 48, 32, 24, 16, 12),
         residual_groups=(1, 1, 1, 1, 1, 1),

@@ -29,7 +29,7 @@ _TRANSPOSED_KEY_ENDINGS = (".up.weight", ".conv_last.0.weight", ".conv_last.2.we
 
 def fill_tensor(network: str, key: str, shape: Iterable[int], gain: float = FILL_GAIN) -> torch.Tensor:
     shape = tuple(int(s) for s in shape)
-    gen = torch.Generator(device="cpu").manual_seed(zlib.crc32(f"{network}/{key}".encode("utf-8")))
+    gen = torch.Generator(device="cpu").manual_seed(zlib.crc32(f"{network}/{key}".encode()))
     r = torch.randn(shape, generator=gen, dtype=torch.float32)
     if len(shape) >= 2:
         if key.endswith(_TRANSPOSED_KEY_ENDINGS):
@@ -45,7 +45,9 @@ def fill_tensor(network: str, key: str, shape: Iterable[int], gain: float = FILL
     return 0.01 * r  # biases
 
 
-def fill_state_dict(network: str, shapes: Iterable[tuple[str, Iterable[int]]], gain: float = FILL_GAIN) -> "OrderedDict[str, torch.Tensor]":
+def fill_state_dict(
+    network: str, shapes: Iterable[tuple[str, Iterable[int]]], gain: float = FILL_GAIN
+) -> OrderedDict[str, torch.Tensor]:
     """``{key: tensor}`` for ``(key, shape)`` pairs, in the given order."""
     return OrderedDict((k, fill_tensor(network, k, s, gain)) for k, s in shapes)
 

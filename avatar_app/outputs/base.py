@@ -36,12 +36,18 @@ class FrameSink(ABC):
         self.name = name or type(self).__name__
         if (width is None) != (height is None):
             raise SettingError(
-                f"{self.name} size", "both width and height, or neither", f"width={width!r}, height={height!r}",
+                f"{self.name} size",
+                "both width and height, or neither",
+                f"width={width!r}, height={height!r}",
                 "give both (e.g. width=512, height=512) or leave both out to use the first frame's size",
             )
         self._shape: tuple[int, int, int] | None = None
         if width is not None:
-            self._shape = (check_positive_int(height, f"{self.name} height"), check_positive_int(width, f"{self.name} width"), 4)
+            self._shape = (
+                check_positive_int(height, f"{self.name} height"),
+                check_positive_int(width, f"{self.name} width"),
+                4,
+            )
         self.frames_sent = 0  # frames accepted by send()
         self._closed = False
 
@@ -58,7 +64,9 @@ class FrameSink(ABC):
         if self._closed:
             raise SinkClosedError(f"{self.name}: send() after close(); open a new sink")
         if not isinstance(frame, RgbaFrame):
-            raise TypeError(f"{self.name}: send() expects an RgbaFrame (premultiplied float32 [H,W,4]), got {type(frame).__name__}")
+            raise TypeError(
+                f"{self.name}: send() expects an RgbaFrame (premultiplied float32 [H,W,4]), got {type(frame).__name__}"
+            )
         data = frame.data
         if self._shape is None:
             self._shape = data.shape
@@ -113,6 +121,10 @@ def check_fps(value, setting: str = "fps") -> float:
 
 def check_background_rgb(colour, setting: str = "background_rgb") -> tuple[int, int, int]:
     values = tuple(colour) if isinstance(colour, (tuple, list, np.ndarray)) else ()
-    if len(values) != 3 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 255 for v in values):
-        raise SettingError(setting, "three integers 0..255, e.g. (0, 255, 0)", repr(colour), "use (0, 255, 0) for chroma-key green")
+    if len(values) != 3 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 255 for v in values
+    ):
+        raise SettingError(
+            setting, "three integers 0..255, e.g. (0, 255, 0)", repr(colour), "use (0, 255, 0) for chroma-key green"
+        )
     return tuple(int(v) for v in values)

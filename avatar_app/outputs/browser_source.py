@@ -65,7 +65,9 @@ class BrowserSourceSink(FrameSink):
     ):
         super().__init__(width, height, name=f"browser source ({host}:{port})")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise SettingError("browser source port", "a TCP port 1..65535, or 0 to pick a free one", repr(port), "use 0")
+            raise SettingError(
+                "browser source port", "a TCP port 1..65535, or 0 to pick a free one", repr(port), "use 0"
+            )
         self.host = host
         self.max_fps = None if max_fps is None else check_fps(max_fps, "browser source max_fps")
         self._min_interval_s = 0.0 if self.max_fps is None else 1.0 / self.max_fps
@@ -99,9 +101,13 @@ class BrowserSourceSink(FrameSink):
             self._thread.join(_STOP_TIMEOUT_S)
             self._closed = True
             if not isinstance(self._start_error, OSError):
-                raise DeviceError(f"browser source: the server could not start ({self._start_error!r})") from self._start_error
+                raise DeviceError(
+                    f"browser source: the server could not start ({self._start_error!r})"
+                ) from self._start_error
             raise SettingError(
-                "browser source address", "a host and port this machine can listen on", f"{host}:{port} ({self._start_error})",
+                "browser source address",
+                "a host and port this machine can listen on",
+                f"{host}:{port} ({self._start_error})",
                 "use port 0 to pick a free port, or another host (127.0.0.1 for this machine only)",
             ) from self._start_error
         self.name = f"browser source ({self.url})"

@@ -37,7 +37,11 @@ class FileSink(FrameSink):
         self.fps = check_fps(fps)
         self.background_rgb = check_background_rgb(background_rgb)
         self._writer = open_writer(self.path, self.fps, self.background_rgb)
-        log.info("recording to %s (%s)", self.path, "PNG frames with alpha" if self.keeps_alpha else f"video over {self.background_rgb}")
+        log.info(
+            "recording to %s (%s)",
+            self.path,
+            "PNG frames with alpha" if self.keeps_alpha else f"video over {self.background_rgb}",
+        )
 
     @property
     def keeps_alpha(self) -> bool:

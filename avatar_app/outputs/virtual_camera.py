@@ -20,7 +20,9 @@ from avatar_app.outputs.base import FrameSink, check_background_rgb, check_fps
 
 log = logging.getLogger(__name__)
 
-_BROWSER_ALTERNATIVE = "Or use the browser-source output instead: OBS shows it as a Browser Source, with no driver and with transparency."
+_BROWSER_ALTERNATIVE = (
+    "Or use the browser-source output instead: OBS shows it as a Browser Source, with no driver and with transparency."
+)
 
 
 def virtual_camera_fix(system: str | None = None, device: str | None = None) -> str:
@@ -99,7 +101,9 @@ def _open_camera(width: int, height: int, fps: float, backend: str | None, devic
     registered = sorted(getattr(getattr(pyvirtualcam, "camera", None), "BACKENDS", {}) or {})
     if backend is not None and registered and backend not in registered:
         raise SettingError(
-            "virtual camera backend", f"one of {registered} or None (try each)", repr(backend),
+            "virtual camera backend",
+            f"one of {registered} or None (try each)",
+            repr(backend),
             "leave the backend unset, or install the software that provides it",
         )
     try:

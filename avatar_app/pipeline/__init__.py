@@ -15,9 +15,9 @@
   ``--source`` and ``--sink`` mean.
 """
 
+from avatar_app.pipeline.builder import Loaders, PipelineSettings, build_pipeline
 from avatar_app.pipeline.camera_sources import CameraPoseSource, UdpDetectorSource, letterbox
 from avatar_app.pipeline.live import LiveFrame, LivePipeline
-from avatar_app.pipeline.builder import Loaders, PipelineSettings, build_pipeline
 from avatar_app.pipeline.renderers import AvatarRenderer, ConrRenderer, ProxyRenderer, UdpRenderer
 from avatar_app.pipeline.sources import IDLE_POSE, MotionSource, PoseHold, PoseSample, PoseSource, Ticker, VmcSource
 from avatar_app.pipeline.specs import SinkSpec, SourceSpec, open_sink, open_source, parse_sink_spec, parse_source_spec

@@ -57,10 +57,15 @@ class PipelineSettings:
 
         check_model_size(self.size, "--size")
         if self.renderer not in RENDERERS:
-            raise SettingError("--renderer", ", ".join(RENDERERS), repr(self.renderer), "use --renderer conr, proxy or udp")
+            raise SettingError(
+                "--renderer", ", ".join(RENDERERS), repr(self.renderer), "use --renderer conr, proxy or udp"
+            )
         if self.max_frames is not None and self.max_frames < 1:
             raise SettingError(
-                "--frames", "at least 1", str(self.max_frames), "use e.g. --frames 60, or leave it out to run until Ctrl-C"
+                "--frames",
+                "at least 1",
+                str(self.max_frames),
+                "use e.g. --frames 60, or leave it out to run until Ctrl-C",
             )
         if not 0 < self.fps <= 240:
             raise SettingError("--fps", "a frame rate above 0 and at most 240", repr(self.fps), "use e.g. --fps 30")
@@ -69,13 +74,17 @@ class PipelineSettings:
         check_precision(self.backend, self.precision)
         if self.udp_detector and not self.source.is_camera:
             raise SettingError(
-                "--udp-detector", "a webcam or video source", f"--source {self.source}",
+                "--udp-detector",
+                "a webcam or video source",
+                f"--source {self.source}",
                 "use --source webcam or --source video:FILE",
             )
         if self.renderer == "conr" and (self.sheet_dir is None or not Path(self.sheet_dir).is_dir()):
             raise SettingError(
-                "--sheet", "a folder of character-sheet views (PNG with alpha)",
-                "no folder given" if self.sheet_dir is None else f"no such folder {self.sheet_dir}", "check the path",
+                "--sheet",
+                "a folder of character-sheet views (PNG with alpha)",
+                "no folder given" if self.sheet_dir is None else f"no such folder {self.sheet_dir}",
+                "check the path",
             )
         check_unique_sinks(list(self.sinks))
 
@@ -146,8 +155,15 @@ def build_pipeline(
             sheet = load_sheet(settings.sheet_dir, size=size, max_views=settings.views)
             say(f"encoding the sheet ({sheet.num_views} view(s) at {size}x{size}) ...")
             cache = SheetCache(settings.cache_dir) if settings.cache_dir else SheetCache()
-            renderer = ConrRenderer(networks, sheet, settings.device, backend=settings.backend, cache=cache,
-                                    precision=settings.precision, progress=progress)
+            renderer = ConrRenderer(
+                networks,
+                sheet,
+                settings.device,
+                backend=settings.backend,
+                cache=cache,
+                precision=settings.precision,
+                progress=progress,
+            )
         else:
             renderer = ProxyRenderer() if settings.renderer == "proxy" else UdpRenderer()
         owned.enter_context(renderer)
@@ -155,18 +171,42 @@ def build_pipeline(
         if settings.udp_detector:
             from avatar_app.infer.registry import open_backend
 
-            detector = open_backend(settings.backend, networks, size, device=settings.device, precision=settings.precision,
-                                    parts=("udp_detector",), progress=progress)
+            detector = open_backend(
+                settings.backend,
+                networks,
+                size,
+                device=settings.device,
+                precision=settings.precision,
+                parts=("udp_detector",),
+                progress=progress,
+            )
             owned.callback(detector.close)  # the source owns it once it is made
         character = None if detector is not None else loaders.character(settings.character)
-        source = open_source(settings.source, fps=settings.fps, character=character, size=size, detector=detector,
-                             capture_factory=capture_factory)
+        source = open_source(
+            settings.source,
+            fps=settings.fps,
+            character=character,
+            size=size,
+            detector=detector,
+            capture_factory=capture_factory,
+        )
         owned.enter_context(source)
         sinks = list(extra_sinks)
         for spec in settings.sinks:
-            sinks.append(owned.enter_context(open_sink(spec, size=size, fps=settings.fps,
-                                                       background_rgb=settings.background_rgb)))
-        pipeline = LivePipeline(source, renderer, sinks, character=character, size=size, springs=settings.springs,
-                                max_frames=settings.max_frames, tap=tap)
+            sinks.append(
+                owned.enter_context(
+                    open_sink(spec, size=size, fps=settings.fps, background_rgb=settings.background_rgb)
+                )
+            )
+        pipeline = LivePipeline(
+            source,
+            renderer,
+            sinks,
+            character=character,
+            size=size,
+            springs=settings.springs,
+            max_frames=settings.max_frames,
+            tap=tap,
+        )
         owned.pop_all()
     return pipeline

@@ -32,7 +32,12 @@ class _CaptureBacked(PoseSource):
 
     def __init__(self, capture: CaptureSource, fps: float | None):
         if not isinstance(capture, CaptureSource):
-            raise SettingError("camera source", "a CaptureSource", type(capture).__name__, "wrap the camera in CaptureSource(index or path)")
+            raise SettingError(
+                "camera source",
+                "a CaptureSource",
+                type(capture).__name__,
+                "wrap the camera in CaptureSource(index or path)",
+            )
         self.capture = capture
         fps = check_source_fps(fps)
         self.period = 1.0 / (fps or 30.0)  # how often to produce a held sample while the camera is lost
@@ -76,8 +81,19 @@ class CameraPoseSource(_CaptureBacked):
 
     name = "camera"
 
-    def __init__(self, capture: CaptureSource, skeleton, *, fps: float | None = 30.0, tracker=None, smoothing: bool = True,
-                 min_cutoff: float = 1.0, beta: float = 1.6, hold: PoseHold | None = None, retarget_options: dict | None = None):
+    def __init__(
+        self,
+        capture: CaptureSource,
+        skeleton,
+        *,
+        fps: float | None = 30.0,
+        tracker=None,
+        smoothing: bool = True,
+        min_cutoff: float = 1.0,
+        beta: float = 1.6,
+        hold: PoseHold | None = None,
+        retarget_options: dict | None = None,
+    ):
         from avatar_app.tracking.retarget import LandmarkRetargeter
         from avatar_app.tracking.smoothing import OneEuroFilter
 
@@ -162,7 +178,9 @@ class UdpDetectorSource(_CaptureBacked):
         super().__init__(capture, fps)
         if not callable(getattr(detector, "detect", None)):
             raise SettingError(
-                "udp detector", "an object with detect(rgb, timestamp) -> UdpMap", type(detector).__name__,
+                "udp detector",
+                "an object with detect(rgb, timestamp) -> UdpMap",
+                type(detector).__name__,
                 "pass registry.open_backend(..., parts=('udp_detector',))",
             )
         self.detector = detector

@@ -48,18 +48,24 @@ def load_character(path: str | Path | None = None):
     return load_gltf(shipped) if shipped.is_file() else build_default_avatar()
 
 
-def choose_renderer(requested: str | None, weights: str | None, default_weights: Path = DEFAULT_WEIGHTS) -> tuple[str, Path | None, str | None]:
+def choose_renderer(
+    requested: str | None, weights: str | None, default_weights: Path = DEFAULT_WEIGHTS
+) -> tuple[str, Path | None, str | None]:
     """(renderer, weights folder or None, warning or None): conr when weights exist, else proxy with a warning."""
     folder = Path(weights) if weights else (default_weights if default_weights.is_dir() else None)
     if weights and not folder.is_dir():
-        raise SettingError("--weights", "a folder with the four CoNR .pth files", f"no folder {folder}", "check the path")
+        raise SettingError(
+            "--weights", "a folder with the four CoNR .pth files", f"no folder {folder}", "check the path"
+        )
     if requested is None:
         if folder is None:
             return "proxy", None, NO_WEIGHTS_WARNING.format(folder=default_weights)
         return "conr", folder, None
     if requested == "conr" and folder is None:
         raise SettingError(
-            "--renderer conr", "trained CoNR weights (--weights DIR)", f"none (no trained weights in {default_weights}, where a checkout ships them)",
+            "--renderer conr",
+            "trained CoNR weights (--weights DIR)",
+            f"none (no trained weights in {default_weights}, where a checkout ships them)",
             "pass --weights DIR (official CoNR weights, or `python tools/make_random_weights.py DIR --preset lite` for a smoke test), "
             "or use --renderer proxy",
         )
@@ -79,5 +85,7 @@ def parse_colour(text: str, setting: str = "--background") -> tuple[int, int, in
         if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
             raise ValueError
     except ValueError:
-        raise SettingError(setting, "a colour like #00ff00 or 0,255,0", repr(text), f"use e.g. {setting} #00ff00") from None
+        raise SettingError(
+            setting, "a colour like #00ff00 or 0,255,0", repr(text), f"use e.g. {setting} #00ff00"
+        ) from None
     return rgb  # type: ignore[return-value]

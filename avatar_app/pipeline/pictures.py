@@ -18,14 +18,23 @@ CHECKER_LIGHT, CHECKER_DARK = 0.80, 0.62
 
 # Which landmarks to join when drawing the tracked body (mediapipe pose names).
 _BONES = (
-    ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
-    ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
-    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
-    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
-    ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-    ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-    ("left_ear", "left_eye"), ("left_eye", "nose"), ("nose", "right_eye"), ("right_eye", "right_ear"),
-)  # fmt: skip
+    ("left_shoulder", "right_shoulder"),
+    ("left_hip", "right_hip"),
+    ("left_shoulder", "left_hip"),
+    ("right_shoulder", "right_hip"),
+    ("left_shoulder", "left_elbow"),
+    ("left_elbow", "left_wrist"),
+    ("right_shoulder", "right_elbow"),
+    ("right_elbow", "right_wrist"),
+    ("left_hip", "left_knee"),
+    ("left_knee", "left_ankle"),
+    ("right_hip", "right_knee"),
+    ("right_knee", "right_ankle"),
+    ("left_ear", "left_eye"),
+    ("left_eye", "nose"),
+    ("nose", "right_eye"),
+    ("right_eye", "right_ear"),
+)
 BONES = tuple((INDEX[a], INDEX[b]) for a, b in _BONES)
 MIN_VISIBILITY = 0.5
 
@@ -58,7 +67,11 @@ def camera_picture(rgb: np.ndarray, landmarks=None, max_side: int = 320) -> np.n
     """
     h, w = rgb.shape[:2]
     scale = min(1.0, max_side / max(h, w))
-    out = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA) if scale < 1 else rgb.copy()
+    out = (
+        cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else rgb.copy()
+    )
     if landmarks is None:
         return np.ascontiguousarray(out)
     oh, ow = out.shape[:2]
@@ -66,7 +79,9 @@ def camera_picture(rgb: np.ndarray, landmarks=None, max_side: int = 320) -> np.n
     visible = np.asarray(landmarks.visibility) >= MIN_VISIBILITY
     for a, b in BONES:
         if visible[a] and visible[b]:
-            cv2.line(out, tuple(int(v) for v in points[a]), tuple(int(v) for v in points[b]), (0, 255, 120), 2, cv2.LINE_AA)
+            cv2.line(
+                out, tuple(int(v) for v in points[a]), tuple(int(v) for v in points[b]), (0, 255, 120), 2, cv2.LINE_AA
+            )
     for i in np.flatnonzero(visible):
         cv2.circle(out, tuple(int(v) for v in points[i]), 3, (255, 80, 40), -1, cv2.LINE_AA)
     return np.ascontiguousarray(out)

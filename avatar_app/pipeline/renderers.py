@@ -85,20 +85,41 @@ class ConrRenderer(AvatarRenderer):
     needs_color = False
 
     def __init__(
-        self, networks, sheet: CharacterSheet, device="cpu", *, backend: str = "torch", cache=None, fast: bool = True,
-        precision: str = "fp32", deployment=None, progress=None,
+        self,
+        networks,
+        sheet: CharacterSheet,
+        device="cpu",
+        *,
+        backend: str = "torch",
+        cache=None,
+        fast: bool = True,
+        precision: str = "fp32",
+        deployment=None,
+        progress=None,
     ):
         from avatar_app.infer.registry import open_backend
 
         if not isinstance(sheet, CharacterSheet):
-            raise SettingError("conr renderer sheet", "a CharacterSheet (avatar_app.io.sheet.load_sheet)", type(sheet).__name__, "load the sheet first")
+            raise SettingError(
+                "conr renderer sheet",
+                "a CharacterSheet (avatar_app.io.sheet.load_sheet)",
+                type(sheet).__name__,
+                "load the sheet first",
+            )
         self.name = f"conr ({networks.cfg.name}{'' if backend == 'torch' else ', ' + backend})"
         self.size = sheet.size
         self.views = sheet.num_views
         self.backend = open_backend(
-            backend, networks, sheet.size, device=device, precision=precision, fast=fast, cache=cache,
-            deployment=deployment, progress=progress,
-        )  # fmt: skip
+            backend,
+            networks,
+            sheet.size,
+            device=device,
+            precision=precision,
+            fast=fast,
+            cache=cache,
+            deployment=deployment,
+            progress=progress,
+        )
         try:
             t0 = time.perf_counter()
             self.state = self.backend.encode(sheet)

@@ -21,8 +21,15 @@ from pathlib import Path
 
 from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline.builder import Loaders, PipelineSettings, build_pipeline
-from avatar_app.pipeline.output_hub import OUTPUT_KINDS, OutputHub, OutputRequest, OutputState, PreviewSink, PreviewTap
-from avatar_app.pipeline.output_hub import open_output
+from avatar_app.pipeline.output_hub import (
+    OUTPUT_KINDS,
+    OutputHub,
+    OutputRequest,
+    OutputState,
+    PreviewSink,
+    PreviewTap,
+    open_output,
+)
 from avatar_app.pipeline.status import PipelineStatus
 
 log = logging.getLogger(__name__)
@@ -185,11 +192,23 @@ class LiveSession:
                 self._failed_key, self._error, self._phase_note = want, _describe(exc), None
             return
         with self._lock:
-            self._pipeline, self._pipeline_key, self._failed_key, self._error, self._phase_note = pipeline, want, None, "", None
+            self._pipeline, self._pipeline_key, self._failed_key, self._error, self._phase_note = (
+                pipeline,
+                want,
+                None,
+                "",
+                None,
+            )
 
     def _build_pipeline(self, config: PipelineSettings):
-        return build_pipeline(config, [PreviewSink(self.hub)], loaders=self._loaders, tap=self.tap,
-                              note=lambda text: self._set_note(("starting", text)), capture_factory=self._capture_factory)
+        return build_pipeline(
+            config,
+            [PreviewSink(self.hub)],
+            loaders=self._loaders,
+            tap=self.tap,
+            note=lambda text: self._set_note(("starting", text)),
+            capture_factory=self._capture_factory,
+        )
 
     def _reconcile_outputs(self, request: OutputRequest) -> None:
         for kind, (sink, error) in self.hub.take_failures().items():

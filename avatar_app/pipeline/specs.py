@@ -59,13 +59,17 @@ def parse_port(text: str, setting: str, default_hint: int) -> int:
     except ValueError:
         raise SettingError(setting, "a port number 0..65535", repr(text), f"use e.g. {default_hint}") from None
     if not 0 <= port <= 65535:
-        raise SettingError(setting, "a port number 0..65535 (0 picks a free one)", str(port), f"use e.g. {default_hint}")
+        raise SettingError(
+            setting, "a port number 0..65535 (0 picks a free one)", str(port), f"use e.g. {default_hint}"
+        )
     return port
 
 
 def _existing_file(text: str | None, setting: str, what: str) -> Path:
     if not text:
-        raise SettingError(setting, f"{what} after the colon", "nothing", f"write {setting.split()[-1].rstrip(':')}:PATH")
+        raise SettingError(
+            setting, f"{what} after the colon", "nothing", f"write {setting.split()[-1].rstrip(':')}:PATH"
+        )
     path = Path(text).expanduser()
     if not path.is_file():
         raise SettingError(setting, f"an existing {what}", f"no such file {path}", "check the path")
@@ -88,7 +92,9 @@ def parse_source_spec(text: str) -> SourceSpec:
             return SourceSpec("webcam", camera=int(rest))
         if rest.startswith("/dev/") or "://" in rest:
             return SourceSpec("webcam", camera=rest)
-        raise SettingError(setting, "webcam, webcam:N (a camera index) or webcam:/dev/videoN", repr(rest), "use e.g. --source webcam:0")
+        raise SettingError(
+            setting, "webcam, webcam:N (a camera index) or webcam:/dev/videoN", repr(rest), "use e.g. --source webcam:0"
+        )
     if kind == "vmc":
         return SourceSpec("vmc", port=DEFAULT_VMC_PORT if not rest else parse_port(rest, setting, DEFAULT_VMC_PORT))
     raise SettingError("--source", SOURCE_SYNTAX, repr(text), "use e.g. --source demo or --source webcam:0")
@@ -104,30 +110,47 @@ def parse_sink_spec(text: str) -> SinkSpec:
             raise SettingError(setting, "file:PATH", "no path", "use e.g. --sink file:out.mp4 or --sink file:frames/")
         path = Path(rest).expanduser()
         if path.suffix.lower() not in ("", ".mp4", ".avi") and not path.is_dir():
-            raise SettingError(setting, "a .mp4 or .avi file, or a folder for PNG frames", f"the extension '{path.suffix}'",
-                               "use .mp4 (plays anywhere), .avi (lossless) or a folder name (PNG frames with alpha)")
+            raise SettingError(
+                setting,
+                "a .mp4 or .avi file, or a folder for PNG frames",
+                f"the extension '{path.suffix}'",
+                "use .mp4 (plays anywhere), .avi (lossless) or a folder name (PNG frames with alpha)",
+            )
         if not path.parent.exists():
-            raise SettingError(setting, "a path in an existing folder", f"no folder {path.parent}", f"create {path.parent} first")
+            raise SettingError(
+                setting, "a path in an existing folder", f"no folder {path.parent}", f"create {path.parent} first"
+            )
         return SinkSpec("file", path=path)
     if kind == "browser":
-        return SinkSpec("browser", port=DEFAULT_BROWSER_PORT if not rest else parse_port(rest, setting, DEFAULT_BROWSER_PORT))
+        return SinkSpec(
+            "browser", port=DEFAULT_BROWSER_PORT if not rest else parse_port(rest, setting, DEFAULT_BROWSER_PORT)
+        )
     raise SettingError("--sink", SINK_SYNTAX, repr(text), "use e.g. --sink virtualcam or --sink file:out.mp4")
 
 
 def check_unique_sinks(specs: list[SinkSpec]) -> None:
     paths = [s.path.resolve() for s in specs if s.kind == "file"]
     if len(paths) != len(set(paths)):
-        raise SettingError("--sink", "each file at most once", "the same file twice", "give each file sink its own path")
+        raise SettingError(
+            "--sink", "each file at most once", "the same file twice", "give each file sink its own path"
+        )
     if sum(s.kind == "virtualcam" for s in specs) > 1:
         raise SettingError("--sink", "one virtualcam sink", "virtualcam twice", "drop the second --sink virtualcam")
 
 
-def open_source(spec: SourceSpec, *, fps: float = 30.0, character=None, size: int = 256, detector=None, capture_factory=None):
+def open_source(
+    spec: SourceSpec, *, fps: float = 30.0, character=None, size: int = 256, detector=None, capture_factory=None
+):
     """Build the source a spec names. ``detector`` (a UDPDetector) turns a camera source into a UDP-detector source."""
     from avatar_app.pipeline.sources import MotionSource, VmcSource
 
     if detector is not None and not spec.is_camera:
-        raise SettingError("--udp-detector", "a webcam or video source", f"--source {spec}", "use --source webcam or --source video:FILE")
+        raise SettingError(
+            "--udp-detector",
+            "a webcam or video source",
+            f"--source {spec}",
+            "use --source webcam or --source video:FILE",
+        )
     if spec.kind == "demo":
         from avatar_app.rig import DemoMotion
 
@@ -151,7 +174,9 @@ def open_source(spec: SourceSpec, *, fps: float = 30.0, character=None, size: in
         source.name = f"{spec} (UDP detector)"
         return source
     if character is None:
-        raise SettingError("camera source", "the character whose skeleton the landmarks drive", "None", "pass character=...")
+        raise SettingError(
+            "camera source", "the character whose skeleton the landmarks drive", "None", "pass character=..."
+        )
     source = CameraPoseSource(capture, character.skeleton, fps=fps)
     source.name = str(spec)
     return source

@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 # Stage names in hot-path order, for tables and the status line (sources add their own parts).
 STAGE_ORDER = ("pose", "landmarks", "smooth", "retarget", "vmc", "detect", "rig", "raster", "render", "send")

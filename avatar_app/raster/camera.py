@@ -56,10 +56,15 @@ class _Camera:
         object.__setattr__(self, "up", _vec3(self.up, f"{name}.up"))
         view = np.subtract(self.target, self.eye)
         if np.linalg.norm(view) < 1e-12:
-            raise SettingError(f"{name}.target", "a point different from eye", repr(self.target), "move the eye away from the target")
+            raise SettingError(
+                f"{name}.target", "a point different from eye", repr(self.target), "move the eye away from the target"
+            )
         if np.linalg.norm(np.cross(_normalize(view), self.up)) < 1e-6:
             raise SettingError(
-                f"{name}.up", "a direction not parallel to the viewing direction", repr(self.up), "use up=(0, 1, 0) for side views"
+                f"{name}.up",
+                "a direction not parallel to the viewing direction",
+                repr(self.up),
+                "use up=(0, 1, 0) for side views",
             )
         if not (math.isfinite(self.near) and math.isfinite(self.far) and self.far > self.near):
             raise SettingError(f"{name}.far", f"far > near ({self.near})", repr(self.far), "pass finite near < far")
@@ -114,7 +119,10 @@ class OrthographicCamera(_Camera):
         self._validate_pose()
         if not (math.isfinite(self.half_height) and self.half_height > 0):
             raise SettingError(
-                "OrthographicCamera.half_height", "a positive number", repr(self.half_height), "use auto_frame() or e.g. 1.0"
+                "OrthographicCamera.half_height",
+                "a positive number",
+                repr(self.half_height),
+                "use auto_frame() or e.g. 1.0",
             )
 
     def projection_matrix(self, aspect: float) -> np.ndarray:
@@ -154,7 +162,9 @@ class PerspectiveCamera(_Camera):
     def __post_init__(self):
         self._validate_pose()
         if not (0.0 < self.fov_y_deg < 180.0):
-            raise SettingError("PerspectiveCamera.fov_y_deg", "degrees in (0, 180)", repr(self.fov_y_deg), "use e.g. 30")
+            raise SettingError(
+                "PerspectiveCamera.fov_y_deg", "degrees in (0, 180)", repr(self.fov_y_deg), "use e.g. 30"
+            )
         if not self.near > 0:
             raise SettingError("PerspectiveCamera.near", "a positive distance", repr(self.near), "use e.g. 0.1")
 
@@ -212,7 +222,10 @@ def auto_frame(
     points = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     if points.shape[0] == 0 or not np.isfinite(points).all():
         raise SettingError(
-            "auto_frame(positions)", "finite vertex positions [V, 3]", f"shape {points.shape}", "pass the posed mesh vertices"
+            "auto_frame(positions)",
+            "finite vertex positions [V, 3]",
+            f"shape {points.shape}",
+            "pass the posed mesh vertices",
         )
     if not (0.0 <= margin < 0.5):
         raise SettingError("auto_frame(margin)", "a fraction in [0, 0.5)", repr(margin), "use e.g. 0.05")
@@ -222,7 +235,10 @@ def auto_frame(
     up = _vec3(up, "auto_frame(up)")
     if np.linalg.norm(np.cross(towards_camera, up)) < 1e-6:
         raise SettingError(
-            "auto_frame(up)", "a direction not parallel to view_dir", repr(up), "use up=(0, 1, 0) and a horizontal view_dir"
+            "auto_frame(up)",
+            "a direction not parallel to view_dir",
+            repr(up),
+            "use up=(0, 1, 0) and a horizontal view_dir",
         )
     right, true_up, _ = _basis(np.zeros(3), -towards_camera, up)
 
@@ -289,7 +305,10 @@ def yaw_cameras(
         if isinstance(yaw, str):
             if yaw not in VIEW_YAWS_DEG:
                 raise SettingError(
-                    "yaw_cameras(yaws)", f"degrees or one of {sorted(VIEW_YAWS_DEG)}", repr(yaw), "use e.g. 'front' or 45"
+                    "yaw_cameras(yaws)",
+                    f"degrees or one of {sorted(VIEW_YAWS_DEG)}",
+                    repr(yaw),
+                    "use e.g. 'front' or 45",
                 )
             yaw = VIEW_YAWS_DEG[yaw]
         cameras.append(auto_frame(positions, aspect, margin, yaw_view_dir(yaw), (0.0, 1.0, 0.0), projection, fov_y_deg))

@@ -11,7 +11,7 @@ import numpy as np
 from avatar_app.raster.camera import OrthographicCamera, auto_frame, yaw_cameras
 from avatar_app.raster.lod import decimate_triangles
 from avatar_app.raster.mesh import RasterMesh
-from avatar_app.raster.rasterizer import RasterResult, Rasterizer
+from avatar_app.raster.rasterizer import Rasterizer, RasterResult
 from avatar_app.rig import Character, CharacterAnimator, rest_udp_coordinates
 
 # Room above the rest pose for raised arms and jumps, as a fraction of the rest height:
@@ -32,7 +32,9 @@ def raster_mesh(character: Character, reduction: float = 0.0) -> RasterMesh:
     return RasterMesh(rest, rest_udp_coordinates(character), triangles, colors)
 
 
-def target_camera(character: Character, aspect: float = 1.0, margin: float = 0.03, view_dir=(0.0, 0.0, 1.0)) -> OrthographicCamera:
+def target_camera(
+    character: Character, aspect: float = 1.0, margin: float = 0.03, view_dir=(0.0, 0.0, 1.0)
+) -> OrthographicCamera:
     """A fixed orthographic camera showing the whole body with headroom, from ``view_dir``."""
     lo, hi = character.rest_bounds()
     height = hi[1] - lo[1]
@@ -43,7 +45,9 @@ def target_camera(character: Character, aspect: float = 1.0, margin: float = 0.0
     return auto_frame(envelope, aspect, margin, view_dir)
 
 
-def sheet_cameras(character: Character, aspect: float = 1.0, margin: float = 0.03, yaws=("front", "three_quarter", "side", "back")):
+def sheet_cameras(
+    character: Character, aspect: float = 1.0, margin: float = 0.03, yaws=("front", "three_quarter", "side", "back")
+):
     """Cameras for character-sheet views of the rest pose, one shared scale."""
     return yaw_cameras(character.rest_vertices(), aspect, yaws, margin)
 
@@ -57,7 +61,14 @@ class CharacterView:
     """
 
     def __init__(
-        self, character: Character, size, *, camera=None, springs: bool = True, color_samples: int = 0, ctx=None,
+        self,
+        character: Character,
+        size,
+        *,
+        camera=None,
+        springs: bool = True,
+        color_samples: int = 0,
+        ctx=None,
         reduction: float = LIVE_REDUCTION,
     ):
         self.character = character
@@ -78,7 +89,7 @@ class CharacterView:
     def close(self) -> None:
         self.rasterizer.close()
 
-    def __enter__(self) -> "CharacterView":
+    def __enter__(self) -> CharacterView:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -45,7 +45,9 @@ def decimate_triangles(rest_positions, triangles, part_ids=None, reduction: floa
             out.append(tri)
             continue
         used = np.unique(tri)
-        points, faces = fast_simplification.simplify(positions[used], np.searchsorted(used, tri), target_reduction=reduction)
+        points, faces = fast_simplification.simplify(
+            positions[used], np.searchsorted(used, tri), target_reduction=reduction
+        )
         snapped = used[cKDTree(positions[used]).query(points)[1]][faces]
         keep = (snapped[:, 0] != snapped[:, 1]) & (snapped[:, 1] != snapped[:, 2]) & (snapped[:, 0] != snapped[:, 2])
         out.append(snapped[keep])

@@ -18,7 +18,9 @@ _UDP_FIX = "map rest-pose coordinates with x' = x/H + 0.5, y' = y/H, z' = z/H + 
 def _float_array(value, name: str, columns: int, fix: str) -> np.ndarray:
     array = np.asarray(value)
     if array.ndim != 2 or array.shape[1] != columns or not np.issubdtype(array.dtype, np.number):
-        raise InputError(f"RasterMesh.{name}", f"a numeric array of shape [V, {columns}]", f"{array.dtype} {array.shape}", fix)
+        raise InputError(
+            f"RasterMesh.{name}", f"a numeric array of shape [V, {columns}]", f"{array.dtype} {array.shape}", fix
+        )
     array = np.ascontiguousarray(array, dtype=np.float32)
     if not np.isfinite(array).all():
         raise InputError(f"RasterMesh.{name}", "finite values", "NaN or infinity", fix)
@@ -51,7 +53,9 @@ class RasterMesh:
     __slots__ = ("positions", "rest_udp", "colors", "triangles", "version", "__weakref__")
 
     def __init__(self, positions, rest_udp, triangles, colors=None):
-        self.positions = _float_array(positions, "positions", 3, "pass posed vertex positions as an array [V, 3]").copy()
+        self.positions = _float_array(
+            positions, "positions", 3, "pass posed vertex positions as an array [V, 3]"
+        ).copy()
         num_vertices = self.positions.shape[0]
         if num_vertices == 0:
             raise InputError("RasterMesh.positions", "at least one vertex", "0 vertices", "pass a non-empty mesh")
@@ -59,7 +63,10 @@ class RasterMesh:
         self.rest_udp = _float_array(rest_udp, "rest_udp", 3, _UDP_FIX).copy()
         if self.rest_udp.shape[0] != num_vertices:
             raise InputError(
-                "RasterMesh.rest_udp", f"one row per vertex ({num_vertices})", f"{self.rest_udp.shape[0]} rows", _UDP_FIX
+                "RasterMesh.rest_udp",
+                f"one row per vertex ({num_vertices})",
+                f"{self.rest_udp.shape[0]} rows",
+                _UDP_FIX,
             )
         _unit_range(self.rest_udp, "rest_udp", _UDP_FIX)
 
@@ -70,7 +77,10 @@ class RasterMesh:
             self.colors = _float_array(colors, "colors", 4, color_fix).copy()
             if self.colors.shape[0] != num_vertices:
                 raise InputError(
-                    "RasterMesh.colors", f"one row per vertex ({num_vertices})", f"{self.colors.shape[0]} rows", color_fix
+                    "RasterMesh.colors",
+                    f"one row per vertex ({num_vertices})",
+                    f"{self.colors.shape[0]} rows",
+                    color_fix,
                 )
             _unit_range(self.colors, "colors", color_fix)
             self.colors.setflags(write=False)
@@ -78,7 +88,9 @@ class RasterMesh:
         tri = np.asarray(triangles)
         tri_fix = "pass triangles as integer vertex indices of shape [F, 3]"
         if tri.ndim != 2 or tri.shape[1] != 3 or tri.shape[0] == 0 or not np.issubdtype(tri.dtype, np.integer):
-            raise InputError("RasterMesh.triangles", "a non-empty integer array [F, 3]", f"{tri.dtype} {tri.shape}", tri_fix)
+            raise InputError(
+                "RasterMesh.triangles", "a non-empty integer array [F, 3]", f"{tri.dtype} {tri.shape}", tri_fix
+            )
         low, high = int(tri.min()), int(tri.max())
         if low < 0 or high >= num_vertices:
             raise InputError(

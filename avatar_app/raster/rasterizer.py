@@ -98,7 +98,7 @@ class RasterResult:
     udp: np.ndarray
     color: np.ndarray | None = None
 
-    def copy(self) -> "RasterResult":
+    def copy(self) -> RasterResult:
         return RasterResult(self.udp.copy(), None if self.color is None else self.color.copy())
 
     def udp_map(self, timestamp: float = 0.0) -> UdpMap:
@@ -132,7 +132,10 @@ class _GpuMesh:
             self.vertex_arrays.append(self.mrt_vao)
             if with_msaa_color:
                 self.color_vao = ctx.vertex_array(
-                    programs["color"], [(position, "3f", "in_position"), (color, "4f", "in_color")], index, index_element_size=4
+                    programs["color"],
+                    [(position, "3f", "in_position"), (color, "4f", "in_color")],
+                    index,
+                    index_element_size=4,
                 )
                 self.vertex_arrays.append(self.color_vao)
 
@@ -164,7 +167,9 @@ class Rasterizer:
         else:
             self.height = self.width = check_model_size(size, "raster size")
         if not isinstance(color_samples, int) or color_samples < 0:
-            raise SettingError("raster color_samples", "0 (off) or a sample count like 4", repr(color_samples), "use 0 or 4")
+            raise SettingError(
+                "raster color_samples", "0 (off) or a sample count like 4", repr(color_samples), "use 0 or 4"
+            )
 
         self._owns_ctx = ctx is None
         self.ctx = create_headless_context() if ctx is None else ctx
@@ -175,7 +180,10 @@ class Rasterizer:
             if self._owns_ctx:
                 self.ctx.release()
             raise SettingError(
-                "raster color_samples", f"at most {max_samples} on this GL driver", str(color_samples), f"use {max_samples} or 0"
+                "raster color_samples",
+                f"at most {max_samples} on this GL driver",
+                str(color_samples),
+                f"use {max_samples} or 0",
             )
         self.color_samples = color_samples
 
@@ -219,17 +227,24 @@ class Rasterizer:
         shape = (self.height, self.width, 4)
         return RasterResult(np.zeros(shape, np.float32), np.zeros(shape, np.float32) if with_color else None)
 
-    def render(self, mesh: RasterMesh, camera, *, udp_only: bool = False, out: RasterResult | None = None) -> RasterResult:
+    def render(
+        self, mesh: RasterMesh, camera, *, udp_only: bool = False, out: RasterResult | None = None
+    ) -> RasterResult:
         """Rasterize ``mesh`` seen by ``camera``; colour too when the mesh has colours and not ``udp_only``.
 
         Returns ``out`` (filled) or the rasterizer's reused buffers; see RasterResult.
         """
         self._enter()
         if not isinstance(mesh, RasterMesh):
-            raise InputError("Rasterizer.render(mesh)", "a RasterMesh", type(mesh).__name__, "wrap arrays in RasterMesh(...)")
+            raise InputError(
+                "Rasterizer.render(mesh)", "a RasterMesh", type(mesh).__name__, "wrap arrays in RasterMesh(...)"
+            )
         if not isinstance(camera, (OrthographicCamera, PerspectiveCamera)):
             raise InputError(
-                "Rasterizer.render(camera)", "an OrthographicCamera or PerspectiveCamera", type(camera).__name__, "use auto_frame(...)"
+                "Rasterizer.render(camera)",
+                "an OrthographicCamera or PerspectiveCamera",
+                type(camera).__name__,
+                "use auto_frame(...)",
             )
         with_color = mesh.colors is not None and not udp_only
         result = self._result if out is None else self._check_out(out, with_color)
@@ -295,7 +310,7 @@ class Rasterizer:
             self.ctx.release()
         self._closed = True
 
-    def __enter__(self) -> "Rasterizer":
+    def __enter__(self) -> Rasterizer:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -341,7 +356,11 @@ class Rasterizer:
                 or not array.flags.c_contiguous
                 or not array.flags.writeable
             ):
-                found = "None" if array is None else f"{getattr(array, 'dtype', type(array).__name__)} {getattr(array, 'shape', '')}"
+                found = (
+                    "None"
+                    if array is None
+                    else f"{getattr(array, 'dtype', type(array).__name__)} {getattr(array, 'shape', '')}"
+                )
                 raise InputError(
                     f"Rasterizer.render(out.{name})",
                     f"a writable C-contiguous float32 array {shape}",

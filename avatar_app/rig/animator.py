@@ -23,7 +23,11 @@ class CharacterAnimator:
     def __init__(self, character: Character, spring_dt: float = 1.0 / 120.0, springs: bool = True):
         self.character = character
         self.rig = HumanoidRig(character.skeleton) if "hips" in character.skeleton.humanoid else None
-        self.springs = SpringBoneSystem(character.skeleton, character.springs, dt=spring_dt) if springs and not character.springs.empty else None
+        self.springs = (
+            SpringBoneSystem(character.skeleton, character.springs, dt=spring_dt)
+            if springs and not character.springs.empty
+            else None
+        )
         self.world_matrices = character.skeleton.rest_world_matrices.copy()
 
     def reset(self) -> None:
@@ -33,7 +37,9 @@ class CharacterAnimator:
     def pose_for(self, pose: Pose | HumanoidPose) -> Pose:
         if isinstance(pose, HumanoidPose):
             if self.rig is None:
-                raise ValueError(f"{self.character.source}: has no humanoid map, so it cannot take a HumanoidPose; pass a Pose")
+                raise ValueError(
+                    f"{self.character.source}: has no humanoid map, so it cannot take a HumanoidPose; pass a Pose"
+                )
             return self.rig.to_pose(pose)
         return pose
 

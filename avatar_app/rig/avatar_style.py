@@ -34,7 +34,14 @@ COLORS = {
 }
 PATTERN_KINDS = ("plain", "stripes_h", "stripes_v", "checks", "split")
 # Skin tones from pale to dark (sRGB); a random tone is a point on this polyline.
-SKIN_TONES = ((1.00, 0.90, 0.83), (1.00, 0.87, 0.79), (0.96, 0.80, 0.69), (0.87, 0.68, 0.54), (0.70, 0.50, 0.37), (0.48, 0.33, 0.24))
+SKIN_TONES = (
+    (1.00, 0.90, 0.83),
+    (1.00, 0.87, 0.79),
+    (0.96, 0.80, 0.69),
+    (0.87, 0.68, 0.54),
+    (0.70, 0.50, 0.37),
+    (0.48, 0.33, 0.24),
+)
 # The skirt's vertical stripes are laid out by angle around the body; this radius turns
 # the angle into metres so one ``period_m`` means about the same on skirt and top.
 SKIRT_ARC_RADIUS_M = 0.16
@@ -118,13 +125,20 @@ class AvatarStyle:
     def __post_init__(self):
         if len(self.colors) != len(PART_NAMES):
             raise SettingError(
-                "AvatarStyle.colors", f"{len(PART_NAMES)} RGB colours in the order {PART_NAMES}", f"{len(self.colors)}", "give one colour per part"
+                "AvatarStyle.colors",
+                f"{len(PART_NAMES)} RGB colours in the order {PART_NAMES}",
+                f"{len(self.colors)}",
+                "give one colour per part",
             )
-        object.__setattr__(self, "colors", tuple(_rgb(c, f"AvatarStyle.colors[{n}]") for c, n in zip(self.colors, PART_NAMES)))
+        object.__setattr__(
+            self, "colors", tuple(_rgb(c, f"AvatarStyle.colors[{n}]") for c, n in zip(self.colors, PART_NAMES))
+        )
         for name, (low, high) in _LIMITS.items():
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and low <= value <= high):
-                raise SettingError(f"AvatarStyle.{name}", f"a factor in [{low}, {high}]", repr(value), "1.0 is the default character")
+                raise SettingError(
+                    f"AvatarStyle.{name}", f"a factor in [{low}, {high}]", repr(value), "1.0 is the default character"
+                )
 
     @property
     def palette(self) -> dict[str, Rgb]:
@@ -154,8 +168,12 @@ class AvatarStyle:
         palette["shorts"] = palette["skirt"] if rng.random() < 0.6 else _cloth(rng)
         return cls(
             colors=tuple(palette[name] for name in PART_NAMES),
-            top_pattern=_random_pattern(rng, plain=0.45, kinds=("stripes_h", "stripes_v", "checks", "split"), period=(0.05, 0.12)),
-            skirt_pattern=_random_pattern(rng, plain=0.45, kinds=("stripes_h", "stripes_v", "checks", "split"), period=(0.11, 0.2)),
+            top_pattern=_random_pattern(
+                rng, plain=0.45, kinds=("stripes_h", "stripes_v", "checks", "split"), period=(0.05, 0.12)
+            ),
+            skirt_pattern=_random_pattern(
+                rng, plain=0.45, kinds=("stripes_h", "stripes_v", "checks", "split"), period=(0.11, 0.2)
+            ),
             socks_pattern=_random_pattern(rng, plain=0.65, kinds=("stripes_h",), period=(0.04, 0.08)),
             twin_tails=bool(rng.random() < 0.75),
             tail_length=float(rng.uniform(0.6, 1.5)),
@@ -169,7 +187,9 @@ class AvatarStyle:
         )
 
 
-def paint_patterns(style: AvatarStyle, positions: np.ndarray, colors: np.ndarray, part_ids: np.ndarray, skirt_axis_z: float) -> np.ndarray:
+def paint_patterns(
+    style: AvatarStyle, positions: np.ndarray, colors: np.ndarray, part_ids: np.ndarray, skirt_axis_z: float
+) -> np.ndarray:
     """``colors`` [V,4] with the style's patterns painted over top, skirt and socks (a copy)."""
     out = colors.copy()
     x, y, z = positions[:, 0], positions[:, 1], positions[:, 2]
@@ -188,12 +208,16 @@ def paint_patterns(style: AvatarStyle, positions: np.ndarray, colors: np.ndarray
 def _rgb(value, setting: str) -> Rgb:
     rgb = np.asarray(value, dtype=np.float64)
     if rgb.shape != (3,) or not np.all((rgb >= 0.0) & (rgb <= 1.0)):
-        raise SettingError(setting, "an sRGB colour: three numbers in [0, 1]", repr(value), "divide 8-bit colours by 255")
+        raise SettingError(
+            setting, "an sRGB colour: three numbers in [0, 1]", repr(value), "divide 8-bit colours by 255"
+        )
     return tuple(float(v) for v in rgb)
 
 
 def _hsv(rng: np.random.Generator, hue, saturation, value) -> Rgb:
-    return tuple(float(c) for c in colorsys.hsv_to_rgb(rng.uniform(*hue), rng.uniform(*saturation), rng.uniform(*value)))
+    return tuple(
+        float(c) for c in colorsys.hsv_to_rgb(rng.uniform(*hue), rng.uniform(*saturation), rng.uniform(*value))
+    )
 
 
 def _cloth(rng: np.random.Generator) -> Rgb:
@@ -210,7 +234,9 @@ def _skin_tone(rng: np.random.Generator) -> Rgb:
     return tuple(float(c) for c in np.clip(tone, 0.0, 1.0))
 
 
-def _random_pattern(rng: np.random.Generator, plain: float, kinds: tuple[str, ...], period: tuple[float, float]) -> Pattern:
+def _random_pattern(
+    rng: np.random.Generator, plain: float, kinds: tuple[str, ...], period: tuple[float, float]
+) -> Pattern:
     if rng.random() < plain:
         return Pattern()
     kind = kinds[int(rng.integers(len(kinds)))]

@@ -26,8 +26,14 @@ from avatar_app.rig.skeleton import Pose, Skeleton
 
 log = logging.getLogger(__name__)
 
-_CHANNELS = {"xposition": ("pos", 0), "yposition": ("pos", 1), "zposition": ("pos", 2),
-             "xrotation": ("rot", "X"), "yrotation": ("rot", "Y"), "zrotation": ("rot", "Z")}  # fmt: skip
+_CHANNELS = {
+    "xposition": ("pos", 0),
+    "yposition": ("pos", 1),
+    "zposition": ("pos", 2),
+    "xrotation": ("rot", "X"),
+    "yrotation": ("rot", "Y"),
+    "zrotation": ("rot", "Z"),
+}
 
 
 class _Tokens:
@@ -45,10 +51,20 @@ class _Tokens:
 
     def take(self, expected: str | None = None) -> str:
         if self.pos >= len(self.items):
-            raise MotionFileError(f"{self.source} (end of file)", expected or "more of the HIERARCHY", "the end of the file", "the file is cut short; re-export it")
+            raise MotionFileError(
+                f"{self.source} (end of file)",
+                expected or "more of the HIERARCHY",
+                "the end of the file",
+                "the file is cut short; re-export it",
+            )
         tok, line = self.items[self.pos]
         if expected is not None and tok.upper() != expected.upper():
-            raise MotionFileError(f"{self.source} (line {line})", f"'{expected}'", f"'{tok}'", "fix the HIERARCHY syntax or re-export the file")
+            raise MotionFileError(
+                f"{self.source} (line {line})",
+                f"'{expected}'",
+                f"'{tok}'",
+                "fix the HIERARCHY syntax or re-export the file",
+            )
         self.pos += 1
         return tok
 
@@ -58,7 +74,9 @@ class _Tokens:
         try:
             return float(tok)
         except ValueError:
-            raise MotionFileError(f"{self.source} (line {line})", f"a number for {what}", f"'{tok}'", "fix the value") from None
+            raise MotionFileError(
+                f"{self.source} (line {line})", f"a number for {what}", f"'{tok}'", "fix the value"
+            ) from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,10 +172,20 @@ def load_bvh(path, humanoid: dict[str, str] | None = None) -> BvhMotion:
     else:
         missing = [n for n in humanoid.values() if n not in names]
         if missing:
-            raise MotionFileError(source, "humanoid map targets that are joints of the file", f"unknown joints {missing[:5]}", "use the joint names from the HIERARCHY")
+            raise MotionFileError(
+                source,
+                "humanoid map targets that are joints of the file",
+                f"unknown joints {missing[:5]}",
+                "use the joint names from the HIERARCHY",
+            )
         bone_map = {bone: names.index(n) for bone, n in humanoid.items()}
     if "hips" not in bone_map:
-        raise MotionFileError(source, "a hips/root joint we can recognise", f"joints {names[:6]}...", "pass humanoid={'hips': <name>, ...} to load_bvh")
+        raise MotionFileError(
+            source,
+            "a hips/root joint we can recognise",
+            f"joints {names[:6]}...",
+            "pass humanoid={'hips': <name>, ...} to load_bvh",
+        )
     skeleton = Skeleton(names, parents, np.array(offsets), identity_quat(len(names)), bone_map, source=source)
     rotations, translations = _frames_to_locals(frames, channels, np.array(offsets))
     return BvhMotion(skeleton, rotations, translations, frame_time, source)
@@ -177,12 +205,22 @@ def _parse_joint(tokens: _Tokens, parent: int, names, parents, offsets, channels
         line = tokens.line
         count_tok = tokens.take()
         if not count_tok.isdigit():
-            raise MotionFileError(f"{tokens.source} (line {line})", "a channel count after CHANNELS", f"'{count_tok}'", "write e.g. 'CHANNELS 3 Zrotation Xrotation Yrotation'")
+            raise MotionFileError(
+                f"{tokens.source} (line {line})",
+                "a channel count after CHANNELS",
+                f"'{count_tok}'",
+                "write e.g. 'CHANNELS 3 Zrotation Xrotation Yrotation'",
+            )
         for _ in range(int(count_tok)):
             line = tokens.line
             ch = tokens.take()
             if ch.lower() not in _CHANNELS:
-                raise MotionFileError(f"{tokens.source} (line {line})", "a channel name among Xposition Yposition Zposition Xrotation Yrotation Zrotation", f"'{ch}' in joint {name!r}", "fix the channel name (or the CHANNELS count)")
+                raise MotionFileError(
+                    f"{tokens.source} (line {line})",
+                    "a channel name among Xposition Yposition Zposition Xrotation Yrotation Zrotation",
+                    f"'{ch}' in joint {name!r}",
+                    "fix the channel name (or the CHANNELS count)",
+                )
             chans.append(ch.lower())
     channels.append(chans)
     while True:
@@ -214,34 +252,67 @@ def _parse_joint(tokens: _Tokens, parent: int, names, parents, offsets, channels
 def _parse_motion(lines: list[str], motion_line: int, total: int, source: str) -> tuple[np.ndarray, float]:
     body = [(n + 1, lines[n].strip()) for n in range(motion_line + 1, len(lines))]
     body = [(n, s) for n, s in body if s]
-    if len(body) < 2 or not body[0][1].lower().startswith("frames:") or not body[1][1].lower().startswith("frame time:"):
+    if (
+        len(body) < 2
+        or not body[0][1].lower().startswith("frames:")
+        or not body[1][1].lower().startswith("frame time:")
+    ):
         where = body[0][0] if body else motion_line + 1
-        raise MotionFileError(f"{source} (line {where})", "'Frames: N' and 'Frame Time: T' after MOTION", f"'{body[0][1] if body else 'end of file'}'", "re-export the file")
+        raise MotionFileError(
+            f"{source} (line {where})",
+            "'Frames: N' and 'Frame Time: T' after MOTION",
+            f"'{body[0][1] if body else 'end of file'}'",
+            "re-export the file",
+        )
     try:
         count = int(body[0][1].split(":", 1)[1])
         frame_time = float(body[1][1].split(":", 1)[1])
     except ValueError:
-        raise MotionFileError(f"{source} (line {body[0][0]})", "an integer frame count and a numeric frame time", f"'{body[0][1]}' / '{body[1][1]}'", "fix the MOTION header") from None
+        raise MotionFileError(
+            f"{source} (line {body[0][0]})",
+            "an integer frame count and a numeric frame time",
+            f"'{body[0][1]}' / '{body[1][1]}'",
+            "fix the MOTION header",
+        ) from None
     if count < 1 or not frame_time > 0:
-        raise MotionFileError(f"{source} (line {body[0][0]})", "at least one frame and a positive frame time", f"Frames: {count}, Frame Time: {frame_time}", "fix the MOTION header")
+        raise MotionFileError(
+            f"{source} (line {body[0][0]})",
+            "at least one frame and a positive frame time",
+            f"Frames: {count}, Frame Time: {frame_time}",
+            "fix the MOTION header",
+        )
     rows = body[2:]
     if len(rows) < count:
-        raise MotionFileError(source, f"{count} frames of motion (as 'Frames:' says)", f"only {len(rows)}", "the file is truncated; re-export it or fix 'Frames:'")
+        raise MotionFileError(
+            source,
+            f"{count} frames of motion (as 'Frames:' says)",
+            f"only {len(rows)}",
+            "the file is truncated; re-export it or fix 'Frames:'",
+        )
     if len(rows) > count:
         log.info("%s: ignoring %d lines after the %d declared frames", source, len(rows) - count, count)
     frames = np.empty((count, total))
     for k, (n, text) in enumerate(rows[:count]):
         values = text.split()
         if len(values) != total:
-            raise MotionFileError(f"{source} (line {n})", f"{total} values per frame (the sum of the CHANNELS counts)", f"{len(values)} values in frame {k}", "re-export the file; the HIERARCHY and MOTION disagree")
+            raise MotionFileError(
+                f"{source} (line {n})",
+                f"{total} values per frame (the sum of the CHANNELS counts)",
+                f"{len(values)} values in frame {k}",
+                "re-export the file; the HIERARCHY and MOTION disagree",
+            )
         try:
             frames[k] = [float(v) for v in values]
         except ValueError:
-            raise MotionFileError(f"{source} (line {n})", "numbers only in frame lines", f"'{text[:40]}'", "fix the value") from None
+            raise MotionFileError(
+                f"{source} (line {n})", "numbers only in frame lines", f"'{text[:40]}'", "fix the value"
+            ) from None
     return frames, frame_time
 
 
-def _frames_to_locals(frames: np.ndarray, channels: list[list[str]], offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _frames_to_locals(
+    frames: np.ndarray, channels: list[list[str]], offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     count = len(frames)
     joints = len(channels)
     rotations = np.broadcast_to(identity_quat(1), (count, joints, 4)).copy()

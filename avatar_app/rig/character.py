@@ -59,7 +59,7 @@ class Character:
         lo, hi = self.rest_bounds()
         return float(hi[1] - lo[1])
 
-    def with_springs(self, springs: SpringSettings) -> "Character":
+    def with_springs(self, springs: SpringSettings) -> Character:
         return replace(self, springs=springs)
 
 
@@ -95,7 +95,11 @@ def rest_udp_coordinates(character: Character, calibration: np.ndarray | None = 
         udp = udp @ affine[:3, :3].T + affine[:3, 3]
     outside = (udp < 0.0) | (udp > 1.0)
     if np.any(outside):
-        log.info("%s: %d vertices outside the UDP cube (wider than tall); clipped", character.source, int(outside.any(axis=1).sum()))
+        log.info(
+            "%s: %d vertices outside the UDP cube (wider than tall); clipped",
+            character.source,
+            int(outside.any(axis=1).sum()),
+        )
     return np.clip(udp, 0.0, 1.0).astype(np.float32)
 
 
@@ -110,7 +114,11 @@ def translated(character: Character, offset) -> Character:
     shift = np.eye(4)
     shift[:3, 3] = -offset
     mesh = character.mesh
-    new_mesh = replace(mesh, positions=mesh.positions + offset.astype(np.float32), inverse_bind_matrices=mesh.inverse_bind_matrices @ shift)
+    new_mesh = replace(
+        mesh,
+        positions=mesh.positions + offset.astype(np.float32),
+        inverse_bind_matrices=mesh.inverse_bind_matrices @ shift,
+    )
     return replace(character, skeleton=new_skel, mesh=new_mesh)
 
 

@@ -27,7 +27,16 @@ import numpy as np
 from avatar_app.rig.avatar_style import COLORS, PART_NAMES, AvatarStyle, Pattern, paint_patterns
 from avatar_app.rig.character import Character, recentred
 from avatar_app.rig.mannequin import load_mannequin_body
-from avatar_app.rig.mesh_parts import MeshPart, chain_weights, ellipse_disc, grid_triangles, merge_parts, mirror_joints, rigid_weights, tube
+from avatar_app.rig.mesh_parts import (
+    MeshPart,
+    chain_weights,
+    ellipse_disc,
+    grid_triangles,
+    merge_parts,
+    mirror_joints,
+    rigid_weights,
+    tube,
+)
 from avatar_app.rig.skeleton import Skeleton
 from avatar_app.rig.skinning import SkinnedMesh
 from avatar_app.rig.spring_settings import Collider, ColliderGroup, SpringChain, SpringJointSettings, SpringSettings
@@ -97,7 +106,9 @@ def build_default_avatar(style: AvatarStyle | None = None) -> Character:
         tail_chains, tail_parts = _twin_tails(joints, hum["head"], head_centre, style.tail_length, style.tail_radius)
         parts += tail_parts
     if style.skirt:  # without it the shorts show
-        skirt_chains, skirt_parts = _skirt(joints, body, hum["hips"], style.skirt_length, style.skirt_flare)  # adds joints: mirror map after this
+        skirt_chains, skirt_parts = _skirt(
+            joints, body, hum["hips"], style.skirt_length, style.skirt_flare
+        )  # adds joints: mirror map after this
         parts += skirt_parts
     scale = style.scale
     if np.any(scale != 1.0):  # rest rotations are all identity, so scaling world positions is the whole story
@@ -124,7 +135,9 @@ def build_default_avatar(style: AvatarStyle | None = None) -> Character:
         source="default avatar",
     )
     springs = _springs(skeleton, rest, hum, head_centre, tail_chains, skirt_chains, scale)
-    return recentred(Character(skeleton, skinned, springs, name="default_avatar", source="default avatar"), centre_x=False)
+    return recentred(
+        Character(skeleton, skinned, springs, name="default_avatar", source="default avatar"), centre_x=False
+    )
 
 
 def _mirror_too(part: MeshPart) -> MeshPart:
@@ -158,7 +171,14 @@ def _body_part(body: Character) -> MeshPart:
     parts[np.isin(raw, ["joint_L3", "joint_R3"])] = "top"  # shoulder balls
     parts[np.isin(raw, ["joint_L4", "joint_R4"])] = "shorts"  # hip balls
     parts[raw == "head"] = "skin"
-    return MeshPart("skin", pos, mesh.triangles.astype(np.int64), mesh.joints.astype(np.int64), mesh.weights.astype(np.float64), parts.astype(str))
+    return MeshPart(
+        "skin",
+        pos,
+        mesh.triangles.astype(np.int64),
+        mesh.joints.astype(np.int64),
+        mesh.weights.astype(np.float64),
+        parts.astype(str),
+    )
 
 
 def _hair_cap(body: Character, head_centre: np.ndarray) -> list[MeshPart]:
@@ -245,7 +265,15 @@ def _eyes(surface: _FrontSurface, head_centre: np.ndarray, head: int) -> list[Me
 def _twin_tails(joints: _Joints, head: int, head_centre: np.ndarray, length: float = 1.0, thickness: float = 1.0):
     """Six-joint chains from the sides of the head (the last joint is the tip), and a tapered tube."""
     base = head_centre + np.array([0.085, 0.095, -0.05])
-    steps = np.array([[0.045, -0.06, -0.035], [0.035, -0.14, -0.045], [0.012, -0.15, -0.03], [0.0, -0.15, -0.01], [-0.005, -0.14, 0.0]])
+    steps = np.array(
+        [
+            [0.045, -0.06, -0.035],
+            [0.035, -0.14, -0.045],
+            [0.012, -0.15, -0.03],
+            [0.0, -0.15, -0.01],
+            [-0.005, -0.14, 0.0],
+        ]
+    )
     steps = steps * length
     points = np.concatenate([base[None], base + np.cumsum(steps, axis=0)])
     chains = {}
@@ -280,7 +308,12 @@ def _skirt(joints: _Joints, body: Character, hips: int, length: float = 1.0, fla
     # body radius around the skirt axis, per direction and row (arms excluded), made symmetric
     mesh = body.mesh
     dominant = np.array(body.skeleton.names)[mesh.joints[np.arange(mesh.num_vertices), np.argmax(mesh.weights, axis=1)]]
-    trunk = ~np.array([("Arm" in d) or ("Hand" in d) or any(f in d for f in ("Thumb", "Index", "Middle", "Ring", "Little")) for d in dominant])
+    trunk = ~np.array(
+        [
+            ("Arm" in d) or ("Hand" in d) or any(f in d for f in ("Thumb", "Index", "Middle", "Ring", "Little"))
+            for d in dominant
+        ]
+    )
     pts = mesh.positions[trunk].astype(np.float64) - axis
     pts = np.concatenate([pts, pts * _MIRROR])
     ang = np.arctan2(pts[:, 0], pts[:, 2])
@@ -311,7 +344,9 @@ def _skirt(joints: _Joints, body: Character, hips: int, length: float = 1.0, fla
                 chain.append(parent)
             chains[(side, k)] = chain
     # left half of the ring (columns phi); the right half is its exact mirror image
-    grid = axis + np.stack([radius * np.sin(phi), np.broadcast_to(ys[:, None] - axis[1], radius.shape), radius * np.cos(phi)], axis=-1)
+    grid = axis + np.stack(
+        [radius * np.sin(phi), np.broadcast_to(ys[:, None] - axis[1], radius.shape), radius * np.cos(phi)], axis=-1
+    )
     width = 2 * np.pi / SKIRT_CHAINS
     pos_k = (phi - chain_phi[0]) / width
     lo = np.floor(pos_k).astype(int)
@@ -373,7 +408,10 @@ def _springs(skeleton: Skeleton, rest, hum, head_centre, tail_chains, skirt_chai
         colliders.append(Collider(a, (0.0, 0.0, 0.0), 0.075 * radius_scale, tuple(rest[b] - rest[a])))
     colliders.append(Collider(hum["hips"], _scaled_offset((0.0, -0.02, 0.0), scale), 0.11 * radius_scale))
     groups = (ColliderGroup((0,), "head"), ColliderGroup((1, 2, 3), "torso"), ColliderGroup((4, 5, 6), "legs"))
-    chains = [SpringChain(tuple(tail_chains[s]), tuple(TAIL_SETTINGS for _ in tail_chains[s]), (0, 1), f"twinTail{s}") for s in sorted(tail_chains)]
+    chains = [
+        SpringChain(tuple(tail_chains[s]), tuple(TAIL_SETTINGS for _ in tail_chains[s]), (0, 1), f"twinTail{s}")
+        for s in sorted(tail_chains)
+    ]
     for (side, k), chain in sorted(skirt_chains.items()):
         chains.append(SpringChain(tuple(chain), tuple(SKIRT_SETTINGS for _ in chain), (2,), f"skirt{side}{k}"))
     return SpringSettings(tuple(chains), tuple(colliders), groups)

@@ -30,7 +30,7 @@ from avatar_app.rig.quaternion import matrix_to_quat, quat_to_matrix
 from avatar_app.rig.skeleton import Skeleton, local_matrices
 from avatar_app.rig.skinning import SkinnedMesh
 from avatar_app.rig.spring_settings import Collider, SpringChain, SpringJointSettings, SpringSettings
-from avatar_app.rig.vrm import joint_settings, humanoid_nodes, springs_vrm1, vrm0_colliders, vrm0_secondary
+from avatar_app.rig.vrm import humanoid_nodes, joint_settings, springs_vrm1, vrm0_colliders, vrm0_secondary
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,23 @@ class _GltfFile:
         try:
             with open(path, "rb") as f:
                 magic = f.read(4)
-            self.gltf = pygltflib.GLTF2().load_binary(str(path)) if magic == b"glTF" else pygltflib.GLTF2().load_json(str(path))
+            self.gltf = (
+                pygltflib.GLTF2().load_binary(str(path)) if magic == b"glTF" else pygltflib.GLTF2().load_json(str(path))
+            )
         except (ValueError, KeyError, TypeError, struct.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RigFileError(path, "a glTF 2.0 file (.glb, .gltf or .vrm)", f"an unreadable file ({type(exc).__name__}: {exc})", "re-export it as glTF 2.0 binary (.glb)") from exc
+            raise RigFileError(
+                path,
+                "a glTF 2.0 file (.glb, .gltf or .vrm)",
+                f"an unreadable file ({type(exc).__name__}: {exc})",
+                "re-export it as glTF 2.0 binary (.glb)",
+            ) from exc
         if self.gltf is None:
-            raise RigFileError(path, "a glTF 2.0 file (.glb, .gltf or .vrm)", "an unreadable file", "re-export it as glTF 2.0 binary (.glb)")
+            raise RigFileError(
+                path,
+                "a glTF 2.0 file (.glb, .gltf or .vrm)",
+                "an unreadable file",
+                "re-export it as glTF 2.0 binary (.glb)",
+            )
         self._buffers: dict[int, bytes] = {}
 
     def buffer(self, index: int) -> bytes:
@@ -77,10 +89,20 @@ class _GltfFile:
             else:
                 target = self.path.parent / urllib.parse.unquote(buf.uri)
                 if not target.is_file():
-                    raise RigFileError(self.path, f"its buffer file {target.name}", "no such file", "keep the .bin next to the .gltf or export a .glb")
+                    raise RigFileError(
+                        self.path,
+                        f"its buffer file {target.name}",
+                        "no such file",
+                        "keep the .bin next to the .gltf or export a .glb",
+                    )
                 data = target.read_bytes()
             if data is None or len(data) < (buf.byteLength or 0):
-                raise RigFileError(self.path, f"buffer {index} of {buf.byteLength} bytes", f"{0 if data is None else len(data)} bytes", "the file is truncated; re-export it")
+                raise RigFileError(
+                    self.path,
+                    f"buffer {index} of {buf.byteLength} bytes",
+                    f"{0 if data is None else len(data)} bytes",
+                    "the file is truncated; re-export it",
+                )
             self._buffers[index] = data
         return self._buffers[index]
 
@@ -97,14 +119,31 @@ class _GltfFile:
             stride = view.byteStride or dtype.itemsize * width
             needed = start + stride * (acc.count - 1) + dtype.itemsize * width if acc.count else start
             if needed > len(data):
-                raise RigFileError(self.path, f"accessor {index} inside its buffer", f"it ends at byte {needed} of {len(data)}", "the file is truncated; re-export it")
-            out = np.ndarray((acc.count, width), dtype=dtype, buffer=data, offset=start, strides=(stride, dtype.itemsize)).copy()
+                raise RigFileError(
+                    self.path,
+                    f"accessor {index} inside its buffer",
+                    f"it ends at byte {needed} of {len(data)}",
+                    "the file is truncated; re-export it",
+                )
+            out = np.ndarray(
+                (acc.count, width), dtype=dtype, buffer=data, offset=start, strides=(stride, dtype.itemsize)
+            ).copy()
         if acc.sparse is not None and acc.sparse.count:
             sp = acc.sparse
             idx_view = self.gltf.bufferViews[sp.indices.bufferView]
-            idx = np.frombuffer(self.buffer(idx_view.buffer), dtype=_DTYPES[sp.indices.componentType], count=sp.count, offset=(idx_view.byteOffset or 0) + (sp.indices.byteOffset or 0))
+            idx = np.frombuffer(
+                self.buffer(idx_view.buffer),
+                dtype=_DTYPES[sp.indices.componentType],
+                count=sp.count,
+                offset=(idx_view.byteOffset or 0) + (sp.indices.byteOffset or 0),
+            )
             val_view = self.gltf.bufferViews[sp.values.bufferView]
-            vals = np.frombuffer(self.buffer(val_view.buffer), dtype=dtype, count=sp.count * width, offset=(val_view.byteOffset or 0) + (sp.values.byteOffset or 0))
+            vals = np.frombuffer(
+                self.buffer(val_view.buffer),
+                dtype=dtype,
+                count=sp.count * width,
+                offset=(val_view.byteOffset or 0) + (sp.values.byteOffset or 0),
+            )
             out[idx.astype(np.int64)] = vals.reshape(-1, width)
         if acc.normalized and dtype.kind in "iu":
             info = np.iinfo(dtype)
@@ -150,7 +189,12 @@ def load_gltf(path) -> Character:
             parent[c] = i
     skinned = [i for i, n in enumerate(nodes) if n.mesh is not None and n.skin is not None]
     if not skinned:
-        raise RigFileError(path, "a skinned mesh (a node with both 'mesh' and 'skin')", f"{len(g.meshes or [])} meshes, {len(g.skins or [])} skins, none attached together", "export the mesh with its armature (skinning enabled)")
+        raise RigFileError(
+            path,
+            "a skinned mesh (a node with both 'mesh' and 'skin')",
+            f"{len(g.meshes or [])} meshes, {len(g.skins or [])} skins, none attached together",
+            "export the mesh with its armature (skinning enabled)",
+        )
     skin_index = nodes[skinned[0]].skin
     mesh_nodes = [i for i in skinned if nodes[i].skin == skin_index]
     skin = g.skins[skin_index]
@@ -165,16 +209,28 @@ def load_gltf(path) -> Character:
         for group in secondary.get("boneGroups") or []:
             for root in group.get("bones") or []:
                 if not 0 <= int(root) < len(nodes):
-                    raise RigFileError(path, f"spring bone nodes below {len(nodes)}", f"node {root}", "the file is inconsistent; re-export it")
+                    raise RigFileError(
+                        path,
+                        f"spring bone nodes below {len(nodes)}",
+                        f"node {root}",
+                        "the file is inconsistent; re-export it",
+                    )
                 stack = [int(root)]
                 while stack:
                     n = stack.pop()
                     wanted.add(n)
                     stack.extend(nodes[n].children or [])
-        wanted |= {int(cg.get("node", -1)) for cg in secondary.get("colliderGroups") or [] if int(cg.get("node", -1)) >= 0}
+        wanted |= {
+            int(cg.get("node", -1)) for cg in secondary.get("colliderGroups") or [] if int(cg.get("node", -1)) >= 0
+        }
     bad = sorted(n for n in wanted if not 0 <= n < len(nodes))
     if bad:
-        raise RigFileError(path, f"node indices below {len(nodes)}", f"references to nodes {bad[:5]}", "the file is inconsistent; re-export it")
+        raise RigFileError(
+            path,
+            f"node indices below {len(nodes)}",
+            f"references to nodes {bad[:5]}",
+            "the file is inconsistent; re-export it",
+        )
     for n in list(wanted):
         p = parent[n]
         while p >= 0 and p not in wanted:
@@ -198,7 +254,11 @@ def load_gltf(path) -> Character:
     translations = local[:, :3, 3].copy()
     rotations = matrix_to_quat(local[:, :3, :3])
 
-    ibm_skin = f.accessor(skin.inverseBindMatrices).reshape(-1, 4, 4).transpose(0, 2, 1) if skin.inverseBindMatrices is not None else np.broadcast_to(np.eye(4), (len(skin.joints), 4, 4))
+    ibm_skin = (
+        f.accessor(skin.inverseBindMatrices).reshape(-1, 4, 4).transpose(0, 2, 1)
+        if skin.inverseBindMatrices is not None
+        else np.broadcast_to(np.eye(4), (len(skin.joints), 4, 4))
+    )
     if len(ibm_skin) != len(skin.joints):
         raise RigFileError(path, f"{len(skin.joints)} inverse bind matrices", f"{len(ibm_skin)}", "re-export the skin")
     joint_count = len(order)
@@ -215,7 +275,9 @@ def load_gltf(path) -> Character:
     if springs is not None:
         settings = springs.remapped(joint_of)
     elif secondary is not None:
-        settings, names, parents, translations, rotations, ibm = _vrm0_springs(secondary, nodes, joint_of, world, names, parents, translations, rotations, ibm)
+        settings, names, parents, translations, rotations, ibm = _vrm0_springs(
+            secondary, nodes, joint_of, world, names, parents, translations, rotations, ibm
+        )
         mesh = _with_ibm(mesh, ibm)
     else:
         settings = SpringSettings()
@@ -235,7 +297,18 @@ def _with_ibm(mesh: SkinnedMesh, ibm: np.ndarray) -> SkinnedMesh:
 
 def _turn_gravity(settings: SpringSettings, turn: np.ndarray) -> SpringSettings:
     chains = tuple(
-        SpringChain(c.joints, tuple(SpringJointSettings(s.stiffness, s.gravity_power, tuple(turn @ np.asarray(s.gravity_dir)), s.drag, s.hit_radius) for s in c.settings), c.collider_groups, c.name, c.center)
+        SpringChain(
+            c.joints,
+            tuple(
+                SpringJointSettings(
+                    s.stiffness, s.gravity_power, tuple(turn @ np.asarray(s.gravity_dir)), s.drag, s.hit_radius
+                )
+                for s in c.settings
+            ),
+            c.collider_groups,
+            c.name,
+            c.center,
+        )
         for c in settings.chains
     )
     return SpringSettings(chains, settings.colliders, settings.collider_groups)
@@ -278,7 +351,12 @@ def _read_mesh(f: _GltfFile, mesh_indices: list[int], skin_to_joint: np.ndarray,
                 continue
             attrs = prim.attributes
             if attrs.POSITION is None or attrs.JOINTS_0 is None or attrs.WEIGHTS_0 is None:
-                raise RigFileError(f.path, "POSITION, JOINTS_0 and WEIGHTS_0 on every skinned primitive", f"mesh {mi} primitive {pi} without them", "export with skin weights")
+                raise RigFileError(
+                    f.path,
+                    "POSITION, JOINTS_0 and WEIGHTS_0 on every skinned primitive",
+                    f"mesh {mi} primitive {pi} without them",
+                    "export with skin weights",
+                )
             pos = f.accessor(attrs.POSITION).astype(np.float32)
             jnt = [f.accessor(attrs.JOINTS_0)]
             wts = [f.accessor(attrs.WEIGHTS_0).astype(np.float32)]
@@ -287,15 +365,29 @@ def _read_mesh(f: _GltfFile, mesh_indices: list[int], skin_to_joint: np.ndarray,
                 wts.append(f.accessor(attrs.WEIGHTS_1).astype(np.float32))
             jnt_arr = np.concatenate(jnt, axis=1).astype(np.int64)
             if jnt_arr.size and jnt_arr.max() >= len(skin_to_joint):
-                raise RigFileError(f.path, f"JOINTS_0 values below {len(skin_to_joint)} (the skin's joint count)", f"up to {jnt_arr.max()}", "re-export the skin")
+                raise RigFileError(
+                    f.path,
+                    f"JOINTS_0 values below {len(skin_to_joint)} (the skin's joint count)",
+                    f"up to {jnt_arr.max()}",
+                    "re-export the skin",
+                )
             w = np.concatenate(wts, axis=1)
             w[w.sum(axis=1) <= 0, 0] = 1.0  # unweighted vertices follow their first listed joint
             sums = w.sum(axis=1)
             off = np.abs(sums - 1.0) > 1e-6  # quantized (8/16-bit) weights rarely sum to exactly 1
             w[off] /= sums[off, None]
-            idx = f.accessor(prim.indices).reshape(-1).astype(np.int64) if prim.indices is not None else np.arange(len(pos))
+            idx = (
+                f.accessor(prim.indices).reshape(-1).astype(np.int64)
+                if prim.indices is not None
+                else np.arange(len(pos))
+            )
             if len(idx) % 3:
-                raise RigFileError(f.path, "a triangle index count divisible by 3", f"{len(idx)} indices in mesh {mi} primitive {pi}", "re-export the mesh")
+                raise RigFileError(
+                    f.path,
+                    "a triangle index count divisible by 3",
+                    f"{len(idx)} indices in mesh {mi} primitive {pi}",
+                    "re-export the mesh",
+                )
             col = np.ones((len(pos), 4), dtype=np.float32)
             if attrs.COLOR_0 is not None:
                 c = f.accessor(attrs.COLOR_0).astype(np.float64)
@@ -384,6 +476,13 @@ def _vrm0_springs(secondary, nodes, joint_of, world, names, parents, translation
                 else:
                     joints.append(joint_of[node])
                 if len(joints) >= 2:
-                    chains.append(SpringChain(tuple(joints), tuple(settings for _ in joints), tuple(int(c) for c in group.get("colliderGroups") or []), name=str(group.get("comment") or f"group{gi}")))
+                    chains.append(
+                        SpringChain(
+                            tuple(joints),
+                            tuple(settings for _ in joints),
+                            tuple(int(c) for c in group.get("colliderGroups") or []),
+                            name=str(group.get("comment") or f"group{gi}"),
+                        )
+                    )
     springs = SpringSettings(tuple(chains), colliders, groups)
     return springs, names, parents, np.array(translations), np.array(rotations), np.array(ibm)

@@ -98,7 +98,9 @@ def save_glb(character: Character, path) -> Path:
     roots = [int(j) for j in np.nonzero(skel.parents < 0)[0]]
     material = pygltflib.Material(
         name="toon_flat",
-        pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=1.0),
+        pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
+            baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=1.0
+        ),
         extensions={"KHR_materials_unlit": {}},
         doubleSided=True,
     )
@@ -107,8 +109,16 @@ def save_glb(character: Character, path) -> Path:
         scene=0,
         scenes=[pygltflib.Scene(nodes=roots + [mesh_node])],
         nodes=nodes,
-        meshes=[pygltflib.Mesh(name=mesh.name, primitives=[pygltflib.Primitive(attributes=attrs, indices=indices, material=0, mode=4)], extras=extras)],
-        skins=[pygltflib.Skin(name="skin", joints=list(range(skel.num_joints)), inverseBindMatrices=ibm, skeleton=roots[0])],
+        meshes=[
+            pygltflib.Mesh(
+                name=mesh.name,
+                primitives=[pygltflib.Primitive(attributes=attrs, indices=indices, material=0, mode=4)],
+                extras=extras,
+            )
+        ],
+        skins=[
+            pygltflib.Skin(name="skin", joints=list(range(skel.num_joints)), inverseBindMatrices=ibm, skeleton=roots[0])
+        ],
         materials=[material],
         accessors=blob.accessors,
         bufferViews=blob.views,

@@ -34,32 +34,79 @@ from avatar_app.rig.skeleton import Pose, Skeleton, forward_kinematics
 
 
 def _finger_bones(side: str) -> list[tuple[str, str]]:
-    out = [(f"{side}ThumbMetacarpal", f"{side}Hand"), (f"{side}ThumbProximal", f"{side}ThumbMetacarpal"), (f"{side}ThumbDistal", f"{side}ThumbProximal")]
+    out = [
+        (f"{side}ThumbMetacarpal", f"{side}Hand"),
+        (f"{side}ThumbProximal", f"{side}ThumbMetacarpal"),
+        (f"{side}ThumbDistal", f"{side}ThumbProximal"),
+    ]
     for finger in ("Index", "Middle", "Ring", "Little"):
-        out += [(f"{side}{finger}Proximal", f"{side}Hand"), (f"{side}{finger}Intermediate", f"{side}{finger}Proximal"), (f"{side}{finger}Distal", f"{side}{finger}Intermediate")]
+        out += [
+            (f"{side}{finger}Proximal", f"{side}Hand"),
+            (f"{side}{finger}Intermediate", f"{side}{finger}Proximal"),
+            (f"{side}{finger}Distal", f"{side}{finger}Intermediate"),
+        ]
     return out
 
 
 # (bone, canonical parent) in topological order: VRM 1.0 humanoid.md.
 _BONES_AND_PARENTS: list[tuple[str, str | None]] = [
-    ("hips", None), ("spine", "hips"), ("chest", "spine"), ("upperChest", "chest"), ("neck", "upperChest"),
-    ("head", "neck"), ("leftEye", "head"), ("rightEye", "head"), ("jaw", "head"),
-    ("leftUpperLeg", "hips"), ("leftLowerLeg", "leftUpperLeg"), ("leftFoot", "leftLowerLeg"), ("leftToes", "leftFoot"),
-    ("rightUpperLeg", "hips"), ("rightLowerLeg", "rightUpperLeg"), ("rightFoot", "rightLowerLeg"), ("rightToes", "rightFoot"),
-    ("leftShoulder", "upperChest"), ("leftUpperArm", "leftShoulder"), ("leftLowerArm", "leftUpperArm"), ("leftHand", "leftLowerArm"),
-    ("rightShoulder", "upperChest"), ("rightUpperArm", "rightShoulder"), ("rightLowerArm", "rightUpperArm"), ("rightHand", "rightLowerArm"),
-    *_finger_bones("left"), *_finger_bones("right"),
-]  # fmt: skip
+    ("hips", None),
+    ("spine", "hips"),
+    ("chest", "spine"),
+    ("upperChest", "chest"),
+    ("neck", "upperChest"),
+    ("head", "neck"),
+    ("leftEye", "head"),
+    ("rightEye", "head"),
+    ("jaw", "head"),
+    ("leftUpperLeg", "hips"),
+    ("leftLowerLeg", "leftUpperLeg"),
+    ("leftFoot", "leftLowerLeg"),
+    ("leftToes", "leftFoot"),
+    ("rightUpperLeg", "hips"),
+    ("rightLowerLeg", "rightUpperLeg"),
+    ("rightFoot", "rightLowerLeg"),
+    ("rightToes", "rightFoot"),
+    ("leftShoulder", "upperChest"),
+    ("leftUpperArm", "leftShoulder"),
+    ("leftLowerArm", "leftUpperArm"),
+    ("leftHand", "leftLowerArm"),
+    ("rightShoulder", "upperChest"),
+    ("rightUpperArm", "rightShoulder"),
+    ("rightLowerArm", "rightUpperArm"),
+    ("rightHand", "rightLowerArm"),
+    *_finger_bones("left"),
+    *_finger_bones("right"),
+]
 
 HUMANOID_BONES: tuple[str, ...] = tuple(b for b, _ in _BONES_AND_PARENTS)
 HUMANOID_PARENTS: tuple[int, ...] = tuple(-1 if p is None else HUMANOID_BONES.index(p) for _, p in _BONES_AND_PARENTS)
 BONE_INDEX: dict[str, int] = {b: i for i, b in enumerate(HUMANOID_BONES)}
-REQUIRED_BONES = ("hips", "spine", "head", "leftUpperLeg", "leftLowerLeg", "leftFoot", "rightUpperLeg", "rightLowerLeg",
-                  "rightFoot", "leftUpperArm", "leftLowerArm", "leftHand", "rightUpperArm", "rightLowerArm", "rightHand")  # fmt: skip
+REQUIRED_BONES = (
+    "hips",
+    "spine",
+    "head",
+    "leftUpperLeg",
+    "leftLowerLeg",
+    "leftFoot",
+    "rightUpperLeg",
+    "rightLowerLeg",
+    "rightFoot",
+    "leftUpperArm",
+    "leftLowerArm",
+    "leftHand",
+    "rightUpperArm",
+    "rightLowerArm",
+    "rightHand",
+)
 
 # VRM 0.x names that differ from 1.0 (the thumb gained a metacarpal in 1.0).
-VRM0_TO_VRM1 = {"leftThumbProximal": "leftThumbMetacarpal", "leftThumbIntermediate": "leftThumbProximal",
-                "rightThumbProximal": "rightThumbMetacarpal", "rightThumbIntermediate": "rightThumbProximal"}  # fmt: skip
+VRM0_TO_VRM1 = {
+    "leftThumbProximal": "leftThumbMetacarpal",
+    "leftThumbIntermediate": "leftThumbProximal",
+    "rightThumbProximal": "rightThumbMetacarpal",
+    "rightThumbIntermediate": "rightThumbProximal",
+}
 VRM1_TO_VRM0 = {v: k for k, v in VRM0_TO_VRM1.items()}
 
 # Limb bones whose T-pose direction is fixed by the VRM T-pose spec: (bone, child that gives the direction, direction).
@@ -92,11 +139,11 @@ class HumanoidPose:
     hips_translation: np.ndarray
 
     @classmethod
-    def identity(cls) -> "HumanoidPose":
+    def identity(cls) -> HumanoidPose:
         return cls(identity_quat(len(HUMANOID_BONES)), np.zeros(3))
 
     @classmethod
-    def from_bones(cls, rotations: dict[str, np.ndarray], hips_translation=(0.0, 0.0, 0.0)) -> "HumanoidPose":
+    def from_bones(cls, rotations: dict[str, np.ndarray], hips_translation=(0.0, 0.0, 0.0)) -> HumanoidPose:
         pose = cls.identity()
         for name, q in rotations.items():
             pose.rotations[BONE_INDEX[name]] = q
@@ -140,10 +187,20 @@ class HumanoidRig:
         self.skeleton = skeleton
         hum = skeleton.humanoid
         if "hips" not in hum:
-            raise RigFileError(skeleton.source, "a humanoid map with at least the 'hips' bone", f"bones {sorted(hum)[:8]}", "map the skeleton's joints to VRM humanoid bone names")
+            raise RigFileError(
+                skeleton.source,
+                "a humanoid map with at least the 'hips' bone",
+                f"bones {sorted(hum)[:8]}",
+                "map the skeleton's joints to VRM humanoid bone names",
+            )
         unknown = [b for b in hum if b not in BONE_INDEX]
         if unknown:
-            raise RigFileError(skeleton.source, "VRM 1.0 humanoid bone names", f"{unknown[:5]}", "rename them (see avatar_app.rig.humanoid.HUMANOID_BONES)")
+            raise RigFileError(
+                skeleton.source,
+                "VRM 1.0 humanoid bone names",
+                f"{unknown[:5]}",
+                "rename them (see avatar_app.rig.humanoid.HUMANOID_BONES)",
+            )
         rest = skeleton.rest_world_matrices
         positions = rest[:, :3, 3]
         self.frame = self._facing_frame(positions)  # G: canonical <- skeleton world
@@ -196,7 +253,11 @@ class HumanoidRig:
                 up = _axis_snap(positions[hum[top]] - positions[hum["hips"]])
                 break
         left = None
-        for pair in (("leftUpperLeg", "rightUpperLeg"), ("leftUpperArm", "rightUpperArm"), ("leftShoulder", "rightShoulder")):
+        for pair in (
+            ("leftUpperLeg", "rightUpperLeg"),
+            ("leftUpperArm", "rightUpperArm"),
+            ("leftShoulder", "rightShoulder"),
+        ):
             if pair[0] in hum and pair[1] in hum:
                 d = positions[hum[pair[0]]] - positions[hum[pair[1]]]
                 if np.linalg.norm(d - (d @ up) * up) > 1e-6:
@@ -213,7 +274,9 @@ class HumanoidRig:
         parent_world = np.where((self._parents >= 0)[:, None], world[self._parents], identity_quat(1))
         local = quat_multiply(quat_conjugate(parent_world), world)
         translations = self.skeleton.rest_translations.copy()
-        translations[self._hips] += self._hips_offset_local + self._hips_local_from_canonical @ np.asarray(humanoid_pose.hips_translation, dtype=np.float64)
+        translations[self._hips] += self._hips_offset_local + self._hips_local_from_canonical @ np.asarray(
+            humanoid_pose.hips_translation, dtype=np.float64
+        )
         return Pose(local, translations)
 
     def from_pose(self, pose: Pose) -> HumanoidPose:

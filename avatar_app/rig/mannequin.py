@@ -34,12 +34,29 @@ from avatar_app.rig.skinning import SkinnedMesh
 ASSET = "mannequin/assets/wooden.npz"
 
 SMPLX_TO_VRM = {
-    "Pelvis": "hips", "Torso": "spine", "Spine": "chest", "Chest": "upperChest", "Neck": "neck", "Head": "head",
-    "L_Hip": "leftUpperLeg", "L_Knee": "leftLowerLeg", "L_Ankle": "leftFoot", "L_Toe": "leftToes",
-    "R_Hip": "rightUpperLeg", "R_Knee": "rightLowerLeg", "R_Ankle": "rightFoot", "R_Toe": "rightToes",
-    "L_Thorax": "leftShoulder", "L_Shoulder": "leftUpperArm", "L_Elbow": "leftLowerArm", "L_Wrist": "leftHand",
-    "R_Thorax": "rightShoulder", "R_Shoulder": "rightUpperArm", "R_Elbow": "rightLowerArm", "R_Wrist": "rightHand",
-}  # fmt: skip
+    "Pelvis": "hips",
+    "Torso": "spine",
+    "Spine": "chest",
+    "Chest": "upperChest",
+    "Neck": "neck",
+    "Head": "head",
+    "L_Hip": "leftUpperLeg",
+    "L_Knee": "leftLowerLeg",
+    "L_Ankle": "leftFoot",
+    "L_Toe": "leftToes",
+    "R_Hip": "rightUpperLeg",
+    "R_Knee": "rightLowerLeg",
+    "R_Ankle": "rightFoot",
+    "R_Toe": "rightToes",
+    "L_Thorax": "leftShoulder",
+    "L_Shoulder": "leftUpperArm",
+    "L_Elbow": "leftLowerArm",
+    "L_Wrist": "leftHand",
+    "R_Thorax": "rightShoulder",
+    "R_Shoulder": "rightUpperArm",
+    "R_Elbow": "rightLowerArm",
+    "R_Wrist": "rightHand",
+}
 for _side, _vrm in (("L", "left"), ("R", "right")):
     for _n, _part in enumerate(("Metacarpal", "Proximal", "Distal"), start=1):
         SMPLX_TO_VRM[f"{_side}_Thumb{_n}"] = f"{_vrm}Thumb{_part}"
@@ -55,9 +72,13 @@ def _read_asset() -> dict[str, np.ndarray]:
         with resource.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except ModuleNotFoundError as exc:
-        raise RigFileError("mannequin-x", "the installed 'mannequin-x' package", "it is not installed", "pip install mannequin-x") from exc
+        raise RigFileError(
+            "mannequin-x", "the installed 'mannequin-x' package", "it is not installed", "pip install mannequin-x"
+        ) from exc
     except (FileNotFoundError, KeyError, ValueError) as exc:
-        raise RigFileError(ASSET, "the wooden mannequin asset of mannequin-x", f"an unreadable asset ({exc})", "reinstall mannequin-x") from exc
+        raise RigFileError(
+            ASSET, "the wooden mannequin asset of mannequin-x", f"an unreadable asset ({exc})", "reinstall mannequin-x"
+        ) from exc
 
 
 def _mirror_name(name: str) -> str:
@@ -121,7 +142,9 @@ def load_mannequin_body(arm_angle_deg: float = 40.0) -> Character:
         arm = tpose[names.index(f"{side}LowerArm")] - tpose[top]
         elevation = np.degrees(np.arctan2(arm[1], abs(arm[0])))  # the asset's arms rise 2.5 degrees
         turn = np.eye(4)
-        turn[:3, :3] = quat_to_matrix(quat_from_axis_angle([0.0, 0.0, 1.0], np.radians(sign * (arm_angle_deg + elevation))))
+        turn[:3, :3] = quat_to_matrix(
+            quat_from_axis_angle([0.0, 0.0, 1.0], np.radians(sign * (arm_angle_deg + elevation)))
+        )
         pivot = np.eye(4)
         pivot[:3, 3] = tpose[top]
         about = pivot @ turn @ np.linalg.inv(pivot)
@@ -155,4 +178,6 @@ def load_mannequin_body(arm_angle_deg: float = 40.0) -> Character:
         name="mannequin_body",
         source="mannequin body",
     )
-    return recentred(Character(skeleton, mesh, name="mannequin", source="mannequin body"), centre_x=False)  # x=0 is the symmetry plane
+    return recentred(
+        Character(skeleton, mesh, name="mannequin", source="mannequin body"), centre_x=False
+    )  # x=0 is the symmetry plane

@@ -25,7 +25,7 @@ class MeshPart:
     vertex_parts: np.ndarray | None = None  # per-vertex part names, overriding ``part``
     mirror: bool = False  # built on the left (+x) side: merge it together with its mirror image
 
-    def mirrored(self, joint_mirror: dict[int, int]) -> "MeshPart":
+    def mirrored(self, joint_mirror: dict[int, int]) -> MeshPart:
         """The x -> -x mirror image, re-bound to the mirrored joints."""
         return MeshPart(
             self.part,
@@ -37,7 +37,7 @@ class MeshPart:
             False,
         )
 
-    def with_mirror_image(self, joint_mirror: dict[int, int]) -> list["MeshPart"]:
+    def with_mirror_image(self, joint_mirror: dict[int, int]) -> list[MeshPart]:
         return [self, self.mirrored(joint_mirror)] if self.mirror else [self]
 
 
@@ -94,7 +94,9 @@ def grid_triangles(rows: int, cols: int, wrap: bool) -> np.ndarray:
     return np.array(tris, dtype=np.int64).reshape(-1, 3)
 
 
-def tube(centerline: np.ndarray, radii: np.ndarray, sides: int, reference=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+def tube(
+    centerline: np.ndarray, radii: np.ndarray, sides: int, reference=(0.0, 0.0, 1.0)
+) -> tuple[np.ndarray, np.ndarray]:
     """A closed tube around ``centerline [R,3]`` with ``radii [R]``; capped at both ends.
 
     Returns (positions, triangles); ring r occupies rows r*sides .. (r+1)*sides-1,
@@ -120,7 +122,11 @@ def tube(centerline: np.ndarray, radii: np.ndarray, sides: int, reference=(0.0, 
         tris = tris[:, ::-1]
     start, end = rows * sides, rows * sides + 1
     cap0 = _facing(np.array([(start, c, (c + 1) % sides) for c in range(sides)]), p, -tangent[0])
-    cap1 = _facing(np.array([(end, (rows - 1) * sides + c, (rows - 1) * sides + (c + 1) % sides) for c in range(sides)]), p, tangent[-1])
+    cap1 = _facing(
+        np.array([(end, (rows - 1) * sides + c, (rows - 1) * sides + (c + 1) % sides) for c in range(sides)]),
+        p,
+        tangent[-1],
+    )
     return positions, np.concatenate([tris, cap0, cap1])
 
 
@@ -130,11 +136,15 @@ def _facing(tris: np.ndarray, p: np.ndarray, direction: np.ndarray) -> np.ndarra
     return tris if np.sum(n @ direction) >= 0 else tris[:, ::-1].copy()
 
 
-def ellipse_disc(centre, axis_u, axis_v, radius_u: float, radius_v: float, segments: int) -> tuple[np.ndarray, np.ndarray]:
+def ellipse_disc(
+    centre, axis_u, axis_v, radius_u: float, radius_v: float, segments: int
+) -> tuple[np.ndarray, np.ndarray]:
     """A flat elliptical fan; its front faces along ``cross(axis_u, axis_v)``."""
     centre = np.asarray(centre, dtype=np.float64)
     a = 2 * np.pi * np.arange(segments) / segments
-    rim = centre + np.cos(a)[:, None] * radius_u * np.asarray(axis_u) + np.sin(a)[:, None] * radius_v * np.asarray(axis_v)
+    rim = (
+        centre + np.cos(a)[:, None] * radius_u * np.asarray(axis_u) + np.sin(a)[:, None] * radius_v * np.asarray(axis_v)
+    )
     positions = np.concatenate([centre[None], rim])
     tris = np.array([(0, 1 + k, 1 + (k + 1) % segments) for k in range(segments)])
     return positions, tris
@@ -150,10 +160,20 @@ def merge_parts(parts: list[MeshPart], part_names: list[str], colors: dict[str, 
         joints.append(p.joints)
         weights.append(p.weights)
         names = p.vertex_parts if p.vertex_parts is not None else np.full(len(p.positions), p.part)
-        index = np.array([part_names.index(n) for n in names.tolist()]) if p.vertex_parts is not None else np.full(len(p.positions), part_names.index(p.part))
+        index = (
+            np.array([part_names.index(n) for n in names.tolist()])
+            if p.vertex_parts is not None
+            else np.full(len(p.positions), part_names.index(p.part))
+        )
         palette = np.array([(*colors[n], 1.0) for n in part_names], dtype=np.float32)
         col.append(palette[index])
         ids.append(index)
         base += len(p.positions)
-    return (np.concatenate(positions), np.concatenate(triangles), np.concatenate(joints), np.concatenate(weights),
-            np.concatenate(col).astype(np.float32), np.concatenate(ids))  # fmt: skip
+    return (
+        np.concatenate(positions),
+        np.concatenate(triangles),
+        np.concatenate(joints),
+        np.concatenate(weights),
+        np.concatenate(col).astype(np.float32),
+        np.concatenate(ids),
+    )

@@ -23,7 +23,14 @@ _LIMB_WORDS = {
     "Foot": ("foot", "ankle"),
     "Toes": ("toebase", "toe", "toes", "ball"),
 }
-_FINGERS = {"thumb": "Thumb", "index": "Index", "middle": "Middle", "ring": "Ring", "pinky": "Little", "little": "Little"}
+_FINGERS = {
+    "thumb": "Thumb",
+    "index": "Index",
+    "middle": "Middle",
+    "ring": "Ring",
+    "pinky": "Little",
+    "little": "Little",
+}
 _THUMB_PARTS = ("Metacarpal", "Proximal", "Distal")
 _FINGER_PARTS = ("Proximal", "Intermediate", "Distal")
 _CENTRE = {"hips": "hips", "hip": "hips", "pelvis": "hips", "neck": "neck", "head": "head"}

@@ -29,7 +29,7 @@ class Pose:
     rotations: np.ndarray
     translations: np.ndarray
 
-    def copy(self) -> "Pose":
+    def copy(self) -> Pose:
         return Pose(self.rotations.copy(), self.translations.copy())
 
 
@@ -76,7 +76,9 @@ class Skeleton:
             )
         for bone, j in self.humanoid.items():
             if not 0 <= int(j) < count:
-                raise RigFileError(self.source, "humanoid bones mapped to existing joints", f"{bone} -> {j}", "fix the humanoid map")
+                raise RigFileError(
+                    self.source, "humanoid bones mapped to existing joints", f"{bone} -> {j}", "fix the humanoid map"
+                )
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "parents", parents)
         object.__setattr__(self, "rest_translations", trans)

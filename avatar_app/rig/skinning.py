@@ -53,17 +53,37 @@ class SkinnedMesh:
         if pos.ndim != 2 or pos.shape[1] != 3 or v == 0:
             raise RigFileError(src, "vertex positions [V,3] with V > 0", f"shape {pos.shape}", "check the mesh")
         if tri.ndim != 2 or tri.shape[1] != 3 or (tri.size and (tri.min() < 0 or tri.max() >= v)):
-            raise RigFileError(src, f"triangles [F,3] indexing {v} vertices", f"shape {tri.shape}, range {tri.min() if tri.size else 0}..{tri.max() if tri.size else 0}", "check the index buffer")
+            raise RigFileError(
+                src,
+                f"triangles [F,3] indexing {v} vertices",
+                f"shape {tri.shape}, range {tri.min() if tri.size else 0}..{tri.max() if tri.size else 0}",
+                "check the index buffer",
+            )
         if jnt.shape != wts.shape or jnt.ndim != 2 or len(jnt) != v:
-            raise RigFileError(src, f"joints and weights [{v},K]", f"{jnt.shape} and {wts.shape}", "give every vertex the same number of influences")
+            raise RigFileError(
+                src,
+                f"joints and weights [{v},K]",
+                f"{jnt.shape} and {wts.shape}",
+                "give every vertex the same number of influences",
+            )
         if ibm.ndim != 3 or ibm.shape[1:] != (4, 4):
             raise RigFileError(src, "inverse bind matrices [J,4,4]", f"shape {ibm.shape}", "check the skin")
         if jnt.size and (jnt.min() < 0 or jnt.max() >= len(ibm)):
-            raise RigFileError(src, f"joint indices below {len(ibm)}", f"range {jnt.min()}..{jnt.max()}", "check JOINTS_0 against the skin's joint list")
+            raise RigFileError(
+                src,
+                f"joint indices below {len(ibm)}",
+                f"range {jnt.min()}..{jnt.max()}",
+                "check JOINTS_0 against the skin's joint list",
+            )
         sums = wts.sum(axis=1)
         if np.any(wts < -1e-6) or np.any(np.abs(sums - 1.0) > 1e-3):
             bad = int(np.argmax(np.abs(sums - 1.0)))
-            raise RigFileError(src, "non-negative skin weights summing to 1 per vertex", f"vertex {bad} sums to {sums[bad]:.4f}", "normalize the weights in your DCC tool")
+            raise RigFileError(
+                src,
+                "non-negative skin weights summing to 1 per vertex",
+                f"vertex {bad} sums to {sums[bad]:.4f}",
+                "normalize the weights in your DCC tool",
+            )
         off = np.abs(sums - 1.0) > 1e-6  # renormalize only rows that need it, so loading is idempotent
         if np.any(off):
             wts = wts.copy()
@@ -81,7 +101,12 @@ class SkinnedMesh:
         if self.part_ids is not None:
             parts = np.ascontiguousarray(self.part_ids, dtype=np.int16)
             if parts.shape != (v,) or (parts.size and (parts.min() < 0 or parts.max() >= max(len(self.part_names), 1))):
-                raise RigFileError(src, f"part ids [{v}] indexing {len(self.part_names)} part names", f"shape {parts.shape}", "name every part")
+                raise RigFileError(
+                    src,
+                    f"part ids [{v}] indexing {len(self.part_names)} part names",
+                    f"shape {parts.shape}",
+                    "name every part",
+                )
             object.__setattr__(self, "part_ids", parts)
         object.__setattr__(self, "part_names", tuple(self.part_names))
 
@@ -97,7 +122,9 @@ class SkinnedMesh:
         cols = (self.joints[:, :, None] * 4 + np.arange(4)).reshape(-1)
         rows = np.repeat(np.arange(v), k * 4)
         keep = data != 0.0
-        mat = scipy.sparse.csr_matrix((data[keep], (rows[keep], cols[keep])), shape=(v, 4 * len(self.inverse_bind_matrices)))
+        mat = scipy.sparse.csr_matrix(
+            (data[keep], (rows[keep], cols[keep])), shape=(v, 4 * len(self.inverse_bind_matrices))
+        )
         mat.sum_duplicates()
         return mat
 

@@ -76,12 +76,18 @@ class SpringSettings:
     def empty(self) -> bool:
         return not self.chains
 
-    def remapped(self, joint_map: np.ndarray | dict) -> "SpringSettings":
+    def remapped(self, joint_map: np.ndarray | dict) -> SpringSettings:
         """The same settings with joint indices passed through ``joint_map``."""
         m = joint_map.__getitem__
         return SpringSettings(
             chains=tuple(
-                SpringChain(tuple(int(m(j)) for j in c.joints), c.settings, c.collider_groups, c.name, None if c.center is None else int(m(c.center)))
+                SpringChain(
+                    tuple(int(m(j)) for j in c.joints),
+                    c.settings,
+                    c.collider_groups,
+                    c.name,
+                    None if c.center is None else int(m(c.center)),
+                )
                 for c in self.chains
             ),
             colliders=tuple(Collider(int(m(c.joint)), c.offset, c.radius, c.tail) for c in self.colliders),

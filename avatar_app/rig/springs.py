@@ -94,16 +94,28 @@ class SpringBoneSystem:
         for ci, chain in enumerate(settings.chains):
             label = f"{skeleton.source}: spring chain {chain.name or ci}"
             if len(chain.joints) < 2:
-                raise RigFileError(label, "at least two joints (the last one is the tail)", f"{len(chain.joints)}", "add a tail joint")
+                raise RigFileError(
+                    label, "at least two joints (the last one is the tail)", f"{len(chain.joints)}", "add a tail joint"
+                )
             for j in chain.joints:
                 if not 0 <= j < count:
                     raise RigFileError(label, f"joint indices below {count}", str(j), "fix the chain")
             for a, b in zip(chain.joints[:-1], chain.joints[1:]):
                 if a not in self._ancestors(skeleton, b):
-                    raise RigFileError(label, "each joint an ancestor of the next", f"{skeleton.names[a]!r} is not above {skeleton.names[b]!r}", "list the joints root to tip")
+                    raise RigFileError(
+                        label,
+                        "each joint an ancestor of the next",
+                        f"{skeleton.names[a]!r} is not above {skeleton.names[b]!r}",
+                        "list the joints root to tip",
+                    )
             for j in chain.joints[:-1]:
                 if j in used:
-                    raise RigFileError(label, "each joint in one chain only", f"{skeleton.names[j]!r} also in {used[j]}", "split the chains")
+                    raise RigFileError(
+                        label,
+                        "each joint in one chain only",
+                        f"{skeleton.names[j]!r} also in {used[j]}",
+                        "split the chains",
+                    )
                 used[j] = label
             chains.append(chain)
         chains.sort(key=lambda c: -len(c.joints))  # active chains per level form a prefix
@@ -128,7 +140,12 @@ class SpringBoneSystem:
                 offset = rest[t, :3, 3] - rest[h, :3, 3]
                 seg = float(np.linalg.norm(offset))
                 if seg < 1e-6:
-                    raise RigFileError(f"{skeleton.source}: spring chain {chain.name or ci}", "segments with non-zero length", f"{skeleton.names[h]!r} and {skeleton.names[t]!r} at the same place", "move the tail joint away from its head")
+                    raise RigFileError(
+                        f"{skeleton.source}: spring chain {chain.name or ci}",
+                        "segments with non-zero length",
+                        f"{skeleton.names[h]!r} and {skeleton.names[t]!r} at the same place",
+                        "move the tail joint away from its head",
+                    )
                 axis[ci, l] = rest[h, :3, :3].T @ (offset / seg)
                 length[ci, l] = seg
                 s = chain.settings[l]
@@ -148,13 +165,20 @@ class SpringBoneSystem:
         cols = settings.colliders
         self._col_joint = np.array([c.joint for c in cols], dtype=int)
         self._col_offset = np.array([c.offset for c in cols], dtype=np.float64).reshape(-1, 3)
-        self._col_tail = np.array([c.tail if c.tail is not None else c.offset for c in cols], dtype=np.float64).reshape(-1, 3)
+        self._col_tail = np.array([c.tail if c.tail is not None else c.offset for c in cols], dtype=np.float64).reshape(
+            -1, 3
+        )
         self._col_radius = np.array([c.radius for c in cols], dtype=np.float64)
         collides = np.zeros((c_count, len(cols)), dtype=bool)
         for ci, chain in enumerate(chains):
             for g in chain.collider_groups:
                 if not 0 <= g < len(settings.collider_groups):
-                    raise RigFileError(f"{skeleton.source}: spring chain {chain.name or ci}", f"collider group indices below {len(settings.collider_groups)}", str(g), "fix the chain's collider groups")
+                    raise RigFileError(
+                        f"{skeleton.source}: spring chain {chain.name or ci}",
+                        f"collider group indices below {len(settings.collider_groups)}",
+                        str(g),
+                        "fix the chain's collider groups",
+                    )
                 for k in settings.collider_groups[g].colliders:
                     collides[ci, k] = True
         self._collides = collides
@@ -190,7 +214,11 @@ class SpringBoneSystem:
 
     def _seat(self, world: np.ndarray, chains: np.ndarray) -> None:
         # put tails where the animated pose has them (dummy segments: 1 m along their axis)
-        tails = np.where(self._valid[chains][..., None], world[self._tail[chains], :3, 3], world[self._head[chains], :3, 3] + self._axis[chains])
+        tails = np.where(
+            self._valid[chains][..., None],
+            world[self._tail[chains], :3, 3],
+            world[self._head[chains], :3, 3] + self._axis[chains],
+        )
         self._prev[chains] = tails
         self._cur[chains] = tails
         self._rot[chains] = np.eye(3)
@@ -230,7 +258,9 @@ class SpringBoneSystem:
             relative = self._relative_transforms(world)
             shapes = self._collider_segments(path[:, chains:]) if self._use_colliders else None
             for s in range(substeps):
-                self._substep(path[s, :chains], relative, None if shapes is None else (shapes[0][s], shapes[1][s], shapes[2][s]))
+                self._substep(
+                    path[s, :chains], relative, None if shapes is None else (shapes[0][s], shapes[1][s], shapes[2][s])
+                )
             self._accumulator -= substeps * self.dt
         self._last_drivers, self._last_q = drivers, driver_q
         out = pose.copy()
@@ -278,7 +308,11 @@ class SpringBoneSystem:
         axis, length = self._axis, self._length[..., None]
         cur = self._cur
         rest_dir = (rot @ axis[..., None])[..., 0]
-        nxt = cur + (cur - self._prev) * self._keep[..., None] + self._force_scale * (self._stiff_force * rest_dir + self._gravity)
+        nxt = (
+            cur
+            + (cur - self._prev) * self._keep[..., None]
+            + self._force_scale * (self._stiff_force * rest_dir + self._gravity)
+        )
         nxt = _constrain(nxt, head, length, rest_dir)
         if col_shapes is not None:
             nxt = self._collide(nxt, head, length, rest_dir, col_shapes)

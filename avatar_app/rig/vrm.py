@@ -46,7 +46,9 @@ def joint_settings(d: dict, defaults: SpringJointSettings = SpringJointSettings(
     if isinstance(gravity, dict):  # VRM 0.x writes {x, y, z}
         gravity = (gravity.get("x", 0.0), gravity.get("y", -1.0), gravity.get("z", 0.0))
     return SpringJointSettings(
-        stiffness=float(d.get("stiffness", d.get("stiffiness", defaults.stiffness))),  # sic: VRM 0.x spells it "stiffiness"
+        stiffness=float(
+            d.get("stiffness", d.get("stiffiness", defaults.stiffness))
+        ),  # sic: VRM 0.x spells it "stiffiness"
         gravity_power=float(d.get("gravityPower", defaults.gravity_power)),
         gravity_dir=tuple(float(g) for g in gravity),
         drag=float(d.get("dragForce", defaults.drag)),
@@ -69,10 +71,19 @@ def springs_vrm1(extensions: dict, source: str) -> SpringSettings | None:
         shape = c.get("shape") or {}
         if "sphere" in shape:
             s = shape["sphere"]
-            colliders.append(Collider(int(c["node"]), tuple(map(float, s.get("offset", (0, 0, 0)))), float(s.get("radius", 0.0))))
+            colliders.append(
+                Collider(int(c["node"]), tuple(map(float, s.get("offset", (0, 0, 0)))), float(s.get("radius", 0.0)))
+            )
         elif "capsule" in shape:
             s = shape["capsule"]
-            colliders.append(Collider(int(c["node"]), tuple(map(float, s.get("offset", (0, 0, 0)))), float(s.get("radius", 0.0)), tuple(map(float, s.get("tail", (0, 0, 0))))))
+            colliders.append(
+                Collider(
+                    int(c["node"]),
+                    tuple(map(float, s.get("offset", (0, 0, 0)))),
+                    float(s.get("radius", 0.0)),
+                    tuple(map(float, s.get("tail", (0, 0, 0)))),
+                )
+            )
         else:
             log.warning("%s: collider %d has neither a sphere nor a capsule; using a point", source, k)
             colliders.append(Collider(int(c["node"])))
@@ -125,15 +136,25 @@ def vrm0_colliders(secondary: dict) -> tuple[tuple[Collider, ...], tuple[Collide
 
 def vrm1_extensions(character) -> dict:
     """``{"VRMC_vrm": ..., "VRMC_springBone": ...}`` with joint index == node index."""
-    humanoid = {bone: {"node": int(j)} for bone, j in sorted(character.skeleton.humanoid.items(), key=lambda kv: BONE_INDEX[kv[0]])}
+    humanoid = {
+        bone: {"node": int(j)}
+        for bone, j in sorted(character.skeleton.humanoid.items(), key=lambda kv: BONE_INDEX[kv[0]])
+    }
     out = {
         "VRMC_vrm": {
             "specVersion": "1.0",
-            "meta": {"name": character.name, "version": "1", "authors": ["avatar_app"], "licenseUrl": VRM1_LICENSE_URL,
-                     "avatarPermission": "onlyAuthor", "commercialUsage": "personalNonProfit", "allowRedistribution": False},
+            "meta": {
+                "name": character.name,
+                "version": "1",
+                "authors": ["avatar_app"],
+                "licenseUrl": VRM1_LICENSE_URL,
+                "avatarPermission": "onlyAuthor",
+                "commercialUsage": "personalNonProfit",
+                "allowRedistribution": False,
+            },
             "humanoid": {"humanBones": humanoid},
         }
-    }  # fmt: skip
+    }
     springs = character.springs
     if springs.chains or springs.colliders:
         colliders = []
@@ -146,10 +167,16 @@ def vrm1_extensions(character) -> dict:
         chains = []
         for chain in springs.chains:
             joints = [
-                {"node": int(j), "hitRadius": s.hit_radius, "stiffness": s.stiffness, "gravityPower": s.gravity_power,
-                 "gravityDir": list(s.gravity_dir), "dragForce": s.drag}
+                {
+                    "node": int(j),
+                    "hitRadius": s.hit_radius,
+                    "stiffness": s.stiffness,
+                    "gravityPower": s.gravity_power,
+                    "gravityDir": list(s.gravity_dir),
+                    "dragForce": s.drag,
+                }
                 for j, s in zip(chain.joints, chain.settings)
-            ]  # fmt: skip
+            ]
             spring = {"name": chain.name, "joints": joints, "colliderGroups": list(chain.collider_groups)}
             if chain.center is not None:
                 spring["center"] = int(chain.center)

@@ -90,15 +90,26 @@ def _unit(value: float, zero_at: float, one_at: float) -> float:
 class FaceMesh:
     """Runs ``face_landmark_468.tflite`` through mediapipe's ImageEmbedder. Not thread-safe."""
 
-    def __init__(self, model_path: str | os.PathLike, *, eye_open_ratio: float = 0.25, eye_closed_ratio: float = 0.10,
-                 mouth_open_ratio: float = 0.6, min_presence: float = 0.5):
+    def __init__(
+        self,
+        model_path: str | os.PathLike,
+        *,
+        eye_open_ratio: float = 0.25,
+        eye_closed_ratio: float = 0.10,
+        mouth_open_ratio: float = 0.6,
+        min_presence: float = 0.5,
+    ):
         from avatar_app.tracking.landmarks import TrackingDependencyError, _import_mediapipe
 
         model_path = Path(model_path)
         if not model_path.is_file():
-            raise TrackingDependencyError(model_path, "the face-mesh model", "no such file", "run `python3 tools/build_mediapipe_tasks.py`")
+            raise TrackingDependencyError(
+                model_path, "the face-mesh model", "no such file", "run `python3 tools/build_mediapipe_tasks.py`"
+            )
         self._mp, base_options, vision = _import_mediapipe()
-        options = vision.ImageEmbedderOptions(base_options=base_options(model_asset_path=str(model_path)), l2_normalize=False, quantize=False)
+        options = vision.ImageEmbedderOptions(
+            base_options=base_options(model_asset_path=str(model_path)), l2_normalize=False, quantize=False
+        )
         self._embedder = vision.ImageEmbedder.create_from_options(options)
         self.eye_open_ratio, self.eye_closed_ratio = eye_open_ratio, eye_closed_ratio
         self.mouth_open_ratio, self.min_presence = mouth_open_ratio, min_presence
@@ -117,7 +128,9 @@ class FaceMesh:
         if placed is None:
             return None
         affine = _crop_to_image(*placed)
-        crop = cv2.warpAffine(rgb, affine, (CROP, CROP), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
+        crop = cv2.warpAffine(
+            rgb, affine, (CROP, CROP), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT
+        )
         points, presence = self.run_crop(crop)
         if presence < self.min_presence:
             return None
@@ -127,13 +140,18 @@ class FaceMesh:
         height, width = rgb.shape[:2]
         xy = points[:, :2] @ affine[:, :2].T + affine[:, 2]
         scale = placed[1] / CROP
-        image_points = np.column_stack([xy[:, 0] / width, xy[:, 1] / height, points[:, 2] * scale / width]).astype(np.float32)
+        image_points = np.column_stack([xy[:, 0] / width, xy[:, 1] / height, points[:, 2] * scale / width]).astype(
+            np.float32
+        )
         return FaceMeshResult(
-            image_points, presence,
+            image_points,
+            presence,
             blink_left=_unit(left, self.eye_open_ratio, self.eye_closed_ratio),
             blink_right=_unit(right, self.eye_open_ratio, self.eye_closed_ratio),
             mouth_open=_unit(mouth, 0.02, self.mouth_open_ratio),
-            eye_ratio_left=left, eye_ratio_right=right, mouth_ratio=mouth,
+            eye_ratio_left=left,
+            eye_ratio_right=right,
+            mouth_ratio=mouth,
         )
 
     def close(self) -> None:
@@ -141,7 +159,7 @@ class FaceMesh:
             self._embedder.close()
             self._embedder = None
 
-    def __enter__(self) -> "FaceMesh":
+    def __enter__(self) -> FaceMesh:
         return self
 
     def __exit__(self, *exc) -> None:

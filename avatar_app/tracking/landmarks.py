@@ -51,7 +51,9 @@ def _import_mediapipe():
         import mediapipe
         from mediapipe.tasks.python import BaseOptions, vision
     except (ImportError, OSError) as exc:  # OSError: libGLESv2.so.2 missing
-        raise TrackingDependencyError("mediapipe", "mediapipe 1.x importable", f"{type(exc).__name__}: {exc}", MEDIAPIPE_INSTALL_FIX) from exc
+        raise TrackingDependencyError(
+            "mediapipe", "mediapipe 1.x importable", f"{type(exc).__name__}: {exc}", MEDIAPIPE_INSTALL_FIX
+        ) from exc
     return mediapipe, BaseOptions, vision
 
 
@@ -139,8 +141,12 @@ class PoseTracker:
     ):
         model_path = Path(model_path)
         if not model_path.is_file():
-            raise TrackingDependencyError(model_path, "a mediapipe PoseLandmarker .task file", "no such file",
-                                          "run `python3 tools/build_mediapipe_tasks.py` (it writes assets/mediapipe/)")
+            raise TrackingDependencyError(
+                model_path,
+                "a mediapipe PoseLandmarker .task file",
+                "no such file",
+                "run `python3 tools/build_mediapipe_tasks.py` (it writes assets/mediapipe/)",
+            )
         if running_mode not in ("video", "image"):
             raise InputError("running_mode", "'video' or 'image'", repr(running_mode), "use 'video' for a camera")
         self.model_path = model_path
@@ -157,8 +163,12 @@ class PoseTracker:
         try:
             self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
-            raise TrackingDependencyError(model_path, "a PoseLandmarker .task mediapipe can load", str(exc),
-                                          "rebuild it with `python3 tools/build_mediapipe_tasks.py`") from exc
+            raise TrackingDependencyError(
+                model_path,
+                "a PoseLandmarker .task mediapipe can load",
+                str(exc),
+                "rebuild it with `python3 tools/build_mediapipe_tasks.py`",
+            ) from exc
         self._last_ms = -1
         self.min_face_visibility = min_face_visibility
         self._face = None
@@ -194,11 +204,15 @@ class PoseTracker:
         world_xyz = np.array([[p.x, p.y, p.z] for p in world], dtype=np.float32)
         visibility = np.array([_score(p.visibility) for p in norm], dtype=np.float32)
         presence = np.array([_score(p.presence) for p in norm], dtype=np.float32)
-        landmarks = PoseLandmarks(timestamp, image_xyz, world_xyz, visibility, presence, rgb.shape[:2], head_from_world(world_xyz))
+        landmarks = PoseLandmarks(
+            timestamp, image_xyz, world_xyz, visibility, presence, rgb.shape[:2], head_from_world(world_xyz)
+        )
         if self._face is not None and np.all(visibility[FACE_POINTS] >= self.min_face_visibility):
             mesh = self._face.track(rgb, landmarks.pixels())
             if mesh is not None:
-                head = dataclasses.replace(landmarks.head, blink_left=mesh.blink_left, blink_right=mesh.blink_right, mouth_open=mesh.mouth_open)
+                head = dataclasses.replace(
+                    landmarks.head, blink_left=mesh.blink_left, blink_right=mesh.blink_right, mouth_open=mesh.mouth_open
+                )
                 landmarks = dataclasses.replace(landmarks, head=head, face=mesh.points)
         return landmarks
 
@@ -210,7 +224,7 @@ class PoseTracker:
             self._face.close()
             self._face = None
 
-    def __enter__(self) -> "PoseTracker":
+    def __enter__(self) -> PoseTracker:
         return self
 
     def __exit__(self, *exc) -> None:

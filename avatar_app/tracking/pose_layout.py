@@ -24,12 +24,40 @@ from __future__ import annotations
 import numpy as np
 
 NAMES = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
-    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
-    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
-    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
-)  # fmt: skip
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
+)
 INDEX = {name: i for i, name in enumerate(NAMES)}
 NUM_LANDMARKS = len(NAMES)
 
@@ -84,7 +112,9 @@ FOOT_LAYOUT: dict[str, np.ndarray] = {
 }
 
 
-def orthonormal_frame(x_hint: np.ndarray, y_hint: np.ndarray | None = None, z_hint: np.ndarray | None = None) -> np.ndarray:
+def orthonormal_frame(
+    x_hint: np.ndarray, y_hint: np.ndarray | None = None, z_hint: np.ndarray | None = None
+) -> np.ndarray:
     """Rotation matrix with columns (x, y, z): x along ``x_hint``; y (or z) from the other hint, made orthogonal.
 
     Right-handed: x cross y = z. Batched over leading axes.
@@ -108,8 +138,14 @@ def face_frame(points: dict[str, np.ndarray] | np.ndarray) -> np.ndarray:
     """
     if not isinstance(points, dict):
         points = {n: points[..., INDEX[n], :] for n in FACE_LAYOUT}
-    across = sum(points[left] - points[right] for left, right in
-                 (("left_ear", "right_ear"), ("left_eye_outer", "right_eye_outer"), ("mouth_left", "mouth_right")))
+    across = sum(
+        points[left] - points[right]
+        for left, right in (
+            ("left_ear", "right_ear"),
+            ("left_eye_outer", "right_eye_outer"),
+            ("mouth_left", "mouth_right"),
+        )
+    )
     ear_mid = 0.5 * (points["left_ear"] + points["right_ear"])
     return orthonormal_frame(across, z_hint=points["nose"] - ear_mid)
 

@@ -32,8 +32,8 @@ world landmarks are hip-centred, so the hips translation stays zero.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -147,7 +147,9 @@ class _Solver:
         hips_seen = self.seen("left_hip", "right_hip", "left_shoulder", "right_shoulder")
         shoulders_seen = self.seen("left_shoulder", "right_shoulder")
         shoulder_line = self.pt("left_shoulder") - self.pt("right_shoulder")
-        torso_up = 0.5 * (self.pt("left_shoulder") + self.pt("right_shoulder")) - 0.5 * (self.pt("left_hip") + self.pt("right_hip"))
+        torso_up = 0.5 * (self.pt("left_shoulder") + self.pt("right_shoulder")) - 0.5 * (
+            self.pt("left_hip") + self.pt("right_hip")
+        )
         if hips_seen:
             hips = orthonormal_frame(self.pt("left_hip") - self.pt("right_hip"), y_hint=torso_up)
             top = orthonormal_frame(shoulder_line, y_hint=torso_up)
@@ -208,8 +210,15 @@ class _Solver:
 
     def _arm(self, side: str, sign: float, chest: np.ndarray) -> None:
         self.world[f"{side}Shoulder"] = chest
-        lower = self._limb(f"{side}UpperArm", f"{side}LowerArm", chest, sign * X, Z,
-                           (f"{side}_shoulder", f"{side}_elbow", f"{side}_wrist"), self.limits.elbow_deg)
+        lower = self._limb(
+            f"{side}UpperArm",
+            f"{side}LowerArm",
+            chest,
+            sign * X,
+            Z,
+            (f"{side}_shoulder", f"{side}_elbow", f"{side}_wrist"),
+            self.limits.elbow_deg,
+        )
         hand = f"{side}Hand"
         if self.seen(f"{side}_wrist", f"{side}_index", f"{side}_pinky"):
             index, pinky = self.pt(f"{side}_index"), self.pt(f"{side}_pinky")
@@ -221,8 +230,15 @@ class _Solver:
             self.world[hand] = self.fallback(hand, lower)
 
     def _leg(self, side: str, hips: np.ndarray) -> None:
-        lower = self._limb(f"{side}UpperLeg", f"{side}LowerLeg", hips, -Y, -Z,
-                           (f"{side}_hip", f"{side}_knee", f"{side}_ankle"), self.limits.knee_deg)
+        lower = self._limb(
+            f"{side}UpperLeg",
+            f"{side}LowerLeg",
+            hips,
+            -Y,
+            -Z,
+            (f"{side}_hip", f"{side}_knee", f"{side}_ankle"),
+            self.limits.knee_deg,
+        )
         foot = f"{side}Foot"
         if self.seen(f"{side}_ankle", f"{side}_heel", f"{side}_foot_index"):
             forward = self.pt(f"{side}_foot_index") - self.pt(f"{side}_heel")
@@ -250,7 +266,9 @@ def landmarks_to_humanoid_pose(
     """
     world_mp = np.asarray(landmarks_world, dtype=np.float64)
     if world_mp.shape != (NUM_LANDMARKS, 3):
-        raise ValueError(f"landmarks_world must be [{NUM_LANDMARKS}, 3] mediapipe world landmarks, got {world_mp.shape}")
+        raise ValueError(
+            f"landmarks_world must be [{NUM_LANDMARKS}, 3] mediapipe world landmarks, got {world_mp.shape}"
+        )
     points = mediapipe_to_canonical(world_mp, mirror=mirror)
     visible = np.isfinite(points).all(axis=1)
     if visibility is not None:
@@ -287,7 +305,9 @@ class LandmarkRetargeter:
     __call__ = retarget
 
 
-def retarget_world_landmarks(landmarks_world: np.ndarray, skeleton: Skeleton, visibility: np.ndarray | None = None, **options) -> Pose:
+def retarget_world_landmarks(
+    landmarks_world: np.ndarray, skeleton: Skeleton, visibility: np.ndarray | None = None, **options
+) -> Pose:
     """One-off retarget of mediapipe world landmarks [33, 3] onto ``skeleton`` (use LandmarkRetargeter per frame)."""
     return LandmarkRetargeter(skeleton, **options).retarget(landmarks_world, visibility)
 
@@ -305,8 +325,14 @@ def synthesize_world_landmarks(rig: HumanoidRig, humanoid_pose: HumanoidPose) ->
     normalized = quat_to_matrix(humanoid_pose.world_rotations())
     points = np.zeros((NUM_LANDMARKS, 3))
     for side in ("left", "right"):
-        for name, bone in (("shoulder", "UpperArm"), ("elbow", "LowerArm"), ("wrist", "Hand"), ("hip", "UpperLeg"),
-                           ("knee", "LowerLeg"), ("ankle", "Foot")):
+        for name, bone in (
+            ("shoulder", "UpperArm"),
+            ("elbow", "LowerArm"),
+            ("wrist", "Hand"),
+            ("hip", "UpperLeg"),
+            ("knee", "LowerLeg"),
+            ("ankle", "Foot"),
+        ):
             points[INDEX[f"{side}_{name}"]] = joint[f"{side}{bone}"]
         mirror_x = np.array([1.0 if side == "left" else -1.0, 1.0, 1.0])
         hand = normalized[BONE_INDEX[f"{side}Hand"]]

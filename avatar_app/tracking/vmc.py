@@ -28,9 +28,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 
@@ -41,11 +41,31 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 39539
 
 _UNITY_BODY = [
-    "Hips", "Spine", "Chest", "UpperChest", "Neck", "Head", "Jaw", "LeftEye", "RightEye",
-    "LeftShoulder", "LeftUpperArm", "LeftLowerArm", "LeftHand",
-    "RightShoulder", "RightUpperArm", "RightLowerArm", "RightHand",
-    "LeftUpperLeg", "LeftLowerLeg", "LeftFoot", "LeftToes",
-    "RightUpperLeg", "RightLowerLeg", "RightFoot", "RightToes",
+    "Hips",
+    "Spine",
+    "Chest",
+    "UpperChest",
+    "Neck",
+    "Head",
+    "Jaw",
+    "LeftEye",
+    "RightEye",
+    "LeftShoulder",
+    "LeftUpperArm",
+    "LeftLowerArm",
+    "LeftHand",
+    "RightShoulder",
+    "RightUpperArm",
+    "RightLowerArm",
+    "RightHand",
+    "LeftUpperLeg",
+    "LeftLowerLeg",
+    "LeftFoot",
+    "LeftToes",
+    "RightUpperLeg",
+    "RightLowerLeg",
+    "RightFoot",
+    "RightToes",
 ]
 
 
@@ -118,7 +138,9 @@ class VmcReceiver:
             from pythonosc.dispatcher import Dispatcher
             from pythonosc.osc_server import BlockingOSCUDPServer
         except ImportError as exc:
-            raise SettingError("VMC receiver", "python-osc installed", "it is missing", "pip install python-osc (the 'live' extra)") from exc
+            raise SettingError(
+                "VMC receiver", "python-osc installed", "it is missing", "pip install python-osc (the 'live' extra)"
+            ) from exc
         if not (isinstance(port, int) and 0 <= port <= 65535):
             raise SettingError("vmc port", "an integer 0..65535", repr(port), f"use {DEFAULT_PORT}, the VMC default")
         self._lock = threading.Lock()
@@ -145,11 +167,16 @@ class VmcReceiver:
         try:
             self._server = BlockingOSCUDPServer((host, port), dispatcher)
         except OSError as exc:
-            raise SettingError(f"vmc {host}:{port}", "a free UDP port", f"it cannot be bound ({exc.strerror or exc})",
-                               "close the other VMC receiver or choose another port") from exc
+            raise SettingError(
+                f"vmc {host}:{port}",
+                "a free UDP port",
+                f"it cannot be bound ({exc.strerror or exc})",
+                "close the other VMC receiver or choose another port",
+            ) from exc
         self.host, self.port = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"vmc-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"vmc-{self.port}", daemon=True
+        )
         self._thread.start()
         log.info("VMC receiver listening on %s:%d", self.host, self.port)
 
@@ -247,7 +274,7 @@ class VmcReceiver:
         self._thread.join(2.0)
         self._thread = None
 
-    def __enter__(self) -> "VmcReceiver":
+    def __enter__(self) -> VmcReceiver:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -48,8 +48,10 @@ def nearest_view_index(sample: Sample) -> int:
     if yaws is not None and target_yaw is not None:
         if len(yaws) != sample.num_views:
             raise InputError(
-                f"sample {sample.character!r} meta['sheet_yaws']", f"one yaw per sheet view ({sample.num_views})",
-                f"{len(yaws)} yaws", "keep sheet_yaws in step with the views when selecting or reordering them",
+                f"sample {sample.character!r} meta['sheet_yaws']",
+                f"one yaw per sheet view ({sample.num_views})",
+                f"{len(yaws)} yaws",
+                "keep sheet_yaws in step with the views when selecting or reordering them",
             )
         return int(np.argmin([_yaw_distance_deg(y, target_yaw) for y in yaws]))
     target = sample.target_udp[3] > 0.5
@@ -74,14 +76,18 @@ def udp_lookup(sample: Sample) -> np.ndarray:
     """
     if sample.sheet_udp is None:
         raise InputError(
-            f"sample {sample.character!r}", "sheet_udp (the sheet views' UDP maps) for the udp_lookup baseline",
-            "sheet_udp = None", "use a dataset that renders sheet UDP (the synthetic one does) or skip this baseline",
+            f"sample {sample.character!r}",
+            "sheet_udp (the sheet views' UDP maps) for the udp_lookup baseline",
+            "sheet_udp = None",
+            "use a dataset that renders sheet UDP (the synthetic one does) or skip this baseline",
         )
     s = sample.size
     if sample.sheet_udp.shape != (sample.num_views, 4, s, s):
         raise InputError(
-            f"sample {sample.character!r} sheet_udp", f"shape {(sample.num_views, 4, s, s)}",
-            f"{sample.sheet_udp.shape}", "crop the sheet UDP exactly like the sheet views",
+            f"sample {sample.character!r} sheet_udp",
+            f"shape {(sample.num_views, 4, s, s)}",
+            f"{sample.sheet_udp.shape}",
+            "crop the sheet UDP exactly like the sheet views",
         )
     out = np.zeros((4, s, s), np.float32)
     target_visible = sample.target_udp[3] > 0.5

@@ -17,7 +17,13 @@ from avatar_app.training.flow_targets import correspondence_flow
 from avatar_app.training.settings import TrainSettings
 
 __all__ = [
-    "augment_colours", "batch_for_step", "make_datasets", "step_batches", "step_indices", "step_views", "to_device"
+    "augment_colours",
+    "batch_for_step",
+    "make_datasets",
+    "step_batches",
+    "step_indices",
+    "step_views",
+    "to_device",
 ]
 
 
@@ -126,7 +132,12 @@ def step_batches(
     if workers <= 0:
         return (batch_for_step(dataset, s, step, rank, world) for step in range(start, end))
     loader = torch.utils.data.DataLoader(
-        _StepBatches(dataset, s, start, end, rank, world), batch_size=None, shuffle=False, num_workers=workers,
-        multiprocessing_context="spawn", prefetch_factor=2, pin_memory=pin,
+        _StepBatches(dataset, s, start, end, rank, world),
+        batch_size=None,
+        shuffle=False,
+        num_workers=workers,
+        multiprocessing_context="spawn",
+        prefetch_factor=2,
+        pin_memory=pin,
     )
     return iter(loader)

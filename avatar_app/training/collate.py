@@ -28,15 +28,22 @@ def collate(samples: Sequence[Sample], views: int | None = None) -> dict[str, to
     counts = {s.num_views for s in samples}
     sizes = {(s.size, s.target_udp.shape[-1]) for s in samples}
     if len(sizes) != 1:
-        raise SettingError("collate(samples)", "samples of one size", f"sizes {sorted(sizes)}", "build the dataset at one size")
+        raise SettingError(
+            "collate(samples)", "samples of one size", f"sizes {sorted(sizes)}", "build the dataset at one size"
+        )
     if views is None:
         if len(counts) != 1:
             raise SettingError(
-                "collate(samples)", "the same number of views in every sample", f"view counts {sorted(counts)}", "pass views=m to use the first m"
+                "collate(samples)",
+                "the same number of views in every sample",
+                f"view counts {sorted(counts)}",
+                "pass views=m to use the first m",
             )
         views = counts.pop()
     elif not (isinstance(views, int) and 1 <= views <= min(counts)):
-        raise SettingError("collate(views)", f"1 to {min(counts)} views (the fewest any sample has)", repr(views), "lower views")
+        raise SettingError(
+            "collate(views)", f"1 to {min(counts)} views (the fewest any sample has)", repr(views), "lower views"
+        )
 
     batch = {
         "sheet_rgb": _stack([s.sheet_rgb[:views] for s in samples], divisor=255.0),

@@ -44,7 +44,9 @@ def select_views(sample: Sample, views: int) -> Sample:
     """The sample with its first ``views`` sheet views (and their yaws)."""
     if views < 1 or sample.num_views < views:
         raise SettingError(
-            "views", f"between 1 and {sample.num_views} (the views per sample of this dataset)", str(views),
+            "views",
+            f"between 1 and {sample.num_views} (the views per sample of this dataset)",
+            str(views),
             "ask for fewer views, or make the dataset with more",
         )
     if sample.num_views == views:
@@ -53,15 +55,23 @@ def select_views(sample: Sample, views: int) -> Sample:
     if "sheet_yaws" in meta:
         meta["sheet_yaws"] = list(meta["sheet_yaws"])[:views]
     return Sample(
-        sample.sheet_rgb[:views], sample.sheet_alpha[:views],
+        sample.sheet_rgb[:views],
+        sample.sheet_alpha[:views],
         None if sample.sheet_udp is None else sample.sheet_udp[:views],
-        sample.target_udp, sample.target_rgba, sample.character, meta,
+        sample.target_udp,
+        sample.target_rgba,
+        sample.character,
+        meta,
     )
 
 
 def _image_scores(pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
     pred, target = pred[None].float(), target[None].float()
-    return {"psnr": psnr(pred, target).item(), "ssim": ssim(pred, target).item(), "alpha_iou": alpha_iou(pred, target).item()}
+    return {
+        "psnr": psnr(pred, target).item(),
+        "ssim": ssim(pred, target).item(),
+        "alpha_iou": alpha_iou(pred, target).item(),
+    }
 
 
 def _mean(values: list[float]) -> float:
@@ -94,10 +104,19 @@ def evaluate(
         model = load_weights_folder(model)
     n = len(dataset) if limit is None else min(limit, len(dataset))
     if n < 1:
-        raise SettingError("samples", "at least 1 sample to evaluate", f"{len(dataset)} in the dataset, limit {limit}", "raise --samples")
+        raise SettingError(
+            "samples",
+            "at least 1 sample to evaluate",
+            f"{len(dataset)} in the dataset, limit {limit}",
+            "raise --samples",
+        )
     training_flags = {m: m.training for m in model.modules()}
     try:
-        encoder, renderer, detector = SheetEncoder(model, device), FrameRenderer(model, device), UDPDetector(model, device)
+        encoder, renderer, detector = (
+            SheetEncoder(model, device),
+            FrameRenderer(model, device),
+            UDPDetector(model, device),
+        )
         per_sample, size = [], None
         timings = {"model_s": 0.0, "baselines_s": 0.0, "detector_s": 0.0}
         for i in tqdm(range(n), desc="evaluate", unit="sample", disable=not progress):
@@ -118,7 +137,9 @@ def _score_sample(index: int, sample: Sample, encoder, renderer, detector, timin
     row: dict = {"index": index, "character": sample.character}
 
     t0 = time.perf_counter()
-    state = encoder.encode_tensors(torch.from_numpy(sample.sheet_rgb).float() / 255.0, torch.from_numpy(sample.sheet_alpha).float() / 255.0)
+    state = encoder.encode_tensors(
+        torch.from_numpy(sample.sheet_rgb).float() / 255.0, torch.from_numpy(sample.sheet_alpha).float() / 255.0
+    )
     rendered = renderer.render_tensor(state, CoNR.target_input(target_udp[None, :3], target_udp[None, 3:4]))[0].cpu()
     row["model"] = _image_scores(rendered, target_rgba)
     t1 = time.perf_counter()

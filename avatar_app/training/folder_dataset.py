@@ -47,7 +47,9 @@ class FolderDataset:
     of each sheet (natural name order).
     """
 
-    def __init__(self, root: str | Path, size: int = 256, characters: list[str] | None = None, views: int | None = None):
+    def __init__(
+        self, root: str | Path, size: int = 256, characters: list[str] | None = None, views: int | None = None
+    ):
         self.root = Path(root)
         self.size = check_model_size(size, "FolderDataset size")
         self.views = views
@@ -89,8 +91,12 @@ class FolderDataset:
     def _character_folders(self, characters) -> list[Path]:
         if not self.root.is_dir():
             found = "a file" if self.root.exists() else "no such folder"
-            raise InputError(self.root, "a dataset folder with one sub-folder per character", found, "check the path; " + _FORMAT_FIX)
-        folders = sorted((p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=natural_sort_key)
+            raise InputError(
+                self.root, "a dataset folder with one sub-folder per character", found, "check the path; " + _FORMAT_FIX
+            )
+        folders = sorted(
+            (p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=natural_sort_key
+        )
         if not folders:
             raise InputError(self.root, "one sub-folder per character", "no sub-folders", _FORMAT_FIX)
         if characters is not None:
@@ -107,7 +113,9 @@ class FolderDataset:
         for folder in folders:
             for sub in ("sheet", "poses", "images"):
                 if not (folder / sub).is_dir():
-                    raise InputError(folder, f"a '{sub}' folder in each character folder", f"no '{sub}' folder", _FORMAT_FIX)
+                    raise InputError(
+                        folder, f"a '{sub}' folder in each character folder", f"no '{sub}' folder", _FORMAT_FIX
+                    )
         return folders
 
     # -- sheets ------------------------------------------------------------------
@@ -179,7 +187,10 @@ def _pairs(folder: Path) -> list[tuple[Path, Path]]:
     images = _by_stem(folder / "images", IMAGE_SUFFIXES)
     if not poses:
         raise UdpFileError(
-            folder / "poses", "one or more UDP maps (.npz, .exr, 16-bit .png)", "none", "put the target poses of this character here"
+            folder / "poses",
+            "one or more UDP maps (.npz, .exr, 16-bit .png)",
+            "none",
+            "put the target poses of this character here",
         )
     for stem, pose in poses.items():
         if stem not in images:

@@ -210,18 +210,36 @@ class SyntheticDataset:
             raise SettingError("SyntheticDataset split", f"one of {SPLITS}", repr(split), "use 'train' or 'val'")
         if not (isinstance(num_characters, int) and 1 <= num_characters <= VAL_STYLE_OFFSET):
             raise SettingError(
-                "SyntheticDataset num_characters", f"an integer in [1, {VAL_STYLE_OFFSET}]", repr(num_characters), "use e.g. 64"
+                "SyntheticDataset num_characters",
+                f"an integer in [1, {VAL_STYLE_OFFSET}]",
+                repr(num_characters),
+                "use e.g. 64",
             )
         if not (isinstance(views, int) and 1 <= views <= len(SHEET_VIEWS)):
             raise SettingError("SyntheticDataset views", f"1 to {len(SHEET_VIEWS)} sheet views", repr(views), "use 4")
         length = num_characters * 64 if length is None else length
         if not (isinstance(length, int) and length >= 1):
-            raise SettingError("SyntheticDataset length", "a positive number of samples", repr(length), "leave it unset")
+            raise SettingError(
+                "SyntheticDataset length", "a positive number of samples", repr(length), "leave it unset"
+            )
         if not (isinstance(color_samples, int) and color_samples >= 0):
-            raise SettingError("SyntheticDataset color_samples", "0 (aliased) or an MSAA sample count", repr(color_samples), "use 0 or 4")
+            raise SettingError(
+                "SyntheticDataset color_samples",
+                "0 (aliased) or an MSAA sample count",
+                repr(color_samples),
+                "use 0 or 4",
+            )
         if not (isinstance(max_cached, int) and max_cached >= 1):
-            raise SettingError("SyntheticDataset max_cached", "a positive number of characters", repr(max_cached), "use e.g. 256")
-        self.split, self.num_characters, self.seed, self.views, self.length = split, num_characters, int(seed), views, length
+            raise SettingError(
+                "SyntheticDataset max_cached", "a positive number of characters", repr(max_cached), "use e.g. 256"
+            )
+        self.split, self.num_characters, self.seed, self.views, self.length = (
+            split,
+            num_characters,
+            int(seed),
+            views,
+            length,
+        )
         self.color_samples, self.pose_jitter, self.max_cached = color_samples, float(pose_jitter), max_cached
         self.motion = DemoMotion()
         self._characters: OrderedDict[int, SyntheticCharacter] = OrderedDict()
@@ -243,7 +261,9 @@ class SyntheticDataset:
         order = rng.permutation(len(SHEET_VIEWS))[: self.views]
         time_s = float(rng.uniform(0.0, self.motion.duration))
         jitter = self._jitter(rng)
-        yaw = float(rng.uniform(-FRONT_YAW_DEG, FRONT_YAW_DEG) if rng.random() < FRONT_SHARE else rng.uniform(-180.0, 180.0))
+        yaw = float(
+            rng.uniform(-FRONT_YAW_DEG, FRONT_YAW_DEG) if rng.random() < FRONT_SHARE else rng.uniform(-180.0, 180.0)
+        )
         zoom = float(rng.uniform(*ZOOM_RANGE))
         shift = rng.uniform(-SHIFT_FRACTION, SHIFT_FRACTION, size=2)
 
@@ -282,7 +302,15 @@ class SyntheticDataset:
         renderers = self._ready_renderers()
         rgb, alpha, udp = self._sheet(renderers, character, mesh)
         cached = SyntheticCharacter(
-            character_id, style, character, CharacterAnimator(character, spring_dt=SPRING_DT), mesh, character.rest_bounds(), rgb, alpha, udp
+            character_id,
+            style,
+            character,
+            CharacterAnimator(character, spring_dt=SPRING_DT),
+            mesh,
+            character.rest_bounds(),
+            rgb,
+            alpha,
+            udp,
         )
         self._characters[k] = cached
         while len(self._characters) > self.max_cached:

@@ -62,6 +62,7 @@ def validate(model: CoNR, dataset, samples: int, views: int, device) -> dict:
 
 def preview_grid(batch: dict, pred: torch.Tensor, path: Path, rows: int = 4) -> None:
     """PNG: per row the sheet views, the ground truth and the prediction, over grey."""
+
     def over_grey(x: torch.Tensor) -> np.ndarray:  # premultiplied [4,H,W] -> RGB uint8 [H,W,3]
         rgb = x[:3] + 0.5 * (1.0 - x[3:4])
         return (rgb.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
@@ -199,8 +200,21 @@ def train(
         log_file = open(out / "log.csv", "w" if new_log else "a", newline="")
         writer = csv.writer(log_file)
         if new_log:
-            writer.writerow(["step", "kind", "loss", *LOSS_NAMES, "lr", "views", "elapsed_s", "samples_per_s",
-                             "val_psnr", "val_ssim", "val_alpha_iou"])  # fmt: skip
+            writer.writerow(
+                [
+                    "step",
+                    "kind",
+                    "loss",
+                    *LOSS_NAMES,
+                    "lr",
+                    "views",
+                    "elapsed_s",
+                    "samples_per_s",
+                    "val_psnr",
+                    "val_ssim",
+                    "val_alpha_iou",
+                ]
+            )
 
     end = min(s.steps, until) if until is not None else s.steps
     bar = None
@@ -233,8 +247,21 @@ def train(
             if rank == 0:
                 rate = (done - start) * s.batch * world / max(time.perf_counter() - t0, 1e-9)
                 loss_parts = (f"{parts.get(k, float('nan')):.5f}" for k in LOSS_NAMES)
-                writer.writerow([done, "train", f"{float(loss.detach()):.5f}", *loss_parts, f"{_lr(s, step):.2e}", m,
-                                 f"{elapsed:.1f}", f"{rate:.2f}", "", "", ""])  # fmt: skip
+                writer.writerow(
+                    [
+                        done,
+                        "train",
+                        f"{float(loss.detach()):.5f}",
+                        *loss_parts,
+                        f"{_lr(s, step):.2e}",
+                        m,
+                        f"{elapsed:.1f}",
+                        f"{rate:.2f}",
+                        "",
+                        "",
+                        "",
+                    ]
+                )
                 if bar is not None:
                     bar.set_postfix(loss=f"{float(loss.detach()):.4f}", views=m)
                     bar.update(1)

@@ -23,10 +23,26 @@ def poses(tmp_path_factory) -> Path:
 
 def test_render_writes_a_video_and_rgba_frames_of_the_pose(tmp_path, poses, capsys):
     video, frames = tmp_path / "clip.mp4", tmp_path / "frames"
-    argv = ["render", "--sheet", str(SHEET), "--poses", str(poses), "--size", str(SIZE), "--out", str(video), "--out", str(frames)]
+    argv = [
+        "render",
+        "--sheet",
+        str(SHEET),
+        "--poses",
+        str(poses),
+        "--size",
+        str(SIZE),
+        "--out",
+        str(video),
+        "--out",
+        str(frames),
+    ]
     assert main(argv) == 0  # the shipped weights, torch backend
     out = capsys.readouterr().out
-    assert f"rendered 3 frames at {SIZE}x{SIZE} with 4 views" in out and "per frame median" in out and f"wrote {video}" in out
+    assert (
+        f"rendered 3 frames at {SIZE}x{SIZE} with 4 views" in out
+        and "per frame median" in out
+        and f"wrote {video}" in out
+    )
     pngs = sorted(frames.glob("*.png"))
     assert len(pngs) == 3
     for png, udp in zip(pngs, iter_udp_sequence(poses)):
@@ -44,18 +60,34 @@ def test_render_writes_a_video_and_rgba_frames_of_the_pose(tmp_path, poses, caps
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--backend", "tensorrt"], r"backend: expected an installed backend \(tensorrt is not\).*TensorRT Python package not installed"),
+        (
+            ["--backend", "tensorrt"],
+            r"backend: expected an installed backend \(tensorrt is not\).*TensorRT Python package not installed",
+        ),
         (["--precision", "fp16"], r"precision: expected fp16 on a CUDA device, found fp16 on cpu"),
         (["--size", "200"], r"--size.*multiple of 128"),
         # the same refusal as stream's (render used to run fp32 instead without a word)
-        (["--backend", "onnxruntime", "--precision", "fp16"],
-         r"--precision: expected fp32 with --backend onnxruntime, found fp16.*leave --precision out"),
+        (
+            ["--backend", "onnxruntime", "--precision", "fp16"],
+            r"--precision: expected fp32 with --backend onnxruntime, found fp16.*leave --precision out",
+        ),
     ],
 )
 def test_render_settings_that_cannot_work_say_why(tmp_path, poses, capsys, extra, message):
     import re
 
-    argv = ["render", "--sheet", str(SHEET), "--poses", str(poses), "--size", str(SIZE), "--out", str(tmp_path / "f"), *extra]
+    argv = [
+        "render",
+        "--sheet",
+        str(SHEET),
+        "--poses",
+        str(poses),
+        "--size",
+        str(SIZE),
+        "--out",
+        str(tmp_path / "f"),
+        *extra,
+    ]
     assert main(argv) == 2
     assert re.search(message, capsys.readouterr().err), message
 

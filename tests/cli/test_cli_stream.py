@@ -27,7 +27,19 @@ def green_screen_silhouette(frames: np.ndarray) -> np.ndarray:
 
 def test_demo_to_mp4_writes_exactly_n_frames_of_a_moving_avatar_and_reports_stats(tmp_path, capsys):
     out = tmp_path / "demo.mp4"
-    argv = ["stream", "--source", "demo", "--sink", f"file:{out}", "--frames", "60", "--size", "128", "--renderer", "proxy"]
+    argv = [
+        "stream",
+        "--source",
+        "demo",
+        "--sink",
+        f"file:{out}",
+        "--frames",
+        "60",
+        "--size",
+        "128",
+        "--renderer",
+        "proxy",
+    ]
     assert main(argv) == 0
     frames = np.stack(read_video_frames(out))
     assert frames.shape == (60, 128, 128, 3)
@@ -45,12 +57,16 @@ def test_demo_to_mp4_writes_exactly_n_frames_of_a_moving_avatar_and_reports_stat
 def test_without_weights_the_default_renderer_is_the_proxy_with_a_warning(tmp_path, monkeypatch, capsys):
     from avatar_app.cli import stream
 
-    monkeypatch.setattr(stream, "DEFAULT_WEIGHTS", tmp_path / "weights" / "lite")  # as if the shipped weights were deleted
+    monkeypatch.setattr(
+        stream, "DEFAULT_WEIGHTS", tmp_path / "weights" / "lite"
+    )  # as if the shipped weights were deleted
     assert main(["stream", "--sink", f"file:{tmp_path / 'o.mp4'}", "--frames", "2", "--size", "128"]) == 0
     captured = capsys.readouterr()
     assert "warning: no trained CoNR weights found" in captured.err and "--weights DIR" in captured.err
     assert "renderer proxy" in captured.out
-    assert main(["stream", "--sink", "virtualcam", "--renderer", "conr"]) == 2, "conr without weights is a setting error"
+    assert main(["stream", "--sink", "virtualcam", "--renderer", "conr"]) == 2, (
+        "conr without weights is a setting error"
+    )
     assert "--weights" in capsys.readouterr().err
 
 
@@ -74,7 +90,12 @@ def test_browser_sink_url_is_printed(capsys):
 
 
 def test_status_lines_are_plain_lines_when_stderr_is_not_a_terminal(tmp_path, capsys):
-    assert main(["stream", "--sink", f"file:{tmp_path / 'o.mp4'}", "--frames", "40", "--size", "128", "--renderer", "proxy"]) == 0
+    assert (
+        main(
+            ["stream", "--sink", f"file:{tmp_path / 'o.mp4'}", "--frames", "40", "--size", "128", "--renderer", "proxy"]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if " fps | " in line]
     assert lines, err
@@ -112,8 +133,10 @@ def test_status_line_is_rewritten_in_place_on_a_terminal():
         (["--sink", "virtualcam", "--background", "green"], "--background"),
         (["--sink", "virtualcam", "--udp-detector"], "webcam or video"),
         (["--sink", "virtualcam", "--renderer", "conr", "--weights", "/no/such/weights"], "--weights"),
-        (["--sink", "virtualcam", "--backend", "onnxruntime", "--precision", "bf16"],
-         "--precision: expected fp32 with --backend onnxruntime, found bf16"),
+        (
+            ["--sink", "virtualcam", "--backend", "onnxruntime", "--precision", "bf16"],
+            "--precision: expected fp32 with --backend onnxruntime, found bf16",
+        ),
         (["--sink", "virtualcam", "--backend", "tensorrt", "--precision", "bf16"], "use --precision fp32 or fp16"),
     ],
 )
@@ -147,7 +170,19 @@ def test_virtual_camera_sink_gets_rgb_frames_over_the_background(monkeypatch, ca
     monkeypatch.setitem(pyvirtualcam.camera.BACKENDS, "avatar-test-stream", Recorder)
     for other in [name for name in pyvirtualcam.camera.BACKENDS if name != "avatar-test-stream"]:
         monkeypatch.delitem(pyvirtualcam.camera.BACKENDS, other)
-    argv = ["stream", "--sink", "virtualcam", "--frames", "4", "--size", "128", "--renderer", "proxy", "--background", "#0000ff"]
+    argv = [
+        "stream",
+        "--sink",
+        "virtualcam",
+        "--frames",
+        "4",
+        "--size",
+        "128",
+        "--renderer",
+        "proxy",
+        "--background",
+        "#0000ff",
+    ]
     assert main(argv) == 0
     assert "virtual camera: /dev/test-stream" in capsys.readouterr().out
     assert len(Recorder.frames) == 4
@@ -168,8 +203,21 @@ def lite_weights(tmp_path_factory) -> Path:
 
 def test_weights_make_conr_the_default_renderer(tmp_path, lite_weights, capsys):
     out = tmp_path / "conr.mp4"
-    argv = ["stream", "--sink", f"file:{out}", "--frames", "2", "--size", "128", "--views", "1",
-            "--weights", str(lite_weights), "--cache-dir", str(tmp_path / "cache")]
+    argv = [
+        "stream",
+        "--sink",
+        f"file:{out}",
+        "--frames",
+        "2",
+        "--size",
+        "128",
+        "--views",
+        "1",
+        "--weights",
+        str(lite_weights),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "no trained CoNR weights" not in captured.err
@@ -179,7 +227,18 @@ def test_weights_make_conr_the_default_renderer(tmp_path, lite_weights, capsys):
 
 def test_ctrl_c_stops_the_stream_cleanly(tmp_path):
     out = tmp_path / "live.mp4"
-    cmd = [sys.executable, "-m", "avatar_app.cli.main", "stream", "--sink", f"file:{out}", "--size", "128", "--renderer", "proxy"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "avatar_app.cli.main",
+        "stream",
+        "--sink",
+        f"file:{out}",
+        "--size",
+        "128",
+        "--renderer",
+        "proxy",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -203,11 +262,28 @@ def test_ctrl_c_stops_the_stream_cleanly(tmp_path):
     assert len(read_video_frames(out)) >= 1, "the file is finished and readable"
 
 
-def test_stream_on_onnx_runtime_uses_the_weights_deployment(tmp_path, lite_weights, lite_deploy_root, monkeypatch, capsys):
+def test_stream_on_onnx_runtime_uses_the_weights_deployment(
+    tmp_path, lite_weights, lite_deploy_root, monkeypatch, capsys
+):
     monkeypatch.setenv("AVATAR_APP_DEPLOY", str(lite_deploy_root))  # holds these weights' graphs at 128²
     out = tmp_path / "ort.mp4"
-    argv = ["stream", "--sink", f"file:{out}", "--frames", "2", "--size", "128", "--views", "2", "--backend", "onnxruntime",
-            "--weights", str(lite_weights), "--cache-dir", str(tmp_path / "cache")]
+    argv = [
+        "stream",
+        "--sink",
+        f"file:{out}",
+        "--frames",
+        "2",
+        "--size",
+        "128",
+        "--views",
+        "2",
+        "--backend",
+        "onnxruntime",
+        "--weights",
+        str(lite_weights),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "renderer conr (lite, onnxruntime)" in captured.out and "exporting" not in captured.err
@@ -226,8 +302,26 @@ def test_stream_udp_detector_on_onnx_runtime(tmp_path, lite_weights, lite_deploy
         writer.write(np.full((120, 160, 3), 60 + 30 * i, np.uint8))
     writer.release()
     out = tmp_path / "detected"
-    argv = ["stream", "--source", f"video:{video}", "--udp-detector", "--renderer", "proxy", "--backend", "onnxruntime",
-            "--weights", str(lite_weights), "--sink", f"file:{out}", "--frames", "2", "--size", "128"]
+    argv = [
+        "stream",
+        "--source",
+        f"video:{video}",
+        "--udp-detector",
+        "--renderer",
+        "proxy",
+        "--backend",
+        "onnxruntime",
+        "--weights",
+        str(lite_weights),
+        "--sink",
+        f"file:{out}",
+        "--frames",
+        "2",
+        "--size",
+        "128",
+    ]
     assert main(argv) == 0
     assert "(UDP detector) -> proxy" in capsys.readouterr().out
-    assert len(list(out.glob("*.png"))) == 2 and calls and set(calls) == {(1, 3, 128, 128)}, "the detector ran on the ONNX graph"
+    assert len(list(out.glob("*.png"))) == 2 and calls and set(calls) == {(1, 3, 128, 128)}, (
+        "the detector ran on the ONNX graph"
+    )

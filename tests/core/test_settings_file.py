@@ -8,8 +8,16 @@ from avatar_app.core.settings_file import AppSettings, default_settings_path, du
 
 
 def test_settings_round_trip_through_toml(tmp_path):
-    settings = AppSettings(sheet_dir='C:\\sheets\\"mine"', source="vmc", vmc_port=40000, size=512, views=2,
-                           virtual_camera=True, fps=24.0, motion_file="ünïcode/mötion.bvh")
+    settings = AppSettings(
+        sheet_dir='C:\\sheets\\"mine"',
+        source="vmc",
+        vmc_port=40000,
+        size=512,
+        views=2,
+        virtual_camera=True,
+        fps=24.0,
+        motion_file="ünïcode/mötion.bvh",
+    )
     path = tmp_path / "a" / "settings.toml"
     save_settings(settings, path)
     assert tomllib.loads(path.read_text())["source"]["vmc_port"] == 40000
@@ -35,4 +43,3 @@ def test_a_broken_file_gives_the_defaults_and_says_so(tmp_path):
     loaded, warnings = load_settings(path)
     assert loaded == AppSettings() and "unreadable" in warnings[0]
     assert tomllib.loads(dumps(AppSettings()))  # what we write is valid TOML
-

@@ -34,16 +34,19 @@ def no_new_threads():
 @pytest.fixture
 def make_window(qtbot, config_home, tmp_path):
     """MainWindow(settings) with ``size`` 128 and no autostart unless told; shut down at the end."""
-    from avatar_app.gui.main_window import MainWindow
     from avatar_app.core.settings_file import default_settings_path
+    from avatar_app.gui.main_window import MainWindow
 
     windows = []
 
     def make(extra: str = "", *, autostart: bool = False, **kwargs):
         path = default_settings_path()
         if not path.exists():
-            write_settings(path, f"[render]\nsize = {SIZE}\n[live]\nautostart = {'true' if autostart else 'false'}\n"
-                                 f"[output]\nrecord_dir = \"{tmp_path / 'recordings'}\"\n{extra}")
+            write_settings(
+                path,
+                f"[render]\nsize = {SIZE}\n[live]\nautostart = {'true' if autostart else 'false'}\n"
+                f'[output]\nrecord_dir = "{tmp_path / "recordings"}"\n{extra}',
+            )
         window = MainWindow(path, weights_folder=None, camera_lister=kwargs.pop("camera_lister", lambda: []), **kwargs)
         qtbot.addWidget(window)
         window.show()

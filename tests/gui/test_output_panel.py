@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_helpers import wait_for_frames
 from PyQt6.QtGui import QGuiApplication
+
+from gui_helpers import wait_for_frames
 
 pyvirtualcam = pytest.importorskip("pyvirtualcam")
 from pyvirtualcam.util import encode_fourcc  # noqa: E402

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from avatar_app.tracking.devices import CameraDevice, list_cameras
 from avatar_app.gui.source_panel import SourcePanel
+from avatar_app.tracking.devices import CameraDevice, list_cameras
 
 
 def test_webcams_are_listed_in_the_background_and_become_the_webcam_spec(qtbot):
@@ -13,7 +13,10 @@ def test_webcams_are_listed_in_the_background_and_become_the_webcam_spec(qtbot):
 
     def lister():
         listed_on.append(threading.current_thread().name)
-        return [CameraDevice("/dev/video0", "Fake cam (/dev/video0)"), CameraDevice("/dev/video2", "Other (/dev/video2)")]
+        return [
+            CameraDevice("/dev/video0", "Fake cam (/dev/video0)"),
+            CameraDevice("/dev/video2", "Other (/dev/video2)"),
+        ]
 
     panel = SourcePanel(camera_lister=lister)
     qtbot.addWidget(panel)

@@ -15,7 +15,11 @@ def test_window_settings_persist_between_runs(qtbot, make_window, config_home):
     window.source_panel.springs.setChecked(False)
     window.close()
     saved = tomllib.loads(default_settings_path().read_text())
-    assert saved["render"]["size"] == 384 and saved["output"]["browser_port"] == 9001 and saved["source"]["vmc_port"] == 40001
+    assert (
+        saved["render"]["size"] == 384
+        and saved["output"]["browser_port"] == 9001
+        and saved["source"]["vmc_port"] == 40001
+    )
     assert saved["source"]["springs"] is False
     again = make_window()
     assert again.render_panel.model_size == 384

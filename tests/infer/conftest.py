@@ -49,7 +49,9 @@ def renderer(official_networks) -> FrameRenderer:
 def golden_256() -> dict:
     path = CONFORMANCE_DIR / "golden_256_2views.npz"
     if not path.is_file():
-        pytest.skip(f"conformance kit not found at {CONFORMANCE_DIR.resolve()} (needs ../shared/conformance next to the repo)")
+        pytest.skip(
+            f"conformance kit not found at {CONFORMANCE_DIR.resolve()} (needs ../shared/conformance next to the repo)"
+        )
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
@@ -81,7 +83,9 @@ def blob_target(size: int = 128, seed: int = 1, frames: int = 1) -> torch.Tensor
     for _ in range(frames):
         cx, cy = rng.uniform(0.45, 0.55, 2)
         a = (((xx - cx) / 0.3) ** 2 + ((yy - cy) / 0.4) ** 2 < 1).astype(np.float32)
-        xyz = np.stack([0.5 + 0.5 * np.sin(rng.uniform(2, 6) * xx + rng.uniform(0, 6) * yy + rng.uniform(0, 6)) for _ in range(3)])
+        xyz = np.stack(
+            [0.5 + 0.5 * np.sin(rng.uniform(2, 6) * xx + rng.uniform(0, 6) * yy + rng.uniform(0, 6)) for _ in range(3)]
+        )
         out.append(np.concatenate([xyz * a, a[None]]).astype(np.float32))
     return torch.from_numpy(np.stack(out))
 

@@ -34,12 +34,18 @@ def test_deployment_folder_is_named_by_preset_and_every_weight(lite_networks, tm
     with torch.no_grad():
         changed.rgbadecodernet.state_dict()[next(iter(changed.rgbadecodernet.state_dict()))].add_(1e-3)
     assert Deployment.of(changed).folder != first.folder, "graphs bake the weights in: new weights, new folder"
-    assert (first.onnx_dir, first.trt_onnx_dir, first.engines_dir) == (first.folder / "onnx", first.folder / "onnx-trt", first.folder / "engines")
+    assert (first.onnx_dir, first.trt_onnx_dir, first.engines_dir) == (
+        first.folder / "onnx",
+        first.folder / "onnx-trt",
+        first.folder / "engines",
+    )
 
 
 def test_ensure_graphs_exports_what_is_missing_once_and_reports_progress(lite_networks, tmp_path):
     reports = []
-    paths = ensure_graphs(lite_networks, SIZE, tmp_path, ("udp_detector",), progress=lambda f, text: reports.append((f, text)))
+    paths = ensure_graphs(
+        lite_networks, SIZE, tmp_path, ("udp_detector",), progress=lambda f, text: reports.append((f, text))
+    )
     path = paths["udp_detector"]
     assert path == graph_path(tmp_path, "udp_detector", "lite", SIZE) and path.stat().st_size > 100_000
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name], "no partial files left behind"
@@ -57,13 +63,17 @@ def test_a_cancelled_export_leaves_nothing(lite_networks, tmp_path):
     assert not list(tmp_path.glob("*.onnx"))
 
 
-def test_open_backend_onnxruntime_renders_like_torch_from_the_deployment(lite_networks, lite_deploy_root, monkeypatch, make_sheet, make_target):
+def test_open_backend_onnxruntime_renders_like_torch_from_the_deployment(
+    lite_networks, lite_deploy_root, monkeypatch, make_sheet, make_target
+):
     monkeypatch.setenv(DEPLOY_ENV, str(lite_deploy_root))
     onnx_dir = Deployment.of(lite_networks).onnx_dir
     before = {p.name: p.stat().st_mtime_ns for p in onnx_dir.iterdir()}
     every_part = ("sheet_encoder", "frame_renderer", "udp_detector")
     backend = registry.open_backend("onnxruntime", lite_networks, SIZE, parts=every_part)
-    assert {p.name: p.stat().st_mtime_ns for p in onnx_dir.iterdir()} == before, "the graphs were found, not exported again"
+    assert {p.name: p.stat().st_mtime_ns for p in onnx_dir.iterdir()} == before, (
+        "the graphs were found, not exported again"
+    )
     assert (backend.name, backend.precision, backend.size) == ("onnxruntime", "fp32", SIZE)
     assert backend.acceleration == "onnxruntime"
     sheet, target = make_sheet(2, SIZE), make_target(SIZE)
@@ -84,19 +94,28 @@ def test_open_backend_torch_makes_only_the_parts_asked_for(lite_networks):
 
 def test_open_backend_refuses_a_precision_the_backend_would_not_run(lite_networks, tmp_path):
     with pytest.raises(SettingError, match=r"--precision: expected fp32 with --backend onnxruntime, found bf16"):
-        registry.open_backend("onnxruntime", lite_networks, SIZE, precision="bf16", deployment=Deployment(tmp_path, "lite"))
+        registry.open_backend(
+            "onnxruntime", lite_networks, SIZE, precision="bf16", deployment=Deployment(tmp_path, "lite")
+        )
     assert not list(tmp_path.iterdir()), "refused before exporting anything"
 
 
 def test_tensorrt_without_built_engines_says_how_to_build_them(lite_networks, tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "backend_status", lambda name: (True, "pretend TensorRT and a GPU are here"))
-    with pytest.raises(SettingError, match=r"TensorRT engines: expected engines for lite at 128x128 .*none in .*engines.*tools/build_engine.py --weights WEIGHTS --size 128 --fp16.*Build engine"):
-        registry.open_backend("tensorrt", lite_networks, SIZE, precision="fp16", deployment=Deployment(tmp_path, "lite"))
+    with pytest.raises(
+        SettingError,
+        match=r"TensorRT engines: expected engines for lite at 128x128 .*none in .*engines.*tools/build_engine.py --weights WEIGHTS --size 128 --fp16.*Build engine",
+    ):
+        registry.open_backend(
+            "tensorrt", lite_networks, SIZE, precision="fp16", deployment=Deployment(tmp_path, "lite")
+        )
 
 
 @pytest.mark.skipif(HAS_TRT, reason="TensorRT and a CUDA GPU are present")
 def test_build_engines_without_tensorrt_names_what_is_missing(lite_networks, tmp_path):
-    with pytest.raises(SettingError, match=r"TensorRT engine build: expected TensorRT and a CUDA GPU.*pip install tensorrt"):
+    with pytest.raises(
+        SettingError, match=r"TensorRT engine build: expected TensorRT and a CUDA GPU.*pip install tensorrt"
+    ):
         build_engines(lite_networks, SIZE, "fp32", deployment=Deployment(tmp_path, "lite"))
     assert not list(tmp_path.iterdir()), "nothing exported before the check"
 
@@ -105,22 +124,51 @@ def test_build_engine_tool_passes_its_timing_cache_to_every_build(tmp_path, monk
     import avatar_app.infer.deploy as deploy
 
     built = []
-    monkeypatch.setattr(deploy, "missing_requirements", lambda fp16: [])  # no TensorRT here: the build itself is recorded
-    monkeypatch.setattr(deploy, "ensure_graphs", lambda networks, size, out, graphs, **kw: {g: out / f"{g}.onnx" for g in graphs})
-    monkeypatch.setattr(deploy, "build_engine", lambda onnx, out, fp16, profile, timing_cache=None, **kw: built.append(timing_cache) or out / "e")
+    monkeypatch.setattr(
+        deploy, "missing_requirements", lambda fp16: []
+    )  # no TensorRT here: the build itself is recorded
+    monkeypatch.setattr(
+        deploy, "ensure_graphs", lambda networks, size, out, graphs, **kw: {g: out / f"{g}.onnx" for g in graphs}
+    )
+    monkeypatch.setattr(
+        deploy,
+        "build_engine",
+        lambda onnx, out, fp16, profile, timing_cache=None, **kw: built.append(timing_cache) or out / "e",
+    )
     tool = load_tool("build_engine")
     monkeypatch.setattr(tool, "missing_requirements", lambda fp16: [])
     monkeypatch.setenv(DEPLOY_ENV, str(tmp_path / "deploy"))
     cache = tmp_path / "shared.cache"
-    assert tool.main(["--weights", str(REPO / "assets" / "weights" / "lite"), "--size", "128", "--timing-cache", str(cache)]) == 0
+    assert (
+        tool.main(
+            ["--weights", str(REPO / "assets" / "weights" / "lite"), "--size", "128", "--timing-cache", str(cache)]
+        )
+        == 0
+    )
     assert built == [cache] * 3
 
 
 @pytest.mark.skipif(HAS_TRT, reason="TensorRT and a CUDA GPU are present")
 def test_build_engine_tool_with_weights_exits_2_without_tensorrt(tmp_path):
-    done = subprocess.run([sys.executable, str(REPO / "tools" / "build_engine.py"), "--weights", str(REPO / "assets" / "weights" / "lite"), "--size", "128"],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, DEPLOY_ENV: str(tmp_path)})  # fmt: skip
-    assert done.returncode == 2 and "cannot build a TensorRT engine here" in done.stderr and "pip install tensorrt" in done.stderr
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tools" / "build_engine.py"),
+            "--weights",
+            str(REPO / "assets" / "weights" / "lite"),
+            "--size",
+            "128",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, DEPLOY_ENV: str(tmp_path)},
+    )
+    assert (
+        done.returncode == 2
+        and "cannot build a TensorRT engine here" in done.stderr
+        and "pip install tensorrt" in done.stderr
+    )
     assert not list(tmp_path.iterdir())
 
 
@@ -130,7 +178,9 @@ def test_build_engines_then_open_backend_tensorrt_on_a_gpu(lite_networks, tmp_pa
         pytest.skip("needs TensorRT and a CUDA GPU")
     deployment = Deployment(tmp_path, "lite")
     engines = build_engines(lite_networks, SIZE, "fp32", deployment=deployment)
-    assert set(engines) == {"sheet_encoder", "frame_renderer", "udp_detector"} and all(p.is_file() for p in engines.values())
+    assert set(engines) == {"sheet_encoder", "frame_renderer", "udp_detector"} and all(
+        p.is_file() for p in engines.values()
+    )
     every_part = ("sheet_encoder", "frame_renderer", "udp_detector")
     backend = registry.open_backend("tensorrt", lite_networks, SIZE, deployment=deployment, parts=every_part)
     sheet, target = make_sheet(2, SIZE), make_target(SIZE)

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from avatar_app.infer.engine_cache import DEFAULT_PROFILE, EngineSpec, engine_paths, lookup, read_sidecar, validate, write_sidecar
+from avatar_app.infer.engine_cache import (
+    DEFAULT_PROFILE,
+    EngineSpec,
+    engine_paths,
+    lookup,
+    read_sidecar,
+    validate,
+    write_sidecar,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,7 +71,11 @@ def test_validate_names_each_changed_field_old_to_new(onnx_file, tmp_path):
     write_sidecar(tmp_path / "e.json", old)
     new = spec(onnx_file, tensorrt_version="11.0.0", compute_capability="9.0", profile={"min": 1, "opt": 4, "max": 16})
     reasons = validate(read_sidecar(tmp_path / "e.json"), new)
-    assert sorted(reasons) == ["compute_capability: 8.9 -> 9.0", "profile.max: 8 -> 16", "tensorrt_version: 10.12.0 -> 11.0.0"]
+    assert sorted(reasons) == [
+        "compute_capability: 8.9 -> 9.0",
+        "profile.max: 8 -> 16",
+        "tensorrt_version: 10.12.0 -> 11.0.0",
+    ]
     onnx_file.write_bytes(b"re-exported graph")
     reasons = validate(read_sidecar(tmp_path / "e.json"), spec(onnx_file, precision="fp32"))
     assert any(r.startswith(f"onnx_sha256: {old.onnx_sha256[:12]} -> ") for r in reasons)
@@ -104,8 +116,16 @@ def _has_tensorrt_and_cuda() -> bool:
 @pytest.mark.skipif(_has_tensorrt_and_cuda(), reason="TensorRT and a CUDA GPU are present")
 def test_build_engine_without_tensorrt_exits_2_with_install_hint(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "build_engine.py"), str(tmp_path / "frame_renderer_lite_128.onnx"), "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            str(REPO / "tools" / "build_engine.py"),
+            str(tmp_path / "frame_renderer_lite_128.onnx"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2
     assert "TensorRT Python package not installed" in done.stderr or "no CUDA GPU" in done.stderr
@@ -130,11 +150,22 @@ def test_build_engine_builds_and_caches_on_a_gpu(tmp_path):
     assert again.returncode == 0 and "up to date" in again.stderr
 
 
-@pytest.mark.skipif(importlib.util.find_spec("onnxconverter_common") is not None, reason="onnxconverter-common is installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("onnxconverter_common") is not None, reason="onnxconverter-common is installed"
+)
 def test_build_engine_fp16_names_the_converter_it_needs(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "build_engine.py"), str(tmp_path / "frame_renderer_lite_128.onnx"), "--out", str(tmp_path), "--fp16"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            str(REPO / "tools" / "build_engine.py"),
+            str(tmp_path / "frame_renderer_lite_128.onnx"),
+            "--out",
+            str(tmp_path),
+            "--fp16",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2
     assert "onnxconverter-common not installed (needed for --fp16: pip install onnxconverter-common)" in done.stderr

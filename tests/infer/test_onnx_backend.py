@@ -23,7 +23,13 @@ from avatar_app.infer.onnx_export import (
     graph_path,
     with_stable_norms,
 )
-from avatar_app.infer.onnxruntime_backend import OrtFrameRenderer, OrtSheetEncoder, OrtUDPDetector, bench_onnxruntime, make_session
+from avatar_app.infer.onnxruntime_backend import (
+    OrtFrameRenderer,
+    OrtSheetEncoder,
+    OrtUDPDetector,
+    bench_onnxruntime,
+    make_session,
+)
 from avatar_app.infer.torch_backend import FrameRenderer, SheetEncoder, UDPDetector, sheet_tensors
 
 ort = pytest.importorskip("onnxruntime")
@@ -55,7 +61,9 @@ def _stats(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float, float]:
 
 
 def test_each_graph_is_one_opset_17_file_with_views_dynamic(lite_graphs):
-    assert sorted(p.name for p in lite_graphs.iterdir()) == sorted(graph_path(lite_graphs, g, "lite", SIZE).name for g in GRAPH_NAMES)
+    assert sorted(p.name for p in lite_graphs.iterdir()) == sorted(
+        graph_path(lite_graphs, g, "lite", SIZE).name for g in GRAPH_NAMES
+    )
     for graph in GRAPH_NAMES:
         model = onnx.load(str(graph_path(lite_graphs, graph, "lite", SIZE)), load_external_data=False)
         assert {o.version for o in model.opset_import if o.domain in ("", "ai.onnx")} == {OPSET}
@@ -86,8 +94,12 @@ def _grid_sample_model(opset: int, mode: str, padding: str = "border", corners: 
 
     node = helper.make_node("GridSample", ["x", "g"], ["y"], mode=mode, padding_mode=padding, align_corners=corners)
     graph = helper.make_graph(
-        [node], "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4]), helper.make_tensor_value_info("g", TensorProto.FLOAT, [1, 4, 4, 2])],
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4]),
+            helper.make_tensor_value_info("g", TensorProto.FLOAT, [1, 4, 4, 2]),
+        ],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 4, 4])],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
@@ -143,13 +155,17 @@ def test_sheet_encoder_exported_with_two_views_matches_torch(torch_lite, ort_lit
     sheet = make_sheet(views, seed=10 + views)
     ref, ours = torch_lite[0].encode(sheet), ort_lite[0].encode(sheet)
     assert ours.num_views == views and ours.level_sizes == ref.level_sizes
-    for a, b in zip([ref.features[0], *ref.warp_sources, ref.level0_conv], [ours.features[0], *ours.warp_sources, ours.level0_conv]):
+    for a, b in zip(
+        [ref.features[0], *ref.warp_sources, ref.level0_conv], [ours.features[0], *ours.warp_sources, ours.level0_conv]
+    ):
         assert a.shape == b.shape
         assert (a - b).abs().max() <= 1e-4 * max(1.0, float(a.abs().max()))
 
 
 @pytest.mark.parametrize("views", [1, 2, 3, 4])
-def test_frame_renderer_matches_torch_within_conformance_tolerances(torch_lite, ort_lite, make_sheet, make_target, views):
+def test_frame_renderer_matches_torch_within_conformance_tolerances(
+    torch_lite, ort_lite, make_sheet, make_target, views
+):
     sheet, target = make_sheet(views, seed=views), make_target(seed=20 + views)
     state = torch_lite[0].encode(sheet)
     ref = torch_lite[1].render_tensor(state, target)
@@ -163,11 +179,15 @@ def test_frame_renderer_matches_torch_within_conformance_tolerances(torch_lite, 
 def ort_lite_256(lite_networks, tmp_path_factory):
     """Sheet encoder and frame renderer exported at 256² (the size the app runs at) through the deployment path."""
     paths = ensure_graphs(lite_networks, 256, tmp_path_factory.mktemp("onnx_256"))
-    return OrtSheetEncoder(paths["sheet_encoder"], intra_op_threads=2), OrtFrameRenderer(paths["frame_renderer"], intra_op_threads=2)
+    return OrtSheetEncoder(paths["sheet_encoder"], intra_op_threads=2), OrtFrameRenderer(
+        paths["frame_renderer"], intra_op_threads=2
+    )
 
 
 @pytest.mark.parametrize("views", [1, 2, 3, 4])
-def test_at_256_sheet_state_and_frame_match_torch_within_conformance_tolerances(torch_lite, ort_lite_256, make_sheet, make_target, views):
+def test_at_256_sheet_state_and_frame_match_torch_within_conformance_tolerances(
+    torch_lite, ort_lite_256, make_sheet, make_target, views
+):
     sheet, target = make_sheet(views, size=256, seed=40 + views), make_target(size=256, seed=50 + views)
     ref_state, ort_state = torch_lite[0].encode(sheet), ort_lite_256[0].encode(sheet)
     for a, b in zip([*ref_state.warp_sources, ref_state.level0_conv], [*ort_state.warp_sources, ort_state.level0_conv]):
@@ -211,7 +231,9 @@ def test_bench_reports_seconds_per_frame(torch_lite, ort_lite, make_sheet, make_
     assert result["views"] == 1 and 0 < result["min_s"] <= result["median_s"]
 
 
-def test_render_command_on_onnx_runtime_draws_what_torch_draws(lite_graphs, lite_deploy_root, lite_networks, tmp_path, capsys, monkeypatch):
+def test_render_command_on_onnx_runtime_draws_what_torch_draws(
+    lite_graphs, lite_deploy_root, lite_networks, tmp_path, capsys, monkeypatch
+):
     import cv2
 
     from avatar_app.cli.main import main
@@ -221,15 +243,33 @@ def test_render_command_on_onnx_runtime_draws_what_torch_draws(lite_graphs, lite
     save_weights_folder(lite_networks, weights)  # the weights the graphs were exported from
     sheet = Path(__file__).resolve().parents[2] / "assets" / "characters" / "default" / "sheet"
     assert main(["udp", "--motion", "demo", "--frames", "2", "--size", str(SIZE), "--out", str(tmp_path / "udp")]) == 0
-    common = ["render", "--sheet", str(sheet), "--poses", str(tmp_path / "udp"), "--size", str(SIZE), "--weights", str(weights)]
+    common = [
+        "render",
+        "--sheet",
+        str(sheet),
+        "--poses",
+        str(tmp_path / "udp"),
+        "--size",
+        str(SIZE),
+        "--weights",
+        str(weights),
+    ]
     assert main([*common, "--out", str(tmp_path / "torch")]) == 0
-    assert main([*common, "--backend", "onnxruntime", "--graphs", str(lite_graphs), "--out", str(tmp_path / "ort")]) == 0
+    assert (
+        main([*common, "--backend", "onnxruntime", "--graphs", str(lite_graphs), "--out", str(tmp_path / "ort")]) == 0
+    )
     assert "rendered 2 frames" in capsys.readouterr().out
     monkeypatch.setenv(DEPLOY_ENV, str(lite_deploy_root))  # without --graphs: the weights' deployment folder
     assert main([*common, "--backend", "onnxruntime", "--out", str(tmp_path / "deployed")]) == 0
     assert "exporting" not in capsys.readouterr().err, "the deployment's graphs were found, not exported again"
-    pairs = [(a, b) for folder in ("ort", "deployed") for a, b in zip(sorted((tmp_path / "torch").glob("*.png")), sorted((tmp_path / folder).glob("*.png")))]
+    pairs = [
+        (a, b)
+        for folder in ("ort", "deployed")
+        for a, b in zip(sorted((tmp_path / "torch").glob("*.png")), sorted((tmp_path / folder).glob("*.png")))
+    ]
     assert len(pairs) == 4
     for a, b in pairs:
-        diff = np.abs(cv2.imread(str(a), cv2.IMREAD_UNCHANGED).astype(int) - cv2.imread(str(b), cv2.IMREAD_UNCHANGED).astype(int))
+        diff = np.abs(
+            cv2.imread(str(a), cv2.IMREAD_UNCHANGED).astype(int) - cv2.imread(str(b), cv2.IMREAD_UNCHANGED).astype(int)
+        )
         assert diff.max() <= 3, diff.max()  # 8-bit outputs of two runs within the rgba tolerance (1e-2)

@@ -56,8 +56,12 @@ def test_cache_key_depends_on_pixels_weights_size_and_preset(official_networks, 
     changed[0, 0, 64, 64] ^= 1
     assert encoder.key(CharacterSheet(changed, sheet.alpha)) != key
     assert encoder.key(sheet.subset([1, 0])) != key
-    keys = {SheetCache.make_key("s", "w", 128, "official"), SheetCache.make_key("s", "w2", 128, "official"),
-            SheetCache.make_key("s", "w", 256, "official"), SheetCache.make_key("s", "w", 128, "lite")}
+    keys = {
+        SheetCache.make_key("s", "w", 128, "official"),
+        SheetCache.make_key("s", "w2", 128, "official"),
+        SheetCache.make_key("s", "w", 256, "official"),
+        SheetCache.make_key("s", "w", 128, "lite"),
+    }
     assert len(keys) == 4
 
 

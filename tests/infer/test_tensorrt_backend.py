@@ -108,7 +108,10 @@ class _FakeEngine:
 
     def get_tensor_profile_shape(self, name, index):
         d = self.declared[name]
-        return [[v if isinstance(d[0], str) and k == 0 else x for k, x in enumerate(d)] for v in (self.views[0], self.views[0], self.views[1])]
+        return [
+            [v if isinstance(d[0], str) and k == 0 else x for k, x in enumerate(d)]
+            for v in (self.views[0], self.views[0], self.views[1])
+        ]
 
     def create_execution_context(self):
         return _FakeContext(self)
@@ -121,7 +124,7 @@ class _FakeRuntime:
     def deserialize_cuda_engine(self, data: bytes):
         if not data.startswith(MAGIC):
             return None  # what TensorRT does with an engine it cannot read
-        spec = json.loads(data[len(MAGIC):])
+        spec = json.loads(data[len(MAGIC) :])
         return _FakeEngine(spec["onnx"], spec["views"])
 
 
@@ -136,7 +139,9 @@ FakeTensorRT = types.SimpleNamespace(
 
 def _build(engines, onnx_path, views=(1, 4), capability="cpu", precision="fp32"):
     """What tools/build_engine.py leaves behind: an engine and its sidecar, keyed like the real ones."""
-    spec = EngineSpec.for_onnx(onnx_path, precision, FakeTensorRT.__version__, capability, {"min": views[0], "opt": views[0], "max": views[1]})
+    spec = EngineSpec.for_onnx(
+        onnx_path, precision, FakeTensorRT.__version__, capability, {"min": views[0], "opt": views[0], "max": views[1]}
+    )
     engine, sidecar = engine_paths(engines, spec)
     engine.parent.mkdir(parents=True, exist_ok=True)
     engine.write_bytes(MAGIC + json.dumps({"onnx": str(onnx_path), "views": list(views)}).encode())
@@ -161,8 +166,13 @@ def _stats(a, b):
     return float(d.max()), float(np.quantile(d, 0.999)), float(d.mean())
 
 
-def test_sheet_and_frame_engines_match_torch_and_share_the_sheet_buffers(lite_graphs, engines, lite_networks, make_sheet, make_target):
-    trt_encoder, trt_renderer = _load(TrtSheetEncoder, lite_graphs, engines), _load(TrtFrameRenderer, lite_graphs, engines)
+def test_sheet_and_frame_engines_match_torch_and_share_the_sheet_buffers(
+    lite_graphs, engines, lite_networks, make_sheet, make_target
+):
+    trt_encoder, trt_renderer = (
+        _load(TrtSheetEncoder, lite_graphs, engines),
+        _load(TrtFrameRenderer, lite_graphs, engines),
+    )
     encoder, renderer = SheetEncoder(lite_networks), FrameRenderer(lite_networks, fast=False)
     for views in (1, 3):
         sheet = make_sheet(views, SIZE, seed=views)
@@ -196,12 +206,21 @@ def test_udp_detector_engine_matches_torch(lite_graphs, engines, lite_networks):
 def test_view_count_outside_the_engine_profile_says_how_to_rebuild(lite_graphs, tmp_path, make_sheet):
     for graph in ("sheet_encoder", "frame_renderer"):
         _build(tmp_path, graph_path(lite_graphs, graph, "lite", SIZE), views=(1, 2))
-    encoder = TrtSheetEncoder.from_dirs(lite_graphs, tmp_path, "lite", SIZE, precision="fp32", device="cpu", views=2, trt=FakeTensorRT)
+    encoder = TrtSheetEncoder.from_dirs(
+        lite_graphs, tmp_path, "lite", SIZE, precision="fp32", device="cpu", views=2, trt=FakeTensorRT
+    )
     rgb, alpha = sheet_tensors(make_sheet(3, SIZE))
-    with pytest.raises(SettingError, match=r"input rgb: expected a shape between \(1, 3, 128, 128\) and \(2, 3, 128, 128\).*--max-views"):
+    with pytest.raises(
+        SettingError,
+        match=r"input rgb: expected a shape between \(1, 3, 128, 128\) and \(2, 3, 128, 128\).*--max-views",
+    ):
         encoder.encode_tensors(rgb, alpha)
-    with pytest.raises(SettingError, match=r"covering 3 views, found .*profile.max: 2 -> 8.*build_engine.py .*--max-views 8"):
-        TrtSheetEncoder.from_dirs(lite_graphs, tmp_path, "lite", SIZE, precision="fp32", device="cpu", views=3, trt=FakeTensorRT)
+    with pytest.raises(
+        SettingError, match=r"covering 3 views, found .*profile.max: 2 -> 8.*build_engine.py .*--max-views 8"
+    ):
+        TrtSheetEncoder.from_dirs(
+            lite_graphs, tmp_path, "lite", SIZE, precision="fp32", device="cpu", views=3, trt=FakeTensorRT
+        )
 
 
 def test_engine_built_for_another_gpu_or_tensorrt_is_refused_with_the_reasons(lite_graphs, tmp_path):
@@ -209,7 +228,9 @@ def test_engine_built_for_another_gpu_or_tensorrt_is_refused_with_the_reasons(li
     engine = _build(tmp_path, onnx_path, capability="8.9")
     with pytest.raises(SettingError, match=r"compute_capability: 8.9 -> cpu.*Fix: run: python tools/build_engine.py"):
         find_engine(tmp_path, onnx_path, "fp32", FakeTensorRT.__version__, "cpu")
-    with pytest.raises(SettingError, match=r"one built on this machine's TensorRT and GPU, found compute_capability: 8.9 -> cpu"):
+    with pytest.raises(
+        SettingError, match=r"one built on this machine's TensorRT and GPU, found compute_capability: 8.9 -> cpu"
+    ):
         TrtEngine(engine, "cpu", FakeTensorRT)
     with pytest.raises(SettingError, match=r"precision: fp32 -> fp16"):
         find_engine(tmp_path, onnx_path, "fp16", FakeTensorRT.__version__, "8.9")
@@ -221,7 +242,9 @@ def test_engine_built_for_another_gpu_or_tensorrt_is_refused_with_the_reasons(li
 def test_unreadable_engine_and_missing_inputs_are_clear_errors(lite_graphs, tmp_path):
     damaged = tmp_path / "frame_renderer-0000.engine"
     damaged.write_bytes(b"\x00garbage")
-    with pytest.raises(DeviceError, match=r"could not deserialize this engine.*rebuild it with tools/build_engine.py --force"):
+    with pytest.raises(
+        DeviceError, match=r"could not deserialize this engine.*rebuild it with tools/build_engine.py --force"
+    ):
         TrtEngine(damaged, "cpu", FakeTensorRT)
     with pytest.raises(SettingError, match=r"no file .*missing.engine"):
         TrtEngine(tmp_path / "missing.engine", "cpu", FakeTensorRT)
@@ -257,7 +280,9 @@ def test_close_releases_every_engine_context_and_captured_graph(lite_graphs, eng
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed")
 def test_without_tensorrt_the_backend_says_what_to_install():
-    with pytest.raises(DeviceError, match=r"tensorrt Python package is not importable.*pip install tensorrt.*--backend torch"):
+    with pytest.raises(
+        DeviceError, match=r"tensorrt Python package is not importable.*pip install tensorrt.*--backend torch"
+    ):
         import_tensorrt()
 
 
@@ -271,13 +296,19 @@ def test_real_engines_render_like_torch_on_a_gpu(lite_graphs, tmp_path, lite_net
 
     tool = Path(__file__).resolve().parents[2] / "tools" / "build_engine.py"
     for graph in ("sheet_encoder", "frame_renderer"):
-        done = subprocess.run([sys.executable, str(tool), str(graph_path(lite_graphs, graph, "lite", SIZE)), "--out", str(tmp_path)],
-                              capture_output=True, text=True, timeout=1800)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, str(tool), str(graph_path(lite_graphs, graph, "lite", SIZE)), "--out", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
     encoder = TrtSheetEncoder.from_dirs(lite_graphs, tmp_path, "lite", SIZE, precision="fp32")
     sheet, target = make_sheet(2, SIZE), make_target(SIZE).cuda()
     state = encoder.encode(sheet)
-    ref = FrameRenderer(lite_networks, fast=False).render_tensor(SheetEncoder(lite_networks).encode(sheet), target.cpu())
+    ref = FrameRenderer(lite_networks, fast=False).render_tensor(
+        SheetEncoder(lite_networks).encode(sheet), target.cpu()
+    )
     for graphs in (False, True):
         renderer = TrtFrameRenderer.from_dirs(lite_graphs, tmp_path, "lite", SIZE, precision="fp32", cuda_graphs=graphs)
         for _ in range(2):  # the second call replays the captured graph

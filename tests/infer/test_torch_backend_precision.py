@@ -75,12 +75,25 @@ def test_cuda_fp16_and_cuda_graphs_match_fp32(lite_networks, make_sheet, make_ta
         captured = []
         for _ in range(2):  # with graphs: capture, then replay
             mx, mean = _errors(renderer.render_tensor(gpu_state, target).cpu(), ref)
-            assert mx < (1e-3 if precision == "fp32" else 0.1) and mean < (1e-5 if precision == "fp32" else 5e-3), (precision, graphs, mx, mean)
+            assert mx < (1e-3 if precision == "fp32" else 0.1) and mean < (1e-5 if precision == "fp32" else 5e-3), (
+                precision,
+                graphs,
+                mx,
+                mean,
+            )
             captured.append(renderer._graph)
         if graphs:  # the second frame replays the first frame's graph ("cuda" == "cuda:0")
             assert captured[1] is captured[0]
-        frame = renderer.render(gpu_state, UdpMap(np.ascontiguousarray(np.concatenate(
-            [target[0, :3].permute(1, 2, 0).numpy(), target[0, 3:].permute(1, 2, 0).numpy()], axis=2))))  # fmt: skip
+        frame = renderer.render(
+            gpu_state,
+            UdpMap(
+                np.ascontiguousarray(
+                    np.concatenate(
+                        [target[0, :3].permute(1, 2, 0).numpy(), target[0, 3:].permute(1, 2, 0).numpy()], axis=2
+                    )
+                )
+            ),
+        )
         assert frame.data.shape == (SIZE, SIZE, 4) and frame.data.dtype == np.float32
 
 

@@ -17,7 +17,9 @@ def render(encoder, renderer, sheet, target, debug=None):
 
 
 @pytest.mark.parametrize("views", [1, 4])
-def test_split_batched_path_equals_the_plain_model(official_networks, encoder, renderer, make_sheet, make_target, views):
+def test_split_batched_path_equals_the_plain_model(
+    official_networks, encoder, renderer, make_sheet, make_target, views
+):
     sheet, target = make_sheet(views, seed=views), make_target()
     ours = render(encoder, renderer, sheet, target)
     rgb, alpha = sheet_tensors(sheet)

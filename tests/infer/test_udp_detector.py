@@ -29,7 +29,9 @@ def test_rgba_pictures_are_premultiplied_like_sheet_views(detector):
     np.testing.assert_array_equal(detector.detect(rgba).data, detector.detect(pre).data)
 
 
-@pytest.mark.parametrize("image", [np.zeros((64, 64, 3), np.float32), np.zeros((64, 64), np.uint8), np.zeros((60, 64, 3), np.uint8)])
+@pytest.mark.parametrize(
+    "image", [np.zeros((64, 64, 3), np.float32), np.zeros((64, 64), np.uint8), np.zeros((60, 64, 3), np.uint8)]
+)
 def test_unusable_pictures_are_input_errors(detector, image):
     with pytest.raises(InputError):
         detector.detect(image)

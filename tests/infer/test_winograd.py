@@ -35,7 +35,9 @@ def _conv(c_in, c_out, bias=True, seed=0, **kw) -> nn.Conv2d:
 
 def _convt(c_in, c_out, bias=True, seed=0, **kw) -> nn.ConvTranspose2d:
     torch.manual_seed(seed)
-    return nn.ConvTranspose2d(c_in, c_out, kw.pop("kernel_size", 4), kw.pop("stride", 2), kw.pop("padding", 1), bias=bias, **kw)
+    return nn.ConvTranspose2d(
+        c_in, c_out, kw.pop("kernel_size", 4), kw.pop("stride", 2), kw.pop("padding", 1), bias=bias, **kw
+    )
 
 
 def _input(n, c, h, w, channels_last=False, seed=1) -> torch.Tensor:
@@ -184,10 +186,14 @@ class _Block(nn.Module):
     def __init__(self, width=128):
         super().__init__()
         self.down = nn.Sequential(nn.Conv2d(8, width, 3, 2, 1), nn.PReLU(width))  # stride 2: left alone
-        self.body = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.PReLU(width), nn.Conv2d(width, width, 3, padding=1))
+        self.body = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=1), nn.PReLU(width), nn.Conv2d(width, width, 3, padding=1)
+        )
         self.mix = nn.Conv2d(width, width, 1)  # 1x1: left alone
         self.narrow = nn.Conv2d(width, 64, 3, padding=1)  # too few output channels: left alone
-        self.up = nn.Sequential(nn.ConvTranspose2d(64, width, 4, 2, 1), nn.PReLU(width), nn.ConvTranspose2d(width, width, 4, 2, 1))
+        self.up = nn.Sequential(
+            nn.ConvTranspose2d(64, width, 4, 2, 1), nn.PReLU(width), nn.ConvTranspose2d(width, width, 4, 2, 1)
+        )
         self.up_odd = nn.ConvTranspose2d(width, width, 4, 2, 1, output_padding=1)  # left alone
 
     def forward(self, x):

@@ -162,7 +162,9 @@ def test_enlarging_is_bilinear_and_shrinking_is_area_averaged(character):
         r0 = int(round(ys.min() - (side - box.shape[0]) / 2))
         c0 = int(round(xs.min() - (side - box.shape[1]) / 2))
         square[ys.min() - r0 : ys.min() - r0 + box.shape[0], xs.min() - c0 : xs.min() - c0 + box.shape[1]] = box
-        np.testing.assert_array_equal(prepare_view(rgba, 256), cv2.resize(square, (256, 256), interpolation=interpolation))
+        np.testing.assert_array_equal(
+            prepare_view(rgba, 256), cv2.resize(square, (256, 256), interpolation=interpolation)
+        )
 
 
 # ---------------------------------------------------------------- errors
@@ -195,7 +197,11 @@ def test_empty_file_list_is_rejected():
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8))],
+    [
+        b"",
+        b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,
+        bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8)),
+    ],
 )
 def test_corrupt_view_file_is_rejected_with_hint(tmp_path, content, assert_helpful):
     bad = tmp_path / "broken.png"
@@ -265,7 +271,10 @@ def test_wide_solid_background_with_transparent_margin_is_rejected(tmp_path, wri
     with pytest.raises(SheetError) as exc_info:
         load_sheet(tmp_path)
     assert_helpful(
-        exc_info, path, "solid 260x90 rectangle", fix_words=["needs a transparent background", "export with transparency"]
+        exc_info,
+        path,
+        "solid 260x90 rectangle",
+        fix_words=["needs a transparent background", "export with transparency"],
     )
 
 

@@ -78,7 +78,9 @@ def test_reference_style_npz_loads(tmp_path):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    data=arrays(np.float32, st.tuples(st.integers(1, 12), st.integers(1, 12), st.just(4)), elements=st.floats(0, 1, width=32)),
+    data=arrays(
+        np.float32, st.tuples(st.integers(1, 12), st.integers(1, 12), st.just(4)), elements=st.floats(0, 1, width=32)
+    ),
     suffix=st.sampled_from(FORMATS),
 )
 def test_udp_save_load_round_trip_property(data, suffix):
@@ -184,7 +186,9 @@ def test_npz_with_wrong_dims_or_channels_is_rejected_with_hint(tmp_path, shape, 
     np.savez(tmp_path / "shape.npz", i=np.zeros(shape, np.float32))
     with pytest.raises(UdpFileError) as exc_info:
         load_udp(tmp_path / "shape.npz")
-    assert_helpful(exc_info, tmp_path / "shape.npz", word, fix_words=["channel" if "visibility" in word else "[H, W, 4]"])
+    assert_helpful(
+        exc_info, tmp_path / "shape.npz", word, fix_words=["channel" if "visibility" in word else "[H, W, 4]"]
+    )
 
 
 def test_integer_npz_is_rejected_with_hint(tmp_path, assert_helpful):
@@ -202,7 +206,9 @@ def test_png_or_exr_without_visibility_channel_is_rejected_with_hint(tmp_path, c
         path.write_bytes(cv2.imencode(suffix, array)[1].tobytes())
         with pytest.raises(UdpFileError) as exc_info:
             load_udp(path)
-        assert_helpful(exc_info, path, f"{channels}-channel", fix_words=["visibility" if channels == 3 else "r, g, b, a"])
+        assert_helpful(
+            exc_info, path, f"{channels}-channel", fix_words=["visibility" if channels == 3 else "r, g, b, a"]
+        )
 
 
 def test_8_bit_png_is_rejected_asking_for_16_bit(tmp_path, assert_helpful):
@@ -241,7 +247,13 @@ def test_values_out_of_range_are_rejected_with_the_convention(tmp_path, assert_h
     with pytest.raises(UdpFileError) as exc_info:
         load_udp(tmp_path / "metres.npz")
     assert_helpful(
-        exc_info, tmp_path / "metres.npz", "2 value(s)", "max 1.7", "min -0.2", "row 4, column 4, channel z", fix_words=["[0, 1]"]
+        exc_info,
+        tmp_path / "metres.npz",
+        "2 value(s)",
+        "max 1.7",
+        "min -0.2",
+        "row 4, column 4, channel z",
+        fix_words=["[0, 1]"],
     )
 
 
@@ -301,7 +313,13 @@ def test_fit_udp_rejects_sizes_the_model_cannot_run(size):
 
 def test_natural_sort_puts_frame_2_before_frame_10():
     names = ["frame_10.npz", "frame_2.npz", "Frame_1.npz", "frame_100.npz", "frame_02b.npz"]
-    assert sorted(names, key=natural_sort_key) == ["Frame_1.npz", "frame_2.npz", "frame_02b.npz", "frame_10.npz", "frame_100.npz"]
+    assert sorted(names, key=natural_sort_key) == [
+        "Frame_1.npz",
+        "frame_2.npz",
+        "frame_02b.npz",
+        "frame_10.npz",
+        "frame_100.npz",
+    ]
 
 
 def test_folder_sequence_plays_in_natural_order_with_timestamps(tmp_path):

@@ -28,7 +28,9 @@ def synthetic_conr(config, preset: str = "official"):
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
     if not (CONFORMANCE_DIR / "README.md").is_file():
-        pytest.skip(f"conformance kit not found at {CONFORMANCE_DIR.resolve()} (needs ../shared/conformance next to the repo)")
+        pytest.skip(
+            f"conformance kit not found at {CONFORMANCE_DIR.resolve()} (needs ../shared/conformance next to the repo)"
+        )
     return CONFORMANCE_DIR
 
 

@@ -25,7 +25,9 @@ def self_golden(official_networks, tool):
     colour = rng.integers(0, 256, (n, m, 3, s, s)).astype(np.uint16)
     images = (colour * masks // 255).astype(np.uint8)
     pose_mask = (255 * blob[None, None].repeat(n, 0)).astype(np.uint8)
-    pose_label = np.concatenate([rng.uniform(0, 1, (n, 3, s, s)) * blob, blob[None, None].repeat(n, 0)], 1).astype(np.float32)
+    pose_label = np.concatenate([rng.uniform(0, 1, (n, 3, s, s)) * blob, blob[None, None].repeat(n, 0)], 1).astype(
+        np.float32
+    )
     golden = {"character_images": images, "character_masks": masks, "pose_label": pose_label, "pose_mask": pose_mask}
     rgb = torch.from_numpy(images).float() / 255
     alpha = torch.from_numpy(masks).float() / 255
@@ -33,7 +35,9 @@ def self_golden(official_networks, tool):
     debug: dict = {}
     with torch.inference_mode():
         golden["rgba"] = official_networks(rgb, alpha, target, debug=debug).numpy()
-        golden["parser_pred"] = official_networks.udpparsernet((rgb.flatten(0, 1) - 0.6) / 0.297).clamp(0, 1).view(n, m, 4, s, s).numpy()
+        golden["parser_pred"] = (
+            official_networks.udpparsernet((rgb.flatten(0, 1) - 0.6) / 0.297).clamp(0, 1).view(n, m, 4, s, s).numpy()
+        )
     golden["x_target_sudp_a"] = target.numpy()
     golden.update({k: v.numpy() for k, v in debug.items()})
     ours = tool.run_golden(golden, fast=False, model=official_networks)

@@ -22,7 +22,10 @@ def official_meta():
 @pytest.mark.parametrize("name", NETWORK_NAMES)
 def test_state_dict_keys_shapes_and_order_equal_official_checkpoint(official_meta, official_layout, name):
     expected = official_layout["networks"][name]
-    ours = [(k, list(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in official_meta.network(name).state_dict().items()]
+    ours = [
+        (k, list(v.shape), str(v.dtype).removeprefix("torch."))
+        for k, v in official_meta.network(name).state_dict().items()
+    ]
     assert ours == [tuple(e) for e in [(k, s, d) for k, s, d in expected["state_dict"]]]
     assert sum(v.numel() for v in official_meta.network(name).state_dict().values()) == expected["num_parameters"]
     assert len(list(official_meta.network(name).buffers())) == expected["num_buffers"] == 0

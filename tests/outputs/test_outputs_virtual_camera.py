@@ -57,7 +57,10 @@ def recorder():
 
 def test_frames_arrive_as_uint8_rgb_at_the_size_composited_over_the_background(recorder, make_regions_frame):
     background = (0, 255, 0)
-    frames = [make_regions_frame(48, 64, avatar_rgb=(0.9, 0.2, 0.1)), make_regions_frame(48, 64, avatar_rgb=(0.1, 0.3, 1.0))]
+    frames = [
+        make_regions_frame(48, 64, avatar_rgb=(0.9, 0.2, 0.1)),
+        make_regions_frame(48, 64, avatar_rgb=(0.1, 0.3, 1.0)),
+    ]
     with VirtualCameraSink(64, 48, fps=25, background_rgb=background, backend=BACKEND) as sink:
         for frame in frames:
             sink.send(frame)

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+
 from bvh_clip import bvh_frame, write_bvh
 from pipeline_helpers import FiniteSource, RecordingSink, new_threads
 

@@ -83,8 +83,10 @@ def test_what_was_opened_is_closed_when_a_later_step_fails():
 
 def test_loaders_load_each_character_and_weights_folder_once():
     calls = []
-    loaders = Loaders(character_loader=lambda *path: calls.append(("character", *path)) or object(),
-                      networks_loader=lambda weights: calls.append(("networks", weights)) or object())
+    loaders = Loaders(
+        character_loader=lambda *path: calls.append(("character", *path)) or object(),
+        networks_loader=lambda weights: calls.append(("networks", weights)) or object(),
+    )
     assert loaders.character() is loaders.character()
     assert loaders.networks(Path("a")) is loaders.networks(Path("a"))
     assert loaders.networks(Path("b")) is not loaders.networks(Path("a"))

@@ -8,14 +8,17 @@ import importlib.util
 import cv2
 import numpy as np
 import pytest
-from pipeline_helpers import SIZE, FlakyCapture, astronaut_rgb, wait_until, write_frames_video
 
 from avatar_app.core.frames import UdpMap
 from avatar_app.pipeline import CameraPoseSource, LivePipeline, ProxyRenderer, UdpDetectorSource, letterbox
 from avatar_app.tracking.capture import CaptureSource
 
-needs_mediapipe = pytest.mark.skipif(importlib.util.find_spec("mediapipe") is None,
-                                     reason="mediapipe 1.x not installed (see tracking.landmarks.MEDIAPIPE_INSTALL_FIX)")
+from pipeline_helpers import SIZE, FlakyCapture, astronaut_rgb, wait_until, write_frames_video
+
+needs_mediapipe = pytest.mark.skipif(
+    importlib.util.find_spec("mediapipe") is None,
+    reason="mediapipe 1.x not installed (see tracking.landmarks.MEDIAPIPE_INSTALL_FIX)",
+)
 
 
 class StatusLog:
@@ -34,18 +37,27 @@ class StatusLog:
 
 
 @needs_mediapipe
-def test_camera_loss_is_reported_frames_keep_coming_and_tracking_resumes(tmp_path, character, make_sink, no_new_threads):
+def test_camera_loss_is_reported_frames_keep_coming_and_tracking_resumes(
+    tmp_path, character, make_sink, no_new_threads
+):
     video = write_frames_video(tmp_path / "person.mp4", [astronaut_rgb(256)] * 10, fps=30.0)
     plan = {"reads": 0, "fail_after": 8, "failures_left": 2}
-    capture = CaptureSource(video, loop=True, capture_factory=lambda src: FlakyCapture(cv2.VideoCapture(src), plan),
-                            backoff_initial_s=0.3, backoff_max_s=0.6)
+    capture = CaptureSource(
+        video,
+        loop=True,
+        capture_factory=lambda src: FlakyCapture(cv2.VideoCapture(src), plan),
+        backoff_initial_s=0.3,
+        backoff_max_s=0.6,
+    )
     sink = make_sink()
     source = CameraPoseSource(capture, character.skeleton, fps=30.0)
     with LivePipeline(source, ProxyRenderer(), [sink], character=character, size=SIZE) as pipeline:
         log = StatusLog(pipeline)
         assert log.poll(lambda s: s.source.startswith("camera lost")), f"never lost: {log.seen[-3:]}"
         lost_at = pipeline.frames_sent
-        assert log.poll(lambda s: s.source.startswith("running") and capture.reconnects >= 1), f"never resumed: {log.seen[-3:]}"
+        assert log.poll(lambda s: s.source.startswith("running") and capture.reconnects >= 1), (
+            f"never resumed: {log.seen[-3:]}"
+        )
         during_loss = [frames for text, frames in log.seen if text.startswith("camera lost")]
         assert max(during_loss) - lost_at >= 5, "frames keep coming while the camera is lost"
         resumed_at = pipeline.frames_sent

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pipeline_helpers import SIZE
 
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import UdpMap
@@ -22,6 +21,8 @@ from avatar_app.pipeline import (
     parse_source_spec,
 )
 from avatar_app.rig import DemoMotion
+
+from pipeline_helpers import SIZE
 
 DEFAULT_SHEET = Path(__file__).resolve().parents[2] / "assets" / "characters" / "default" / "sheet"
 
@@ -39,14 +40,18 @@ def test_proxy_renderer_shows_the_rig_colours_or_else_the_udp_map():
     np.testing.assert_array_equal(renderer.render(UdpMap(udp), None).data, udp)
 
 
-def test_conr_renderer_encodes_the_sheet_once_and_renders_the_pipeline(lite_networks, character, make_sink, no_new_threads):
+def test_conr_renderer_encodes_the_sheet_once_and_renders_the_pipeline(
+    lite_networks, character, make_sink, no_new_threads
+):
     from avatar_app.io.sheet import load_sheet
 
     renderer = ConrRenderer(lite_networks, load_sheet(DEFAULT_SHEET, size=SIZE, max_views=1))
     assert renderer.name == "conr (lite)" and renderer.size == SIZE and not renderer.needs_color
     assert renderer.encode_ms > 0
     sink = make_sink()
-    with LivePipeline(MotionSource(DemoMotion()), renderer, [sink], character=character, size=SIZE, max_frames=2) as pipeline:
+    with LivePipeline(
+        MotionSource(DemoMotion()), renderer, [sink], character=character, size=SIZE, max_frames=2
+    ) as pipeline:
         assert pipeline.wait(120)
     status = pipeline.status
     assert status.state == "ended" and len(sink.frames) == 2

@@ -10,8 +10,6 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import wait_until
-
 from avatar_app.core.frames import RgbaFrame
 from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline import CameraPoseSource, LivePipeline, PipelineSettings, ProxyRenderer
@@ -19,6 +17,8 @@ from avatar_app.pipeline.output_hub import OutputHub, OutputRequest, PreviewSink
 from avatar_app.pipeline.session import LiveSession
 from avatar_app.pipeline.specs import SourceSpec
 from avatar_app.tracking.capture import CaptureSource
+
+from helpers import wait_until
 
 SIZE = 128
 
@@ -76,7 +76,9 @@ def test_the_tap_hands_the_camera_picture_and_the_udp_map_to_the_preview(charact
     hub, tap = OutputHub(), PreviewTap()
     source = CameraPoseSource(CaptureSource(str(video_file)), character.skeleton, tracker=NobodyTracker())
     with LivePipeline(source, ProxyRenderer(), [PreviewSink(hub)], character=character, size=SIZE, tap=tap):
-        assert wait_until(lambda: tap.camera.peek() is not None and tap.udp.peek() is not None and hub.latest.peek() is not None)
+        assert wait_until(
+            lambda: tap.camera.peek() is not None and tap.udp.peek() is not None and hub.latest.peek() is not None
+        )
         image, landmarks = tap.camera.take(0)
         assert image.shape == (64, 96, 3) and image.dtype == np.uint8 and landmarks is None
         udp = tap.udp.take(0)
@@ -146,7 +148,9 @@ def test_a_pipeline_that_cannot_start_reports_why_and_is_not_retried_until_asked
         session.close()
 
 
-def test_a_conr_session_on_onnx_runtime_renders_from_the_weights_deployment(tmp_path, lite_deploy_root, monkeypatch, no_new_threads):
+def test_a_conr_session_on_onnx_runtime_renders_from_the_weights_deployment(
+    tmp_path, lite_deploy_root, monkeypatch, no_new_threads
+):
     from avatar_app.models import create_conr, fill_networks, save_weights_folder
 
     monkeypatch.setenv("AVATAR_APP_DEPLOY", str(lite_deploy_root))  # holds the synthetic lite graphs at 128²
@@ -155,8 +159,15 @@ def test_a_conr_session_on_onnx_runtime_renders_from_the_weights_deployment(tmp_
     sheet = Path(__file__).resolve().parents[2] / "assets" / "characters" / "default" / "sheet"
     session = LiveSession()
     try:
-        settings = PipelineSettings(SourceSpec("demo"), renderer="conr", sheet_dir=sheet, weights=weights,
-                                    backend="onnxruntime", size=SIZE, views=2)
+        settings = PipelineSettings(
+            SourceSpec("demo"),
+            renderer="conr",
+            sheet_dir=sheet,
+            weights=weights,
+            backend="onnxruntime",
+            size=SIZE,
+            views=2,
+        )
         session.set_config(settings)
         assert wait_until(lambda: session.hub.latest.peek() is not None, timeout=120), session.snapshot().message
         snapshot = session.snapshot()

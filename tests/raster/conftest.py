@@ -34,4 +34,3 @@ def make_rasterizer(gl_context):
     gl_context.__enter__()
     for rasterizer in made:
         rasterizer.close()
-

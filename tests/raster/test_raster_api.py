@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from avatar_app.core.errors import DeviceError, InputError, SettingError
-from avatar_app.raster import OrthographicCamera, RasterMesh, Rasterizer, create_headless_context
+from avatar_app.raster import OrthographicCamera, Rasterizer, RasterMesh, create_headless_context
 
 FRONT = OrthographicCamera(eye=(0, 0, 10), target=(0, 0, 0), half_height=1.0, near=1.0, far=20.0)
 SQUARE = np.array([[-0.5, -0.5, 0], [0.5, -0.5, 0], [0.5, 0.5, 0], [-0.5, 0.5, 0]], np.float32)

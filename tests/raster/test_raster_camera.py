@@ -30,7 +30,10 @@ def test_front_camera_looks_toward_minus_z_with_plus_x_on_the_right():
 
 @pytest.mark.parametrize(
     "camera",
-    [OrthographicCamera(eye=(0, 1, 5), target=(0, 1, 0), half_height=1.0), PerspectiveCamera(eye=(0, 1, 5), target=(0, 1, 0))],
+    [
+        OrthographicCamera(eye=(0, 1, 5), target=(0, 1, 0), half_height=1.0),
+        PerspectiveCamera(eye=(0, 1, 5), target=(0, 1, 0)),
+    ],
     ids=["orthographic", "perspective"],
 )
 def test_project_puts_high_points_in_top_rows_and_plus_x_in_right_columns(camera):

@@ -28,7 +28,9 @@ def test_colour_is_premultiplied_and_covers_exactly_the_udp(make_rasterizer):
 
     covered = result.udp[..., 3] == 1
     assert covered.sum() == 48 * 48
-    np.testing.assert_allclose(result.color[covered], np.tile([0.4, 0.2, 0.1, 0.5], (covered.sum(), 1)), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        result.color[covered], np.tile([0.4, 0.2, 0.1, 0.5], (covered.sum(), 1)), rtol=0, atol=1e-6
+    )
     assert not result.color[~covered].any(), "background must be transparent black"
     assert result.color.dtype == np.float32 and result.color.shape == (128, 128, 4)
 
@@ -63,7 +65,9 @@ def test_nearer_surface_colour_wins(make_rasterizer):
     near = rectangle_points(0.0, 0.75, 0.0, 0.75, z=0.3)
     blue, red = [0, 0, 1, 1], [1, 0, 0, 1]
     colors = np.concatenate([np.tile(blue, (4, 1)), np.tile(red, (4, 1))])  # near blue, far red
-    mesh = RasterMesh(np.concatenate([near, far]), np.full((8, 3), 0.5), np.concatenate([RECTANGLE, RECTANGLE + 4]), colors)
+    mesh = RasterMesh(
+        np.concatenate([near, far]), np.full((8, 3), 0.5), np.concatenate([RECTANGLE, RECTANGLE + 4]), colors
+    )
     color = rasterizer.render(mesh, FRONT).color
     np.testing.assert_array_equal(color[32, 80], blue)  # (x, y) = (0.26, 0.49): both cover it, the near one wins
     np.testing.assert_array_equal(color[80, 40], red)  # (x, y) = (-0.37, -0.26): only the far one
@@ -89,7 +93,9 @@ def test_antialiasing_softens_only_the_colour_outline(make_rasterizer, color_sam
     if color_samples:
         assert partial.sum() > 100
         # Premultiplied edge pixels: rgb = alpha * straight rgb.
-        np.testing.assert_allclose(result.color[partial][:, :3], alpha[partial, None] * [0.6, 0.3, 0.9], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(
+            result.color[partial][:, :3], alpha[partial, None] * [0.6, 0.3, 0.9], rtol=0, atol=1e-6
+        )
     else:
         assert not partial.any()
         np.testing.assert_array_equal(alpha, result.udp[..., 3])

@@ -82,7 +82,9 @@ def test_any_pixel_aligned_rectangle_renders_its_affine_udp(rasterizer_128, edge
     inside[r0:r1, c0:c1] = True
     x, y = pixel_centres(128, 128)
     np.testing.assert_array_equal(udp[..., 3], inside.astype(np.float32))
-    np.testing.assert_allclose(udp[inside][:, :3], udp_map(np.stack([x, y, depth(x, y)], -1))[inside], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        udp[inside][:, :3], udp_map(np.stack([x, y, depth(x, y)], -1))[inside], rtol=0, atol=1e-6
+    )
     assert not udp[~inside].any()
 
 
@@ -151,7 +153,9 @@ def test_perspective_interpolation_matches_the_ray_plane_intersection(make_raste
     # Parallelogram coordinates (u, v) of each hit: hit = origin + u * edge_u + v * edge_v.
     gram = np.array([[edge_u @ edge_u, edge_u @ edge_v], [edge_v @ edge_u, edge_v @ edge_v]])
     offsets = hits - origin
-    u, v = np.moveaxis(np.linalg.solve(gram, np.stack([offsets @ edge_u, offsets @ edge_v], -1)[..., None])[..., 0], -1, 0)
+    u, v = np.moveaxis(
+        np.linalg.solve(gram, np.stack([offsets @ edge_u, offsets @ edge_v], -1)[..., None])[..., 0], -1, 0
+    )
     clearly_inside = (u > 0.002) & (u < 0.998) & (v > 0.002) & (v < 0.998)
     clearly_outside = (u < -0.01) | (u > 1.01) | (v < -0.01) | (v > 1.01)
     assert clearly_inside.sum() > 5000
@@ -228,8 +232,12 @@ def test_update_moves_the_mesh_without_reuploading_static_buffers(make_rasterize
 
     created, written = [], []
     original_buffer, original_write = moderngl.Context.buffer, moderngl.Buffer.write
-    monkeypatch.setattr(moderngl.Context, "buffer", lambda self, *a, **k: created.append(1) or original_buffer(self, *a, **k))
-    monkeypatch.setattr(moderngl.Buffer, "write", lambda self, *a, **k: written.append(1) or original_write(self, *a, **k))
+    monkeypatch.setattr(
+        moderngl.Context, "buffer", lambda self, *a, **k: created.append(1) or original_buffer(self, *a, **k)
+    )
+    monkeypatch.setattr(
+        moderngl.Buffer, "write", lambda self, *a, **k: written.append(1) or original_write(self, *a, **k)
+    )
 
     rasterizer.render(mesh, FRONT)
     assert written == [], "positions must not be re-uploaded when update() was not called"

@@ -24,7 +24,9 @@ def main(frames: int = 300) -> None:
     motion = DemoMotion()
     anim = CharacterAnimator(character)
     skeleton, mesh = character.skeleton, character.mesh
-    print(f"default avatar: {mesh.num_vertices} vertices, {len(mesh.triangles)} triangles, {skeleton.num_joints} joints, {len(character.springs.chains)} spring chains")
+    print(
+        f"default avatar: {mesh.num_vertices} vertices, {len(mesh.triangles)} triangles, {skeleton.num_joints} joints, {len(character.springs.chains)} spring chains"
+    )
     for fps in (60, 15):
         anim.reset()
         dt = 1.0 / fps

@@ -61,8 +61,24 @@ def test_different_seeds_give_different_colours_and_geometry(mannequin):
     "style",
     [
         AvatarStyle(twin_tails=False, skirt=False),
-        AvatarStyle(tail_length=1.5, tail_radius=1.3, bangs_length=1.25, skirt_length=1.35, skirt_flare=1.6, width=1.1, height=0.92),
-        AvatarStyle(tail_length=0.6, tail_radius=0.7, bangs_length=0.6, skirt_length=0.75, skirt_flare=0.4, width=0.9, height=1.08),
+        AvatarStyle(
+            tail_length=1.5,
+            tail_radius=1.3,
+            bangs_length=1.25,
+            skirt_length=1.35,
+            skirt_flare=1.6,
+            width=1.1,
+            height=0.92,
+        ),
+        AvatarStyle(
+            tail_length=0.6,
+            tail_radius=0.7,
+            bangs_length=0.6,
+            skirt_length=0.75,
+            skirt_flare=0.4,
+            width=0.9,
+            height=1.08,
+        ),
     ],
     ids=["no_tails_no_skirt", "long_wide", "short_narrow"],
 )
@@ -89,7 +105,9 @@ def test_variants_are_valid_rigs_that_animate_without_nan(mannequin, style):
     for chain in character.springs.chains:  # spring bones keep their lengths
         joints = list(chain.joints)
         np.testing.assert_allclose(
-            np.linalg.norm(np.diff(posed[joints], axis=0), axis=1), np.linalg.norm(np.diff(rest[joints], axis=0), axis=1), rtol=1e-6
+            np.linalg.norm(np.diff(posed[joints], axis=0), axis=1),
+            np.linalg.norm(np.diff(rest[joints], axis=0), axis=1),
+            rtol=1e-6,
         )
 
 

@@ -6,13 +6,18 @@ import math
 
 import numpy as np
 import pytest
-from bvh_clip import CHANNELS, HIERARCHY, JOINTS_WITH_CHANNELS, bvh_frame, write_bvh
 
 from avatar_app.rig import HumanoidRig, MotionFileError, forward_kinematics, load_bvh
 from avatar_app.rig.quaternion import quat_from_axis_angle, quat_multiply
 from avatar_app.rig.retarget import guess_humanoid
 
-FRAMES = [bvh_frame(), bvh_frame(hips=(10.0, 95.0, 0.0), LeftArm=(80.0, 0.0, 0.0)), bvh_frame(LeftForeArm=(0.0, 0.0, -90.0))]
+from bvh_clip import CHANNELS, HIERARCHY, JOINTS_WITH_CHANNELS, bvh_frame, write_bvh
+
+FRAMES = [
+    bvh_frame(),
+    bvh_frame(hips=(10.0, 95.0, 0.0), LeftArm=(80.0, 0.0, 0.0)),
+    bvh_frame(LeftForeArm=(0.0, 0.0, -90.0)),
+]
 
 
 def _bvh(tmp_path, frames=FRAMES, declared=None, hierarchy=HIERARCHY, name="clip.bvh"):
@@ -42,12 +47,16 @@ def test_parse_joints_channels_and_frames(tmp_path):
     np.testing.assert_allclose(motion.translations[1, 0], [10.0, 95.0, 0.0])  # position channels replace the offset
     world = forward_kinematics(skel, motion.local_pose(1))
     elbow = world[skel.index("LeftForeArm"), :3, 3] - world[arm, :3, 3]
-    np.testing.assert_allclose(elbow, 28 * np.array([math.cos(math.radians(80)), math.sin(math.radians(80)), 0]), atol=1e-9)
+    np.testing.assert_allclose(
+        elbow, 28 * np.array([math.cos(math.radians(80)), math.sin(math.radians(80)), 0]), atol=1e-9
+    )
 
 
 def test_euler_order_comes_from_the_channel_order(tmp_path):
-    hierarchy = HIERARCHY.replace("JOINT LeftArm\n        {\n          OFFSET 12 0 0\n          CHANNELS 3 Zrotation Xrotation Yrotation",
-                                  "JOINT LeftArm\n        {\n          OFFSET 12 0 0\n          CHANNELS 3 Xrotation Yrotation Zrotation")
+    hierarchy = HIERARCHY.replace(
+        "JOINT LeftArm\n        {\n          OFFSET 12 0 0\n          CHANNELS 3 Zrotation Xrotation Yrotation",
+        "JOINT LeftArm\n        {\n          OFFSET 12 0 0\n          CHANNELS 3 Xrotation Yrotation Zrotation",
+    )
     assert hierarchy != HIERARCHY
     frame = bvh_frame(LeftArm=(30.0, 40.0, 50.0))  # now read as X=30, Y=40, Z=50
     motion = load_bvh(_bvh(tmp_path, frames=[frame], hierarchy=hierarchy))
@@ -65,21 +74,67 @@ def test_names_are_mapped_to_vrm_bones(tmp_path):
     assert names["hips"] == "Hips" and names["spine"] == "Spine" and names["chest"] == "Chest"
     assert names["leftShoulder"] == "LeftShoulder" and names["leftUpperArm"] == "LeftArm"
     assert names["leftLowerArm"] == "LeftForeArm" and names["leftHand"] == "LeftHand"
-    assert names["rightUpperLeg"] == "RightUpLeg" and names["rightLowerLeg"] == "RightLeg" and names["rightFoot"] == "RightFoot"
+    assert (
+        names["rightUpperLeg"] == "RightUpLeg"
+        and names["rightLowerLeg"] == "RightLeg"
+        and names["rightFoot"] == "RightFoot"
+    )
 
 
 def test_mixamo_cmu_and_smpl_naming():
-    mixamo = ["mixamorig:Hips", "mixamorig:Spine", "mixamorig:Spine1", "mixamorig:Spine2", "mixamorig:Neck", "mixamorig:Head",
-              "mixamorig:LeftShoulder", "mixamorig:LeftArm", "mixamorig:LeftForeArm", "mixamorig:LeftHand", "mixamorig:LeftHandThumb1",
-              "mixamorig:LeftUpLeg", "mixamorig:LeftLeg", "mixamorig:LeftFoot", "mixamorig:LeftToeBase"]  # fmt: skip
+    mixamo = [
+        "mixamorig:Hips",
+        "mixamorig:Spine",
+        "mixamorig:Spine1",
+        "mixamorig:Spine2",
+        "mixamorig:Neck",
+        "mixamorig:Head",
+        "mixamorig:LeftShoulder",
+        "mixamorig:LeftArm",
+        "mixamorig:LeftForeArm",
+        "mixamorig:LeftHand",
+        "mixamorig:LeftHandThumb1",
+        "mixamorig:LeftUpLeg",
+        "mixamorig:LeftLeg",
+        "mixamorig:LeftFoot",
+        "mixamorig:LeftToeBase",
+    ]
     parents = [-1, 0, 1, 2, 3, 4, 3, 6, 7, 8, 9, 0, 11, 12, 13]
     got = {b: mixamo[j].split(":")[1] for b, j in guess_humanoid(mixamo, parents).items()}
-    assert got == {"hips": "Hips", "spine": "Spine", "chest": "Spine1", "upperChest": "Spine2", "neck": "Neck", "head": "Head",
-                   "leftShoulder": "LeftShoulder", "leftUpperArm": "LeftArm", "leftLowerArm": "LeftForeArm", "leftHand": "LeftHand",
-                   "leftThumbMetacarpal": "LeftHandThumb1", "leftUpperLeg": "LeftUpLeg", "leftLowerLeg": "LeftLeg",
-                   "leftFoot": "LeftFoot", "leftToes": "LeftToeBase"}  # fmt: skip
-    cmu = ["Hips", "LHipJoint", "LeftUpLeg", "LeftLeg", "LeftFoot", "LowerBack", "Spine", "Spine1", "Neck", "Neck1", "Head",
-           "LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand"]  # fmt: skip
+    assert got == {
+        "hips": "Hips",
+        "spine": "Spine",
+        "chest": "Spine1",
+        "upperChest": "Spine2",
+        "neck": "Neck",
+        "head": "Head",
+        "leftShoulder": "LeftShoulder",
+        "leftUpperArm": "LeftArm",
+        "leftLowerArm": "LeftForeArm",
+        "leftHand": "LeftHand",
+        "leftThumbMetacarpal": "LeftHandThumb1",
+        "leftUpperLeg": "LeftUpLeg",
+        "leftLowerLeg": "LeftLeg",
+        "leftFoot": "LeftFoot",
+        "leftToes": "LeftToeBase",
+    }
+    cmu = [
+        "Hips",
+        "LHipJoint",
+        "LeftUpLeg",
+        "LeftLeg",
+        "LeftFoot",
+        "LowerBack",
+        "Spine",
+        "Spine1",
+        "Neck",
+        "Neck1",
+        "Head",
+        "LeftShoulder",
+        "LeftArm",
+        "LeftForeArm",
+        "LeftHand",
+    ]
     parents = [-1, 0, 1, 2, 3, 0, 5, 6, 7, 8, 9, 7, 11, 12, 13]
     got = {b: cmu[j] for b, j in guess_humanoid(cmu, parents).items()}
     assert got["spine"] == "LowerBack" and got["chest"] == "Spine" and got["upperChest"] == "Spine1"
@@ -88,7 +143,9 @@ def test_mixamo_cmu_and_smpl_naming():
     smpl = ["Pelvis", "Spine1", "Spine2", "Spine3", "Neck", "Head", "L_Collar", "L_Shoulder", "L_Elbow", "L_Wrist"]
     parents = [-1, 0, 1, 2, 3, 4, 3, 6, 7, 8]
     got = {b: smpl[j] for b, j in guess_humanoid(smpl, parents).items()}
-    assert got["leftShoulder"] == "L_Collar" and got["leftUpperArm"] == "L_Shoulder" and got["leftLowerArm"] == "L_Elbow"
+    assert (
+        got["leftShoulder"] == "L_Collar" and got["leftUpperArm"] == "L_Shoulder" and got["leftLowerArm"] == "L_Elbow"
+    )
 
 
 @pytest.mark.parametrize("facing", ["+z", "-z"])
@@ -128,7 +185,11 @@ def test_frames_are_interpolated_and_loop(tmp_path):
     arm = motion.skeleton.index("LeftArm")
     half = motion.local_pose_at(0.5 * motion.frame_time)
     np.testing.assert_allclose(half.rotations[arm], quat_from_axis_angle([0, 0, 1], math.radians(40)), atol=1e-12)
-    np.testing.assert_allclose(motion.local_pose_at(motion.duration + 1.0 * motion.frame_time).rotations[arm], motion.rotations[1, arm], atol=1e-12)
+    np.testing.assert_allclose(
+        motion.local_pose_at(motion.duration + 1.0 * motion.frame_time).rotations[arm],
+        motion.rotations[1, arm],
+        atol=1e-12,
+    )
 
 
 def test_missing_file_is_named(tmp_path):
@@ -139,19 +200,31 @@ def test_missing_file_is_named(tmp_path):
 def test_wrong_channel_count_names_the_line(tmp_path):
     frames = [FRAMES[0], FRAMES[1] + " 5.0", FRAMES[2]]
     path = _bvh(tmp_path, frames=frames)
-    with pytest.raises(MotionFileError, match=rf"clip\.bvh \(line \d+\): expected {CHANNELS} values per frame .*found {CHANNELS + 1} values in frame 1"):
+    with pytest.raises(
+        MotionFileError,
+        match=rf"clip\.bvh \(line \d+\): expected {CHANNELS} values per frame .*found {CHANNELS + 1} values in frame 1",
+    ):
         load_bvh(path)
 
 
 def test_truncated_motion_is_rejected(tmp_path):
     path = _bvh(tmp_path, declared=10)
-    with pytest.raises(MotionFileError, match=r"clip\.bvh: expected 10 frames of motion .*found only 3\. Fix: the file is truncated"):
+    with pytest.raises(
+        MotionFileError, match=r"clip\.bvh: expected 10 frames of motion .*found only 3\. Fix: the file is truncated"
+    ):
         load_bvh(path)
 
 
 def test_unknown_channel_name_is_rejected(tmp_path):
-    path = _bvh(tmp_path, hierarchy=HIERARCHY.replace("CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 3 Zrotation Xrotation Wrotation", 1))
-    with pytest.raises(MotionFileError, match=r"clip\.bvh \(line \d+\): expected a channel name .*found 'Wrotation' in joint 'Spine'"):
+    path = _bvh(
+        tmp_path,
+        hierarchy=HIERARCHY.replace(
+            "CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 3 Zrotation Xrotation Wrotation", 1
+        ),
+    )
+    with pytest.raises(
+        MotionFileError, match=r"clip\.bvh \(line \d+\): expected a channel name .*found 'Wrotation' in joint 'Spine'"
+    ):
         load_bvh(path)
 
 

@@ -6,9 +6,10 @@ import subprocess
 import sys
 
 import numpy as np
-from rig_helpers import bar_character, chain_skeleton
 
 from avatar_app.rig import Character, SkinnedMesh, recentred, rest_udp_coordinates, translated
+
+from rig_helpers import bar_character, chain_skeleton
 
 
 def _box_character() -> Character:
@@ -22,14 +23,20 @@ def _box_character() -> Character:
 def test_udp_coordinates_of_a_box():
     udp = rest_udp_coordinates(_box_character())
     corners = _box_character().mesh.positions
-    np.testing.assert_allclose(udp, np.stack([corners[:, 0] / 2 + 0.5, corners[:, 1] / 2, corners[:, 2] / 2 + 0.5], axis=1), atol=1e-7)
+    np.testing.assert_allclose(
+        udp, np.stack([corners[:, 0] / 2 + 0.5, corners[:, 1] / 2, corners[:, 2] / 2 + 0.5], axis=1), atol=1e-7
+    )
 
 
 def test_udp_calibration_hook_permutes_and_flips_axes():
     box = _box_character()
     plain = rest_udp_coordinates(box)
     swap_xz_flip_y = np.array([[0, 0, 1, 0], [0, -1, 0, 1], [1, 0, 0, 0]], dtype=float)
-    np.testing.assert_allclose(rest_udp_coordinates(box, swap_xz_flip_y), np.stack([plain[:, 2], 1 - plain[:, 1], plain[:, 0]], axis=1), atol=1e-7)
+    np.testing.assert_allclose(
+        rest_udp_coordinates(box, swap_xz_flip_y),
+        np.stack([plain[:, 2], 1 - plain[:, 1], plain[:, 0]], axis=1),
+        atol=1e-7,
+    )
 
 
 def test_udp_coordinates_do_not_depend_on_where_the_character_stands():
@@ -46,6 +53,8 @@ def test_recentred_puts_feet_on_the_floor():
 
 
 def test_importing_the_rig_pulls_in_no_gl_qt_or_torch():
-    code = "import sys, avatar_app.rig; bad = {'torch', 'moderngl', 'PyQt6', 'cv2'} & set(sys.modules); print(sorted(bad))"
+    code = (
+        "import sys, avatar_app.rig; bad = {'torch', 'moderngl', 'PyQt6', 'cv2'} & set(sys.modules); print(sorted(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"

@@ -12,7 +12,17 @@ from avatar_app.rig.quaternion import quat_from_axis_angle
 
 # Mirror tolerance per part: procedural parts are built mirrored (exact up to float32); the hair cap
 # follows the head surface of the body asset (2 mm asymmetric); the body asset's torso is 16 mm asymmetric.
-MIRROR_TOLERANCE_M = {"skirt": 1e-5, "eye_white": 1e-5, "iris": 1e-5, "hair": 3e-3, "skin": 0.02, "top": 0.02, "shorts": 0.02, "socks": 0.02, "shoes": 0.02}
+MIRROR_TOLERANCE_M = {
+    "skirt": 1e-5,
+    "eye_white": 1e-5,
+    "iris": 1e-5,
+    "hair": 3e-3,
+    "skin": 0.02,
+    "top": 0.02,
+    "shorts": 0.02,
+    "socks": 0.02,
+    "shoes": 0.02,
+}
 
 
 def test_stands_on_the_floor_centred_and_facing_plus_z(default_avatar):
@@ -88,7 +98,9 @@ def test_udp_coordinates_follow_the_design_convention(default_avatar):
     assert udp.dtype == np.float32 and udp.shape == rest.shape
     assert udp.min() >= 0.0 and udp.max() <= 1.0
     expected = np.stack([rest[:, 0] / height + 0.5, rest[:, 1] / height, rest[:, 2] / height + 0.5], axis=1)
-    np.testing.assert_allclose(udp, expected, atol=1e-3)  # x is centred on the bounding box, 1 mm from the symmetry plane
+    np.testing.assert_allclose(
+        udp, expected, atol=1e-3
+    )  # x is centred on the bounding box, 1 mm from the symmetry plane
 
 
 def test_parts_have_flat_toon_colours(default_avatar):
@@ -108,7 +120,9 @@ def test_has_humanoid_bones_and_spring_chains(default_avatar):
     skirt = [c for c in chains if c.name.startswith("skirt")]
     assert len(tails) == 2 and all(len(c.joints) == 6 for c in tails)
     assert all(skel.parents[c.joints[0]] == skel.index("head") for c in tails)
-    assert len(skirt) == 12 and all(len(c.joints) == 4 and skel.parents[c.joints[0]] == skel.index("hips") for c in skirt)
+    assert len(skirt) == 12 and all(
+        len(c.joints) == 4 and skel.parents[c.joints[0]] == skel.index("hips") for c in skirt
+    )
     assert 25_000 <= default_avatar.mesh.num_vertices <= 30_000
 
 

@@ -6,11 +6,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-from gltf_fixtures import POSITIONS, VRM0, VRM1, write_gltf
-from rig_helpers import bar_character
 
 from avatar_app.rig import Character, RigFileError, SkinnedMesh, load_gltf, save_glb
 from avatar_app.rig.spring_settings import Collider, SpringJointSettings
+
+from gltf_fixtures import POSITIONS, VRM0, VRM1, write_gltf
+from rig_helpers import bar_character
 
 
 def test_default_avatar_round_trips_through_glb(default_avatar, tmp_path):
@@ -26,7 +27,9 @@ def test_default_avatar_round_trips_through_glb(default_avatar, tmp_path):
     for field in ("positions", "triangles", "joints", "weights", "part_ids"):
         assert np.array_equal(getattr(b.mesh, field), getattr(a.mesh, field)), field
     assert b.mesh.part_names == a.mesh.part_names
-    np.testing.assert_allclose(b.mesh.inverse_bind_matrices, a.mesh.inverse_bind_matrices, atol=1e-6)  # stored as float32
+    np.testing.assert_allclose(
+        b.mesh.inverse_bind_matrices, a.mesh.inverse_bind_matrices, atol=1e-6
+    )  # stored as float32
     np.testing.assert_allclose(b.mesh.colors, a.mesh.colors, atol=1e-5)  # sRGB -> linear in the file -> sRGB
     assert b.springs == a.springs
     np.testing.assert_allclose(b.rest_vertices(), a.rest_vertices(), atol=1e-5)
@@ -50,7 +53,9 @@ def test_vrm1_humanoid_and_spring_bones_are_read(tmp_path):
     assert {b: skel.names[j] for b, j in skel.humanoid.items()} == {"hips": "hips", "spine": "spine", "head": "head"}
     (chain,) = c.springs.chains
     assert [skel.names[j] for j in chain.joints] == ["hair0", "hair1"]
-    assert chain.settings[0] == SpringJointSettings(stiffness=0.7, gravity_power=0.3, gravity_dir=(0.0, -1.0, 0.0), drag=0.25, hit_radius=0.02)
+    assert chain.settings[0] == SpringJointSettings(
+        stiffness=0.7, gravity_power=0.3, gravity_dir=(0.0, -1.0, 0.0), drag=0.25, hit_radius=0.02
+    )
     assert chain.settings[1] == SpringJointSettings()  # omitted fields: the schema defaults
     assert chain.collider_groups == (0, 1) and chain.center == skel.index("head")
     sphere, capsule = c.springs.colliders
@@ -74,7 +79,9 @@ def test_vrm0_humanoid_springs_and_facing_are_converted(tmp_path):
     world = skel.rest_world_matrices[:, :3, 3]
     tail = world[chain.joints[2]] - world[chain.joints[1]]
     np.testing.assert_allclose(tail, [0.0, -0.07, 0.0], atol=1e-9)
-    assert chain.settings[0] == SpringJointSettings(stiffness=0.5, gravity_power=0.2, gravity_dir=(0.0, -1.0, 0.0), drag=0.4, hit_radius=0.02)
+    assert chain.settings[0] == SpringJointSettings(
+        stiffness=0.5, gravity_power=0.2, gravity_dir=(0.0, -1.0, 0.0), drag=0.4, hit_radius=0.02
+    )
     (collider,) = c.springs.colliders
     assert collider == Collider(skel.index("head"), (0.0, 0.1, -0.02), 0.05)  # VRM 0.x stores z flipped
 
@@ -86,13 +93,17 @@ def test_scaled_nodes_are_folded_into_the_skeleton(tmp_path):
 
 
 def test_missing_file_is_named(tmp_path):
-    with pytest.raises(RigFileError, match=r"nope\.vrm: expected an existing glTF/VRM file, found no such file\. Fix: check the path"):
+    with pytest.raises(
+        RigFileError, match=r"nope\.vrm: expected an existing glTF/VRM file, found no such file\. Fix: check the path"
+    ):
         load_gltf(tmp_path / "nope.vrm")
 
 
 def test_gltf_without_a_skin_is_rejected_with_the_fix(tmp_path):
     path = write_gltf(tmp_path / "static.gltf", skinned=False)
-    with pytest.raises(RigFileError, match=r"static\.gltf: expected a skinned mesh .*Fix: export the mesh with its armature"):
+    with pytest.raises(
+        RigFileError, match=r"static\.gltf: expected a skinned mesh .*Fix: export the mesh with its armature"
+    ):
         load_gltf(path)
 
 
@@ -111,7 +122,16 @@ def test_save_keeps_vertex_colours_and_parts_of_a_small_mesh(tmp_path):
     c = bar_character()
     colors = np.tile([0.2, 0.4, 0.6, 1.0], (c.mesh.num_vertices, 1))
     parts = (np.arange(c.mesh.num_vertices) % 2).astype(np.int16)
-    mesh = SkinnedMesh(c.mesh.positions, c.mesh.triangles, c.mesh.joints, c.mesh.weights, c.mesh.inverse_bind_matrices, colors, parts, ("a", "b"))
+    mesh = SkinnedMesh(
+        c.mesh.positions,
+        c.mesh.triangles,
+        c.mesh.joints,
+        c.mesh.weights,
+        c.mesh.inverse_bind_matrices,
+        colors,
+        parts,
+        ("a", "b"),
+    )
     back = load_gltf(save_glb(Character(c.skeleton, mesh, name="bar"), tmp_path / "bar.glb"))
     np.testing.assert_allclose(back.mesh.colors, colors, atol=1e-6)
     assert back.mesh.part_names == ("a", "b") and np.array_equal(back.mesh.part_ids, parts)

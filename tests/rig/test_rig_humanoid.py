@@ -28,17 +28,32 @@ def test_identity_is_the_vrm_t_pose_even_for_an_a_pose_rest(bodies):
     np.testing.assert_allclose(_direction(skel, world, "rightLowerArm", "rightHand"), [-1, 0, 0], atol=1e-12)
     np.testing.assert_allclose(_direction(skel, world, "leftUpperLeg", "leftLowerLeg"), [0, -1, 0], atol=1e-12)
     rest = forward_kinematics(skel, skel.rest_pose())
-    np.testing.assert_allclose(world[skel.index("head"), :3, 3], rest[skel.index("head"), :3, 3], atol=1e-12)  # the torso is untouched
+    np.testing.assert_allclose(
+        world[skel.index("head"), :3, 3], rest[skel.index("head"), :3, 3], atol=1e-12
+    )  # the torso is untouched
 
 
 def test_the_same_humanoid_pose_looks_the_same_on_different_rest_poses(bodies):
     rng = np.random.default_rng(5)
-    pose = HumanoidPose(quat_normalize(identity_quat(len(HUMANOID_BONES)) + 0.3 * rng.normal(size=(len(HUMANOID_BONES), 4))), np.array([0.05, -0.02, 0.0]))
+    pose = HumanoidPose(
+        quat_normalize(identity_quat(len(HUMANOID_BONES)) + 0.3 * rng.normal(size=(len(HUMANOID_BONES), 4))),
+        np.array([0.05, -0.02, 0.0]),
+    )
     directions = []
     for body in bodies:
         skel = body.skeleton
         world = forward_kinematics(skel, HumanoidRig(skel).to_pose(pose))
-        directions.append([_direction(skel, world, a, b) for a, b in (("leftUpperArm", "leftLowerArm"), ("leftLowerArm", "leftHand"), ("rightUpperArm", "rightLowerArm"), ("spine", "neck"))])
+        directions.append(
+            [
+                _direction(skel, world, a, b)
+                for a, b in (
+                    ("leftUpperArm", "leftLowerArm"),
+                    ("leftLowerArm", "leftHand"),
+                    ("rightUpperArm", "rightLowerArm"),
+                    ("spine", "neck"),
+                )
+            ]
+        )
     np.testing.assert_allclose(directions[0], directions[1], atol=1e-9)
 
 
@@ -68,6 +83,8 @@ def test_facing_minus_z_and_z_up_skeletons_are_recognised():
 
 def test_a_normalized_rotation_turns_the_limb_in_world_axes(bodies):
     skel = bodies[0].skeleton
-    pose = HumanoidPose.from_bones({"leftUpperArm": quat_from_axis_angle([0, 0, 1], math.radians(-90))})  # arm straight down
+    pose = HumanoidPose.from_bones(
+        {"leftUpperArm": quat_from_axis_angle([0, 0, 1], math.radians(-90))}
+    )  # arm straight down
     world = forward_kinematics(skel, HumanoidRig(skel).to_pose(pose))
     np.testing.assert_allclose(_direction(skel, world, "leftUpperArm", "leftLowerArm"), [0, -1, 0], atol=1e-12)

@@ -22,7 +22,9 @@ def test_counts_and_humanoid_names(body):
 def test_metres_feet_on_floor_centred(body):
     lo, hi = body.rest_bounds()
     assert lo[1] == pytest.approx(0.0, abs=1e-6) and hi[1] == pytest.approx(1.73, abs=0.01)
-    assert (lo[0] + hi[0]) / 2 == pytest.approx(0.0, abs=1e-3) and (lo[2] + hi[2]) / 2 == pytest.approx(0.0, abs=1e-6)  # x=0: symmetry plane
+    assert (lo[0] + hi[0]) / 2 == pytest.approx(0.0, abs=1e-3) and (lo[2] + hi[2]) / 2 == pytest.approx(
+        0.0, abs=1e-6
+    )  # x=0: symmetry plane
 
 
 def test_arm_angle_zero_gives_the_t_pose_of_the_asset(body):
@@ -39,5 +41,7 @@ def test_missing_package_says_how_to_install(monkeypatch):
         raise ModuleNotFoundError(name)
 
     monkeypatch.setattr(mannequin_module.resources, "files", no_package)
-    with pytest.raises(RigFileError, match=r"mannequin-x: expected the installed 'mannequin-x' package.*Fix: pip install mannequin-x"):
+    with pytest.raises(
+        RigFileError, match=r"mannequin-x: expected the installed 'mannequin-x' package.*Fix: pip install mannequin-x"
+    ):
         load_mannequin_body()

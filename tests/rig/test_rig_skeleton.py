@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from rig_helpers import chain_skeleton
 
 from avatar_app.rig import RigFileError, Skeleton, forward_kinematics
 from avatar_app.rig.quaternion import identity_quat, quat_from_axis_angle, quat_to_matrix
+
+from rig_helpers import chain_skeleton
 
 
 def test_rest_chain_positions_are_cumulative_offsets():

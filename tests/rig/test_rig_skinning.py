@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from rig_helpers import bar_character
 
 from avatar_app.rig import RigFileError, SkinnedMesh, forward_kinematics
 from avatar_app.rig.quaternion import quat_from_axis_angle
+
+from rig_helpers import bar_character
 
 
 def test_rest_pose_reproduces_the_bind_positions(body, default_avatar):
@@ -46,7 +47,9 @@ def test_rigid_translation_moves_every_vertex_by_the_same_amount():
     c = bar_character()
     world = c.skeleton.rest_world_matrices.copy()
     world[:, :3, 3] += [0.5, -0.25, 2.0]
-    np.testing.assert_allclose(c.mesh.skin(world) - c.mesh.positions, np.broadcast_to([0.5, -0.25, 2.0], c.mesh.positions.shape), atol=1e-6)
+    np.testing.assert_allclose(
+        c.mesh.skin(world) - c.mesh.positions, np.broadcast_to([0.5, -0.25, 2.0], c.mesh.positions.shape), atol=1e-6
+    )
 
 
 def test_weights_not_summing_to_one_are_rejected_with_the_vertex():

@@ -43,8 +43,20 @@ def test_frontal_portrait_landmarks_sit_in_plausible_places(still_tracker):
     assert result is not None
     assert result.image.shape == (33, 3) and result.world.shape == (33, 3) and result.visibility.shape == (33,)
     assert result.image_size == (512, 512) and result.timestamp == 1.0
-    upper = [INDEX[n] for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "mouth_left", "mouth_right",
-                                "left_shoulder", "right_shoulder")]
+    upper = [
+        INDEX[n]
+        for n in (
+            "nose",
+            "left_eye",
+            "right_eye",
+            "left_ear",
+            "right_ear",
+            "mouth_left",
+            "mouth_right",
+            "left_shoulder",
+            "right_shoulder",
+        )
+    ]
     assert np.all(result.visibility[upper] > 0.9)
     assert np.all((result.image[upper, :2] > 0) & (result.image[upper, :2] < 1))
     assert y_of(result, "left_eye", "right_eye") < y_of(result, "nose") < y_of(result, "mouth_left", "mouth_right")
@@ -145,7 +157,9 @@ def test_retargeted_rig_points_its_limbs_where_the_photo_does(still_tracker, nam
     for side in ("left", "right"):
         for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")):
             ia, ib = INDEX[f"{side}_{a}"], INDEX[f"{side}_{b}"]
-            if min(result.visibility[ia], result.visibility[ib]) < 0.5 or (a == "knee" and result.visibility[INDEX[f"{side}_hip"]] < 0.5):
+            if min(result.visibility[ia], result.visibility[ib]) < 0.5 or (
+                a == "knee" and result.visibility[INDEX[f"{side}_hip"]] < 0.5
+            ):
                 continue
             if a == "elbow" and result.visibility[INDEX[f"{side}_shoulder"]] < 0.5:
                 continue

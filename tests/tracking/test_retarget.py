@@ -15,7 +15,14 @@ import numpy as np
 import pytest
 
 from avatar_app.rig.humanoid import BONE_INDEX, HumanoidPose, HumanoidRig
-from avatar_app.rig.quaternion import matrix_to_quat, quat_angle, quat_from_axis_angle, quat_multiply, quat_rotate, quat_to_matrix
+from avatar_app.rig.quaternion import (
+    matrix_to_quat,
+    quat_angle,
+    quat_from_axis_angle,
+    quat_multiply,
+    quat_rotate,
+    quat_to_matrix,
+)
 from avatar_app.rig.skeleton import Skeleton, forward_kinematics
 from avatar_app.tracking.pose_layout import INDEX, NAMES
 from avatar_app.tracking.retarget import (
@@ -29,8 +36,23 @@ from avatar_app.tracking.retarget import (
 from avatar_app.tracking.vmc import BoneTransform, VmcState
 
 X, Y, Z = np.eye(3)
-COMPARED = ["hips", "upperChest", "head", "leftUpperArm", "leftLowerArm", "leftHand", "rightUpperArm", "rightLowerArm",
-            "rightHand", "leftUpperLeg", "leftLowerLeg", "leftFoot", "rightUpperLeg", "rightLowerLeg", "rightFoot"]
+COMPARED = [
+    "hips",
+    "upperChest",
+    "head",
+    "leftUpperArm",
+    "leftLowerArm",
+    "leftHand",
+    "rightUpperArm",
+    "rightLowerArm",
+    "rightHand",
+    "leftUpperLeg",
+    "leftLowerLeg",
+    "leftFoot",
+    "rightUpperLeg",
+    "rightLowerLeg",
+    "rightFoot",
+]
 
 
 def rot(axis, degrees):
@@ -50,26 +72,46 @@ def rig(skeleton):
 POSES = {
     "t_pose": {},
     "arms_raised_elbows_bent": {
-        "leftUpperArm": rot(Z, 60), "leftLowerArm": rot(-Y, 70),
-        "rightUpperArm": rot(Z, -45), "rightLowerArm": rot(Y, 100),
-        "leftHand": rot(Z, -25), "rightHand": rot(Y, 20),
+        "leftUpperArm": rot(Z, 60),
+        "leftLowerArm": rot(-Y, 70),
+        "rightUpperArm": rot(Z, -45),
+        "rightLowerArm": rot(Y, 100),
+        "leftHand": rot(Z, -25),
+        "rightHand": rot(Y, 20),
     },
     "arms_forward_straight": {"leftUpperArm": rot(Y, -80), "rightUpperArm": rot(Y, 60)},
     "turned_torso_and_head": {
-        "hips": rot(Y, 20), "spine": rot(Y, 15), "chest": rot(Y, 10), "upperChest": rot(Y, 5),
-        "neck": rot(Y, 10), "head": quat_multiply(rot(Y, 20), rot(X, 15)),
-        "leftUpperArm": rot(Z, -70), "leftLowerArm": rot(-Y, 30), "rightUpperArm": rot(Z, 70), "rightLowerArm": rot(Y, 45),
+        "hips": rot(Y, 20),
+        "spine": rot(Y, 15),
+        "chest": rot(Y, 10),
+        "upperChest": rot(Y, 5),
+        "neck": rot(Y, 10),
+        "head": quat_multiply(rot(Y, 20), rot(X, 15)),
+        "leftUpperArm": rot(Z, -70),
+        "leftLowerArm": rot(-Y, 30),
+        "rightUpperArm": rot(Z, 70),
+        "rightLowerArm": rot(Y, 45),
     },
     "bent_knees_squat": {
         "hips": rot(X, 25),
-        "leftUpperLeg": rot(X, -95), "leftLowerLeg": rot(X, 100), "leftFoot": rot(X, -20),
-        "rightUpperLeg": quat_multiply(rot(Z, 10), rot(X, -80)), "rightLowerLeg": rot(X, 90), "rightFoot": rot(X, -10),
-        "leftUpperArm": rot(Y, -70), "rightUpperArm": rot(Y, 70),
+        "leftUpperLeg": rot(X, -95),
+        "leftLowerLeg": rot(X, 100),
+        "leftFoot": rot(X, -20),
+        "rightUpperLeg": quat_multiply(rot(Z, 10), rot(X, -80)),
+        "rightLowerLeg": rot(X, 90),
+        "rightFoot": rot(X, -10),
+        "leftUpperArm": rot(Y, -70),
+        "rightUpperArm": rot(Y, 70),
     },
     "lean_and_tilted_head": {
-        "hips": quat_multiply(rot(Z, 10), rot(Y, -30)), "spine": rot(Z, -5), "head": rot(Z, 25),
-        "leftUpperLeg": rot(Z, 20), "rightUpperLeg": rot(X, -30), "rightLowerLeg": rot(X, 60),
-        "leftUpperArm": rot(Z, 20), "leftLowerArm": rot(-Y, 120),
+        "hips": quat_multiply(rot(Z, 10), rot(Y, -30)),
+        "spine": rot(Z, -5),
+        "head": rot(Z, 25),
+        "leftUpperLeg": rot(Z, 20),
+        "rightUpperLeg": rot(X, -30),
+        "rightLowerLeg": rot(X, 60),
+        "leftUpperArm": rot(Z, 20),
+        "leftLowerArm": rot(-Y, 120),
     },
 }
 
@@ -83,7 +125,9 @@ def with_twisted_rest_frames(skeleton: Skeleton, seed: int = 7) -> Skeleton:
     """The same rest joint positions, but every joint frame randomly rotated (as exported rigs often are)."""
     rest = skeleton.rest_world_matrices
     rng = np.random.default_rng(seed)
-    world_q = quat_from_axis_angle(rng.normal(size=(skeleton.num_joints, 3)), rng.uniform(0, np.pi, skeleton.num_joints))
+    world_q = quat_from_axis_angle(
+        rng.normal(size=(skeleton.num_joints, 3)), rng.uniform(0, np.pi, skeleton.num_joints)
+    )
     world_r = np.stack([quat_to_matrix(q) for q in world_q])
     local_t, local_q = np.zeros((skeleton.num_joints, 3)), np.zeros((skeleton.num_joints, 4))
     for j, p in enumerate(skeleton.parents):
@@ -108,8 +152,11 @@ def test_round_trip_recovers_the_pose(name, rest, a_pose_skeleton):
     pose_truth, pose_got = rig.to_pose(truth), retarget_world_landmarks(landmarks, skeleton)
     p_truth = forward_kinematics(skeleton, pose_truth)[:, :3, 3]
     p_got = forward_kinematics(skeleton, pose_got)[:, :3, 3]
-    seen = [skeleton.index(f"{side}{part}") for side in ("left", "right")
-            for part in ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot")]
+    seen = [
+        skeleton.index(f"{side}{part}")
+        for side in ("left", "right")
+        for part in ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot")
+    ]
     hips = skeleton.index("hips")
     np.testing.assert_allclose(p_got[seen] - p_got[hips], p_truth[seen] - p_truth[hips], atol=0.01)
 
@@ -118,7 +165,9 @@ def test_synthesized_landmarks_follow_mediapipe_axes(rig):
     landmarks = synthesize_world_landmarks(rig, HumanoidPose.identity())
     assert landmarks.shape == (33, 3)
     np.testing.assert_allclose(0.5 * (landmarks[INDEX["left_hip"]] + landmarks[INDEX["right_hip"]]), 0, atol=1e-12)
-    assert landmarks[INDEX["nose"], 1] < landmarks[INDEX["left_shoulder"], 1] < 0 < landmarks[INDEX["left_knee"], 1]  # y down
+    assert (
+        landmarks[INDEX["nose"], 1] < landmarks[INDEX["left_shoulder"], 1] < 0 < landmarks[INDEX["left_knee"], 1]
+    )  # y down
     assert landmarks[INDEX["left_shoulder"], 0] > 0  # facing the camera, the left is image-right
     assert landmarks[INDEX["nose"], 2] < landmarks[INDEX["left_ear"], 2]  # nose nearer the camera
 
@@ -137,8 +186,22 @@ def test_invisible_parts_take_the_relaxed_fallback(skeleton, rig):
     landmarks = synthesize_world_landmarks(rig, truth)
     visibility = np.ones(33)
     for name in NAMES:
-        if name.startswith(("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-                            "left_heel", "right_heel", "left_foot", "right_foot", "left_elbow", "left_wrist")):
+        if name.startswith(
+            (
+                "left_hip",
+                "right_hip",
+                "left_knee",
+                "right_knee",
+                "left_ankle",
+                "right_ankle",
+                "left_heel",
+                "right_heel",
+                "left_foot",
+                "right_foot",
+                "left_elbow",
+                "left_wrist",
+            )
+        ):
             visibility[INDEX[name]] = 0.1
     landmarks[INDEX["left_knee"]] = np.nan  # garbage where invisible must not matter
     got = landmarks_to_humanoid_pose(landmarks, visibility)
@@ -170,7 +233,10 @@ def test_bad_landmark_shape_is_rejected():
 def test_vmc_state_maps_onto_a_humanoid_pose():
     raise_arm = rot(Z, 70)
     state = VmcState(
-        bones={"hips": BoneTransform(np.array([0.0, 1.0, 0.1]), rot(Y, 10)), "leftUpperArm": BoneTransform(np.zeros(3), raise_arm)},
+        bones={
+            "hips": BoneTransform(np.array([0.0, 1.0, 0.1]), rot(Y, 10)),
+            "leftUpperArm": BoneTransform(np.zeros(3), raise_arm),
+        },
         root=BoneTransform(np.array([0.5, 0.0, 0.0]), rot(Y, 20)),
     )
     pose = humanoid_pose_from_vmc(state, hip_height_m=1.0)

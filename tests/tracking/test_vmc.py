@@ -146,7 +146,13 @@ def test_close_stops_the_thread_and_frees_the_port():
 
 
 def test_name_map_covers_the_vrm_humanoid_body():
-    for unity, vrm in [("Hips", "hips"), ("UpperChest", "upperChest"), ("LeftUpperArm", "leftUpperArm"),
-                       ("RightLowerLeg", "rightLowerLeg"), ("LeftToes", "leftToes"), ("RightLittleDistal", "rightLittleDistal")]:
+    for unity, vrm in [
+        ("Hips", "hips"),
+        ("UpperChest", "upperChest"),
+        ("LeftUpperArm", "leftUpperArm"),
+        ("RightLowerLeg", "rightLowerLeg"),
+        ("LeftToes", "leftToes"),
+        ("RightLittleDistal", "rightLittleDistal"),
+    ]:
         assert UNITY_TO_VRM[unity] == vrm
     assert len(UNITY_TO_VRM) == 55  # Unity HumanBodyBones without LastBone

@@ -27,7 +27,9 @@ def _sheet_udp(view: int) -> np.ndarray:
     return np.stack([xx * mask, yy * mask, (0.2 + 0.3 * view) * mask, mask])
 
 
-def make_sample(target_view: int = 1, yaws=(0.0, 90.0, 180.0), target_yaw: float | None = 100.0, seed: int = 0) -> Sample:
+def make_sample(
+    target_view: int = 1, yaws=(0.0, 90.0, 180.0), target_yaw: float | None = 100.0, seed: int = 0
+) -> Sample:
     """Three rectangular views with random premultiplied colours; the target is view ``target_view``."""
     rng = np.random.default_rng(seed)
     m = len(RECTS)
@@ -38,10 +40,13 @@ def make_sample(target_view: int = 1, yaws=(0.0, 90.0, 180.0), target_yaw: float
     sheet_udp = np.stack([_sheet_udp(v) for v in range(m)])
     meta = {} if target_yaw is None else {"target_yaw": target_yaw, "sheet_yaws": list(yaws)}
     return Sample(
-        sheet_rgb=rgb, sheet_alpha=alpha, sheet_udp=sheet_udp,
+        sheet_rgb=rgb,
+        sheet_alpha=alpha,
+        sheet_udp=sheet_udp,
         target_udp=sheet_udp[target_view].copy(),
         target_rgba=np.concatenate([rgb[target_view], alpha[target_view]]).astype(np.float32) / 255,
-        character="hand-made", meta=meta,
+        character="hand-made",
+        meta=meta,
     )
 
 
@@ -100,7 +105,9 @@ def test_udp_lookup_ignores_sheet_pixels_without_udp():
     assert not np.array_equal(out, sheet_view_rgba(sample, 1))
     # every colour used comes from a view that has UDP (0 or 2)
     used = {tuple(c) for c in out.transpose(1, 2, 0)[visible]}
-    allowed = {tuple(c) for v in (0, 2) for c in sheet_view_rgba(sample, v).transpose(1, 2, 0)[sample.sheet_udp[v, 3] > 0.5]}
+    allowed = {
+        tuple(c) for v in (0, 2) for c in sheet_view_rgba(sample, v).transpose(1, 2, 0)[sample.sheet_udp[v, 3] > 0.5]
+    }
     assert used <= allowed
 
 

@@ -47,9 +47,13 @@ def make_sample(seed: int, target_view: int = 1) -> Sample:
     alpha, udp = np.stack(alpha), np.stack(udp).astype(np.float32)
     rgb = (rng.integers(0, 256, (len(YAWS), 3, S, S)) * alpha // 255).astype(np.uint8)
     return Sample(
-        sheet_rgb=rgb, sheet_alpha=alpha, sheet_udp=udp, target_udp=udp[target_view].copy(),
+        sheet_rgb=rgb,
+        sheet_alpha=alpha,
+        sheet_udp=udp,
+        target_udp=udp[target_view].copy(),
         target_rgba=np.concatenate([rgb[target_view], alpha[target_view]]).astype(np.float32) / 255,
-        character=f"hand-made-{seed}", meta={"target_yaw": YAWS[target_view] + 10.0, "sheet_yaws": list(YAWS)},
+        character=f"hand-made-{seed}",
+        meta={"target_yaw": YAWS[target_view] + 10.0, "sheet_yaws": list(YAWS)},
     )
 
 
@@ -123,8 +127,15 @@ def test_tool_reports_a_missing_weights_folder_in_one_line_with_exit_2(tool, tmp
 def test_tool_report_has_every_method_the_detector_and_the_gain(tool, lite_weights):
     result = evaluate(lite_weights, [make_sample(5)], views=3)
     report = tool.format_report(result)
-    for label in ("model (lite)", "nearest-view paste", "UDP lookup", "UDP detector", "mean xyz (reference)", "PSNR gain",
-                  "px mean end-point error (no flow at all: 0.00 px)"):
+    for label in (
+        "model (lite)",
+        "nearest-view paste",
+        "UDP lookup",
+        "UDP detector",
+        "mean xyz (reference)",
+        "PSNR gain",
+        "px mean end-point error (no flow at all: 0.00 px)",
+    ):
         assert label in report
     assert report.splitlines()[0] == "| method | PSNR (dB) | SSIM | alpha IoU |"
     nan = dict(result, detector={"xyz_l1": math.nan, "mask_iou": 1.0})
@@ -133,7 +144,9 @@ def test_tool_report_has_every_method_the_detector_and_the_gain(tool, lite_weigh
 
 
 def test_tool_scores_held_out_synthetic_characters_end_to_end(tool, lite_weights, tmp_path, capsys):
-    pytest.importorskip("mannequin", reason="the synthetic characters need mannequin-x: pip install mannequin-x (the 'tools' extra)")
+    pytest.importorskip(
+        "mannequin", reason="the synthetic characters need mannequin-x: pip install mannequin-x (the 'tools' extra)"
+    )
     from avatar_app.raster import create_headless_context
 
     try:  # the synthetic dataset draws with OpenGL
@@ -141,7 +154,12 @@ def test_tool_scores_held_out_synthetic_characters_end_to_end(tool, lite_weights
     except DeviceError as exc:
         pytest.skip(str(exc))
     out = tmp_path / "out" / "evaluate.json"
-    assert tool.main([str(lite_weights), "--size", "128", "--samples", "2", "--views", "2", "--threads", "1", "--json", str(out)]) == 0
+    assert (
+        tool.main(
+            [str(lite_weights), "--size", "128", "--samples", "2", "--views", "2", "--threads", "1", "--json", str(out)]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "| model (lite) |" in printed and "| UDP lookup |" in printed and "PSNR gain" in printed
     result = json.loads(out.read_text())

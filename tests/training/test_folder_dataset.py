@@ -39,7 +39,9 @@ def _udp_of(rgba: np.ndarray) -> np.ndarray:
     return udp
 
 
-def _character(root: Path, name: str = "alice", frames=("0000", "0001"), shape=(SIZE, SIZE), sheet_udp: bool = False) -> Path:
+def _character(
+    root: Path, name: str = "alice", frames=("0000", "0001"), shape=(SIZE, SIZE), sheet_udp: bool = False
+) -> Path:
     folder = root / name
     for view in ("0_front", "1_back"):
         rgba = _blob(160, 96)
@@ -119,7 +121,9 @@ def test_an_image_of_another_size_than_its_pose_is_reported_when_read(tmp_path):
     _write_png(folder / "images" / "0001.png", _blob(64, 64))
     data = FolderDataset(tmp_path, size=SIZE)
     data[0]
-    with pytest.raises(InputError, match=r"0001\.png: expected an image the size of its pose 0001\.npz \(128x128\), found 64x64"):
+    with pytest.raises(
+        InputError, match=r"0001\.png: expected an image the size of its pose 0001\.npz \(128x128\), found 64x64"
+    ):
         data[1]
 
 
@@ -133,14 +137,19 @@ def test_an_image_without_alpha_gets_the_transparency_fix(tmp_path):
 def test_sheet_udp_must_cover_every_view(tmp_path):
     folder = _character(tmp_path, sheet_udp=True)
     (folder / "sheet_udp" / "1_back.npz").unlink()
-    with pytest.raises(UdpFileError, match=r"sheet_udp/1_back\.npz: expected a UDP map for every sheet view.*delete the sheet_udp folder"):
+    with pytest.raises(
+        UdpFileError,
+        match=r"sheet_udp/1_back\.npz: expected a UDP map for every sheet view.*delete the sheet_udp folder",
+    ):
         FolderDataset(tmp_path, size=SIZE)[0]
 
 
 def test_sheet_udp_must_have_its_view_size(tmp_path):
     folder = _character(tmp_path, sheet_udp=True)
     save_udp(folder / "sheet_udp" / "0_front.npz", _udp_of(_blob(80, 48)))
-    with pytest.raises(UdpFileError, match=r"0_front\.npz: expected the size of its view 0_front\.png \(96x160\), found 48x80"):
+    with pytest.raises(
+        UdpFileError, match=r"0_front\.npz: expected the size of its view 0_front\.png \(96x160\), found 48x80"
+    ):
         FolderDataset(tmp_path, size=SIZE)[0]
 
 

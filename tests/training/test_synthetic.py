@@ -192,7 +192,12 @@ def test_pickles_without_gl_state_for_dataloader_workers(train):
 
 @pytest.mark.parametrize(
     "kwargs, setting",
-    [({"split": "test"}, "split"), ({"size": 100}, "size"), ({"views": 5}, "views"), ({"num_characters": 0}, "num_characters")],
+    [
+        ({"split": "test"}, "split"),
+        ({"size": 100}, "size"),
+        ({"views": 5}, "views"),
+        ({"num_characters": 0}, "num_characters"),
+    ],
 )
 def test_bad_settings_are_rejected_with_the_fix(kwargs, setting):
     with pytest.raises(SettingError, match=setting) as info:
@@ -219,12 +224,16 @@ def test_collate_stacks_float_tensors_and_keeps_the_first_views(samples):
     torch.testing.assert_close(batch["sheet_alpha"][1] * 255, torch.from_numpy(samples[1].sheet_alpha).float())
     two = collate(samples[:3], views=2)
     assert two["sheet_rgb"].shape[1] == 2 and torch.equal(two["sheet_udp"], batch["sheet_udp"][:, :2])
-    without_udp = Sample(samples[0].sheet_rgb, samples[0].sheet_alpha, None, samples[0].target_udp, samples[0].target_rgba)
+    without_udp = Sample(
+        samples[0].sheet_rgb, samples[0].sheet_alpha, None, samples[0].target_udp, samples[0].target_rgba
+    )
     assert "sheet_udp" not in collate([without_udp, samples[1]])
 
 
 def test_collate_refuses_mixed_view_counts_without_views(samples):
-    fewer = Sample(samples[0].sheet_rgb[:2], samples[0].sheet_alpha[:2], None, samples[0].target_udp, samples[0].target_rgba)
+    fewer = Sample(
+        samples[0].sheet_rgb[:2], samples[0].sheet_alpha[:2], None, samples[0].target_udp, samples[0].target_rgba
+    )
     with pytest.raises(SettingError, match="views"):
         collate([fewer, samples[1]])
     assert collate([fewer, samples[1]], views=2)["sheet_rgb"].shape[1] == 2

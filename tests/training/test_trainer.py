@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from avatar_app.models import create_conr, load_conr_weights
-from avatar_app.training.synthetic import SyntheticDataset
 from avatar_app.training.batches import augment_colours, step_batches, step_indices, step_views
 from avatar_app.training.losses import LossWeights
 from avatar_app.training.settings import TrainSettings
+from avatar_app.training.synthetic import SyntheticDataset
 from avatar_app.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,8 +33,20 @@ def tiny_data():
 
 
 def _settings(tmp_path, steps, **kw):
-    base = dict(out=str(tmp_path / "run"), size=128, batch=2, steps=steps, lr=2e-3, warmup=2, max_views=2,
-                val_samples=1, val_every=0, preview_every=0, checkpoint_every=5, seed=1)  # fmt: skip
+    base = dict(
+        out=str(tmp_path / "run"),
+        size=128,
+        batch=2,
+        steps=steps,
+        lr=2e-3,
+        warmup=2,
+        max_views=2,
+        val_samples=1,
+        val_every=0,
+        preview_every=0,
+        checkpoint_every=5,
+        seed=1,
+    )
     base.update(kw)
     return TrainSettings(**base)
 
@@ -66,7 +78,9 @@ def test_short_run_lowers_the_loss_and_writes_what_the_app_loads(tmp_path, tiny_
 def test_resumed_run_matches_an_uninterrupted_one(tmp_path, tiny_data):
     extras = dict(colour_augment=0.5, losses=LossWeights(flow=1.0))
     whole = train(_settings(tmp_path / "a", 10, **extras), progress=False, datasets=tiny_data)
-    part = train(_settings(tmp_path / "b", 10, checkpoint_every=0, **extras), progress=False, datasets=tiny_data, until=5)
+    part = train(
+        _settings(tmp_path / "b", 10, checkpoint_every=0, **extras), progress=False, datasets=tiny_data, until=5
+    )
     assert part.step == 5
     rest = train(_settings(tmp_path / "b", 10, checkpoint_every=0, **extras), progress=False, datasets=tiny_data)
     assert rest.resumed_from == 5 and rest.step == 10
@@ -106,7 +120,12 @@ def _colour_batch(n=6, m=2, s=8, seed=0):
     rgb = colours[:, None, :, None, None] * alpha
     target_alpha = (torch.rand(n, 1, s, s, generator=g) > 0.5).float()
     target = torch.cat([colours[:, :, None, None] * target_alpha, target_alpha], dim=1)
-    return {"sheet_rgb": rgb, "sheet_alpha": alpha, "target_rgba": target, "target_udp": torch.rand(n, 4, s, s, generator=g)}
+    return {
+        "sheet_rgb": rgb,
+        "sheet_alpha": alpha,
+        "target_rgba": target,
+        "target_udp": torch.rand(n, 4, s, s, generator=g),
+    }
 
 
 def test_colour_augmentation_remaps_sheet_and_target_alike_and_keeps_premultiplication():
@@ -163,7 +182,10 @@ def test_two_gloo_processes_keep_identical_weights(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script)],
-        capture_output=True, text=True, timeout=280, env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     h0, h1 = (out / "rank0.txt").read_text(), (out / "rank1.txt").read_text()
