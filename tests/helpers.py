@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 
@@ -14,3 +15,24 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.01) -> bool
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+class ManualClock:
+    """A clock for code that takes ``clock: Callable[[], float]``: time moves only when the test
+    calls ``advance``, so a test states "after 2 s of silence" without waiting 2 s (thread-safe:
+    a worker may read it while the test advances it)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = float(start)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> float:
+        if seconds < 0:
+            raise ValueError(f"ManualClock.advance: seconds must be >= 0, got {seconds}")
+        with self._lock:
+            self._now += seconds
+            return self._now
