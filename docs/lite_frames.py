@@ -63,7 +63,8 @@ def main(argv=None) -> int:
     grid = np.concatenate([np.concatenate(truth, axis=1), np.concatenate(ours, axis=1)], axis=0)
     cv2.imwrite(args.out, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
     print(
-        f"wrote {args.out} (top: rig ground truth, bottom: CoNR {model.cfg.name}, t = {', '.join(f'{t:g}' for t in TIMES_S)} s)"
+        f"wrote {args.out} (top: rig ground truth, bottom: CoNR {model.cfg.name}, "
+        f"t = {', '.join(f'{t:g}' for t in TIMES_S)} s)"
     )
     return 0
 

@@ -41,7 +41,8 @@ def main() -> int:
             time.sleep(0.01)
         ok = window.grab().save(str(OUT))
         print(
-            f"{'saved' if ok else 'could not save'} {OUT} ({app.platformName()}, {window.preview.output.pictures_shown} frames shown)"
+            f"{'saved' if ok else 'could not save'} {OUT} "
+            f"({app.platformName()}, {window.preview.output.pictures_shown} frames shown)"
         )
         window.close()
     return 0 if ok else 1

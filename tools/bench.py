@@ -7,8 +7,8 @@ Timing lives here, never in pass/fail tests. Ratios are measured side by side in
     python tools/bench.py --big                # + 512², M=4
     python tools/bench.py --threads 2 --json out/bench.json
     python tools/bench.py --sections renderer --weights assets/weights/lite --views 1,4 --onnxruntime   # + ONNX Runtime
-    python tools/bench.py --pipeline           # live pipeline: pose+rig+raster alone, then CoNR lite (--big: + official)
-    python tools/bench.py --sections cuda --weights assets/weights/lite   # GPU: fp32/fp16 x CUDA graphs, 256² and 512², M=1,4
+    python tools/bench.py --pipeline           # live pipeline: pose+rig+raster alone, then CoNR lite (--big: +official)
+    python tools/bench.py --sections cuda --weights assets/weights/lite  # GPU fp32/fp16 x CUDA graphs, 256²/512², M=1,4
 """
 
 from __future__ import annotations
@@ -97,12 +97,12 @@ def bench_renderer(
     rows = []
     for size, views in cases:
         sheet, udp = synthetic_inputs(size, views)
-        encode_s = _timed(lambda: encoder.encode_tensors(*_sheet_tensors(sheet)), 1, max(3, repeats // 2))
+        encode_s = _timed(lambda sheet=sheet: encoder.encode_tensors(*_sheet_tensors(sheet)), 1, max(3, repeats // 2))
         state = encoder.encode_tensors(*_sheet_tensors(sheet))
         n = repeats if size <= 256 else max(3, repeats // 3)
         variants = [(f"ours, {'fast' if fast else 'plain'}", FrameRenderer(model, fast=fast)) for fast in fast_modes]
         for name, renderer in variants:
-            frame_s = _timed(lambda: renderer.render(state, udp), 1, n)
+            frame_s = _timed(lambda renderer=renderer, state=state, udp=udp: renderer.render(state, udp), 1, n)
             rows.append(_renderer_row(preset, size, views, threads, name, renderer.acceleration, frame_s, encode_s))
         if reference:
             frame_s, sheet_s = _reference_flow_times(model, sheet, udp, n)
@@ -175,7 +175,7 @@ def bench_cuda(preset: str, weights: str | None, repeats: int, sizes=(256, 512),
                 for graphs in (False, True):
                     renderer = FrameRenderer(model, "cuda", precision=precision, cuda_graphs=graphs)
 
-                    def frame():
+                    def frame(renderer=renderer, state=state, target=target):
                         renderer.render_tensor(state, target)
                         torch.cuda.synchronize()
 
@@ -194,8 +194,9 @@ def bench_cuda(preset: str, weights: str | None, repeats: int, sizes=(256, 512),
                     }
                     rows.append(row)
                     print(
-                        f"| {gpu[:24]:24s} | {preset:8s} | {size:4d} | {m} | {precision} | {'yes' if graphs else 'no ':3s} | "
-                        f"{s['median_ms']:8.2f} | {s['p95_ms']:8.2f} | {row['fps']:7.1f} |",
+                        f"| {gpu[:24]:24s} | {preset:8s} | {size:4d} | {m} | {precision} | "
+                        f"{'yes' if graphs else 'no ':3s} | {s['median_ms']:8.2f} | {s['p95_ms']:8.2f} | "
+                        f"{row['fps']:7.1f} |",
                         flush=True,
                     )
     return rows
@@ -456,11 +457,12 @@ def main(argv=None) -> int:
         rows += bench_cuda(args.preset, args.weights, args.repeats)
     if "pipeline" in sections:
         print(
-            f"# live pipeline, demo source, {args.threads} threads: stage p50/p95 ms, latency = source timestamp -> sink"
+            f"# live pipeline, demo source, {args.threads} threads: stage p50/p95 ms, "
+            "latency = source timestamp -> sink"
         )
         print(
-            "| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | raster        | "
-            "render        | send          | latency p50/p95   | dropped     |"
+            "| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | "
+            "raster        | render        | send          | latency p50/p95   | dropped     |"
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         rows += bench_pipeline(

@@ -149,8 +149,9 @@ def main(argv=None) -> int:
         rows.append(row)
         t = row["times"]
         print(
-            f"| {row['layer']:28s} | {row['tile']:9s} | {t['stock_nchw']['median_ms']:13.1f} | {t['stock_cl']['median_ms']:11.1f} | "
-            f"{t['winograd_cl']['median_ms']:11.1f} | {row['ratio_median']:5.2f} | {row['max_rel_err']['winograd']:11.1e} |",
+            f"| {row['layer']:28s} | {row['tile']:9s} | {t['stock_nchw']['median_ms']:13.1f} | "
+            f"{t['stock_cl']['median_ms']:11.1f} | {t['winograd_cl']['median_ms']:11.1f} | "
+            f"{row['ratio_median']:5.2f} | {row['max_rel_err']['winograd']:11.1e} |",
             flush=True,
         )
     total_stock = sum(r["times"]["stock_cl"]["median_ms"] for r in rows)
@@ -159,7 +160,8 @@ def main(argv=None) -> int:
         f"sum of medians: stock CL {total_stock:.0f} ms, winograd {total_fast:.0f} ms ({total_stock / total_fast:.2f}x)"
     )
     print(
-        f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f} (well above 0: shared machine, prefer --clock thread)"
+        f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f} "
+        "(well above 0: shared machine, prefer --clock thread)"
     )
     if args.json:
         out = Path(args.json)

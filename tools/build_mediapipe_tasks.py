@@ -16,8 +16,9 @@ carrying image-input NormalizationOptions metadata:
 
 mediapipe's own metadata writer adds that metadata and its own aligned ZipFile
 class (``model_asset_bundle_utils.AlignZipFile``) writes the stored, 4-byte-aligned
-ZIP, with fixed member timestamps so the build is byte-for-byte reproducible. 0.10.21 needs numpy<2 and protobuf<5, so it
-runs in a throwaway venv, never in the app's venv:
+ZIP, with fixed member timestamps so the build is byte-for-byte reproducible.
+0.10.21 needs numpy<2 and protobuf<5, so it runs in a throwaway venv, never in
+the app's venv:
 
     python3 tools/build_mediapipe_tasks.py            # makes /tmp/mp_build if missing
     python3 tools/build_mediapipe_tasks.py --out assets/mediapipe --venv /tmp/mp_build

@@ -107,7 +107,8 @@ def compare(golden: dict, ours: dict) -> tuple[list[str], bool]:
         bad = [f"{k} {s[k]:.3g} > {v:g}" for k, v in tol.items() if s[k] > v]
         ok &= not bad
         lines.append(
-            f"{key:<26}{s['max']:>12.3g}{s['p99.9']:>12.3g}{s['mean']:>12.3g}  {'FAIL: ' + '; '.join(bad) if bad else 'ok'}"
+            f"{key:<26}{s['max']:>12.3g}{s['p99.9']:>12.3g}{s['mean']:>12.3g}  "
+            f"{'FAIL: ' + '; '.join(bad) if bad else 'ok'}"
         )
     for p in range(6):
         key = f"block{p}_residual_flow"
@@ -124,7 +125,7 @@ def compare(golden: dict, ours: dict) -> tuple[list[str], bool]:
         if key not in golden:
             continue
         rel = np.abs(ours[key] - golden[key]) / np.maximum(np.abs(golden[key]), 1e-3)
-        lines.append(f"{key:<26}{'max rel diff %.2g' % rel.max():>36}  (info)")
+        lines.append(f"{key:<26}{f'max rel diff {rel.max():.2g}':>36}  (info)")
     return lines, ok
 
 

@@ -43,7 +43,8 @@ def format_report(result: dict) -> str:
     for method, scores in result["methods"].items():
         label = METHOD_LABELS[method].format(preset=result["preset"])
         lines.append(
-            f"| {label} | {_cell(scores['psnr'], '.2f')} | {_cell(scores['ssim'], '.4f')} | {_cell(scores['alpha_iou'], '.4f')} |"
+            f"| {label} | {_cell(scores['psnr'], '.2f')} | {_cell(scores['ssim'], '.4f')} | "
+            f"{_cell(scores['alpha_iou'], '.4f')} |"
         )
     det, ref = result["detector"], result["detector_reference"]
     lines += [

@@ -40,7 +40,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--native-instance-norm",
         action="store_true",
-        help="keep ONNX InstanceNormalization nodes (for TensorRT); default: an explicit two-pass form ONNX Runtime computes accurately",
+        help="keep ONNX InstanceNormalization nodes (for TensorRT); "
+        "default: an explicit two-pass form ONNX Runtime computes accurately",
     )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     failed = False
-    for graph, path in paths.items():
+    for path in paths.values():
         problems = check_grid_samples(path)
         status = "GridSample ok" if not problems else "BAD GridSample: " + "; ".join(problems)
         failed |= bool(problems)

@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(["gui"])
         elif has_display():
             print(
-                "avatar-app: PyQt6 is not installed (pip install -e '.[gui]'); running the headless demo render instead."
+                "avatar-app: PyQt6 is not installed (pip install -e '.[gui]'); "
+                "running the headless demo render instead."
             )
             args = parser.parse_args(["demo"])
         else:

@@ -47,7 +47,8 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--graphs",
         default=None,
-        help="instead of the deployment folder: a folder of tools/export_onnx.py graphs (onnxruntime; tensorrt with --engines)",
+        help="instead of the deployment folder: a folder of tools/export_onnx.py graphs "
+        "(onnxruntime; tensorrt with --engines)",
     )
     p.add_argument(
         "--engines",

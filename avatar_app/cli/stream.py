@@ -53,7 +53,8 @@ def add_parser(sub) -> None:
         "--backend",
         choices=("torch", "onnxruntime", "tensorrt"),
         default="torch",
-        help="inference backend: torch (default); onnxruntime (exports the weights' graphs on first use, about a minute); "
+        help="inference backend: torch (default); "
+        "onnxruntime (exports the weights' graphs on first use, about a minute); "
         "tensorrt (engines from tools/build_engine.py --weights)",
     )
     p.add_argument("--device", default="cpu", help="torch device for CoNR and the UDP detector, e.g. cpu or cuda")
@@ -192,7 +193,8 @@ def _stream(pipeline, format_status_line, format_stage_table) -> int:
         pipeline.start()
         t0 = time.monotonic()
         print(
-            f"streaming {pipeline.source.name} -> {pipeline.renderer.name} -> {', '.join(s.name for s in pipeline.sinks)}"
+            f"streaming {pipeline.source.name} -> {pipeline.renderer.name} -> "
+            f"{', '.join(s.name for s in pipeline.sinks)}"
             f" ({'Ctrl-C to stop' if pipeline.max_frames is None else f'{pipeline.max_frames} frames'})",
             flush=True,
         )

@@ -110,7 +110,8 @@ def load_settings(path: Path) -> tuple[AppSettings, list[str]]:
                 value = float(value)
             if type(value) is not want:
                 warnings.append(
-                    f"settings file {path}: {section}.{key} should be {want.__name__}, found {value!r}; using {getattr(settings, key)!r}"
+                    f"settings file {path}: {section}.{key} should be {want.__name__}, found {value!r}; "
+                    f"using {getattr(settings, key)!r}"
                 )
                 continue
             setattr(settings, key, value)

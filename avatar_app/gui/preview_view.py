@@ -24,10 +24,10 @@ def qimage_from_rgb(rgb: np.ndarray) -> QImage:
 class ImageLabel(QLabel):
     """A QLabel that shows the newest picture scaled to fit (aspect kept), or a placeholder text."""
 
-    def __init__(self, placeholder: str = "", minimum: QSize = QSize(96, 72), parent=None):
+    def __init__(self, placeholder: str = "", minimum: QSize | None = None, parent=None):
         super().__init__(placeholder, parent)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(minimum)
+        self.setMinimumSize(QSize(96, 72) if minimum is None else minimum)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setStyleSheet("QLabel { background: #202124; color: #9aa0a6; border-radius: 4px; }")
         self.setWordWrap(True)

@@ -274,7 +274,9 @@ def open_backend(
     if networks is not None:
         from avatar_app.infer.torch_backend import UDPDetector
 
-        fallback = lambda: UDPDetector(networks, device)
+        def fallback():
+            return UDPDetector(networks, device)
+
     where = (graphs_dir, deployment.engines_dir or graphs_dir, preset, size)
     makers = _trt_makers(where, parts, precision=precision, device=device, cache=cache, detector_fallback=fallback)
     return Backend(name, precision, size, _open_each(makers))

@@ -129,7 +129,8 @@ def find_engine(
     flag = "--fp16 " if precision == "fp16" else ""
     raise SettingError(
         f"TensorRT engine for {onnx_path.name} in {engines_dir}",
-        f"one built for TensorRT {tensorrt_version}, compute capability {compute_capability}, {precision}, covering {views} views",
+        f"one built for TensorRT {tensorrt_version}, compute capability {compute_capability}, {precision}, "
+        f"covering {views} views",
         "; ".join(reasons) or "none whose view profile covers it",
         f"run: python tools/build_engine.py {onnx_path} --out {engines_dir} {flag}--max-views {max(views, 8)}",
     )
@@ -159,8 +160,9 @@ class TrtEngine:
         self.engine = self.runtime.deserialize_cuda_engine(self.path.read_bytes())
         if self.engine is None:
             raise DeviceError(
-                f"{self.path}: TensorRT {self.trt.__version__} could not deserialize this engine (built by another TensorRT "
-                "version or for another GPU, or the file is damaged). Fix: rebuild it with tools/build_engine.py --force"
+                f"{self.path}: TensorRT {self.trt.__version__} could not deserialize this engine "
+                "(built by another TensorRT version or for another GPU, or the file is damaged). "
+                "Fix: rebuild it with tools/build_engine.py --force"
             )
         self.context = self.engine.create_execution_context()
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
@@ -254,7 +256,8 @@ class TrtEngine:
                 t.record_stream(self.stream)
         if not ok:
             raise DeviceError(
-                f"{self.path}: TensorRT execute_async_v3 failed (see the TensorRT log above). Fix: rebuild the engine, or use --backend torch"
+                f"{self.path}: TensorRT execute_async_v3 failed (see the TensorRT log above). "
+                "Fix: rebuild the engine, or use --backend torch"
             )
 
     def run(self, inputs: dict, out: dict | None = None) -> dict:

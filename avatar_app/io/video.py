@@ -90,7 +90,8 @@ class _OpenCvVideoWriter(FrameWriter):
                 self.path,
                 f"a writable {self.description} file",
                 f"OpenCV could not open a {self.fourcc} video writer for {width}x{height} at {self.fps:g} fps",
-                "check that the folder is writable and the name is not a folder, or give a folder name (PNG frames) instead",
+                "check that the folder is writable and the name is not a folder, "
+                "or give a folder name (PNG frames) instead",
             )
         self._writer, self._input_size = writer, (width, height)
 
@@ -100,8 +101,8 @@ class _OpenCvVideoWriter(FrameWriter):
             self._open(width, height)
         elif (width, height) != self._input_size:
             raise ValueError(
-                f"{self.path}: every frame must be {self._input_size[0]}x{self._input_size[1]} (the first frame's size), "
-                f"got {width}x{height}"
+                f"{self.path}: every frame must be {self._input_size[0]}x{self._input_size[1]} "
+                f"(the first frame's size), got {width}x{height}"
             )
         rgb = frame.over(self.background_rgb)
         if width % 2 or height % 2:

@@ -159,7 +159,8 @@ def weights_preset(folder: str | Path) -> str:
             meta,
             'JSON like {"preset": "lite"}',
             f"unreadable content ({type(e).__name__}: {e})",
-            "write the preset the weights were trained with (official or lite), or delete the file for official weights",
+            "write the preset the weights were trained with (official or lite), "
+            "or delete the file for official weights",
         ) from e
     return str(preset)
 

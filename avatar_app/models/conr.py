@@ -240,7 +240,7 @@ class CoNR(nn.Module):
                 debug[f"block{p}_residual_flow"] = per_frame(o["delta"]).transpose(0, 1).clone()
             size = sizes[min(p + 1, 5)]
             k = size[1] / out.shape[-1]
-            up = (lambda f: resize(f, size) * k) if k != 1 else (lambda f: f)  # noqa: E731
+            up = (lambda f, size=size, k=k: resize(f, size) * k) if k != 1 else (lambda f: f)  # noqa: E731
             A = up(A + o["delta"])
             if flows is not None:
                 flows.append(A)

@@ -95,7 +95,7 @@ class FrameSink(ABC):
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def _on_size_known(self, width: int, height: int) -> None:
+    def _on_size_known(self, width: int, height: int) -> None:  # noqa: B027 optional no-op hook
         """Called once when a sink opened without a size sees its first frame."""
 
     @abstractmethod

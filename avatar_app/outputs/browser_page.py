@@ -87,7 +87,8 @@ PAGE_HTML = """<!doctype html>
     if (buffer.byteLength !== HEADER_BYTES + width * height * 4) return;
     if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
     // putImageData replaces pixels (no blending), so transparent pixels stay transparent.
-    ctx.putImageData(new ImageData(new Uint8ClampedArray(buffer, HEADER_BYTES, width * height * 4), width, height), 0, 0);
+    const pixels = new Uint8ClampedArray(buffer, HEADER_BYTES, width * height * 4);
+    ctx.putImageData(new ImageData(pixels, width, height), 0, 0);
     framesDrawn += 1;
     if (selftest) report(ws, index, width, height);
     ws.send(JSON.stringify({ type: "ack", frame: index }));

@@ -126,7 +126,10 @@ class BrowserSourceSink(FrameSink):
 
     @property
     def last_client_report(self) -> dict | None:
-        """The newest ``?selftest=1`` read-back: frame, frames_drawn, width, height, backgrounds, rgba (uint8 [H,W,4])."""
+        """The newest ``?selftest=1`` read-back.
+
+        Keys: frame, frames_drawn, width, height, backgrounds, rgba (uint8 [H,W,4]).
+        """
         with self._lock:
             return self._last_report
 

@@ -34,7 +34,10 @@ def virtual_camera_fix(system: str | None = None, device: str | None = None) -> 
             'sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="avatar_app"'
         )
         if device:
-            fix += f"; check that {device} is a v4l2loopback device (v4l2-ctl --list-devices) and that no other program writes to it"
+            fix += (
+                f"; check that {device} is a v4l2loopback device (v4l2-ctl --list-devices) "
+                "and that no other program writes to it"
+            )
     elif system == "Windows":
         fix = (
             "install OBS Studio 26 or newer and start its Virtual Camera once (Controls > Start Virtual Camera, "

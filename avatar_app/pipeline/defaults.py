@@ -18,7 +18,8 @@ DEFAULT_CHARACTER = ASSETS / "characters" / "default"
 DEFAULT_WEIGHTS = ASSETS / "weights" / "lite"
 
 NO_WEIGHTS_WARNING = (
-    "avatar-app: warning: no trained CoNR weights found (looked in {folder}; a checkout ships them there); streaming the proxy renderer "
+    "avatar-app: warning: no trained CoNR weights found (looked in {folder}; a checkout ships them there); "
+    "streaming the proxy renderer "
     "(the rig's flat colours, not your character). Pass --weights DIR to render the sheet with CoNR."
 )
 
@@ -66,7 +67,8 @@ def choose_renderer(
             "--renderer conr",
             "trained CoNR weights (--weights DIR)",
             f"none (no trained weights in {default_weights}, where a checkout ships them)",
-            "pass --weights DIR (official CoNR weights, or `python tools/make_random_weights.py DIR --preset lite` for a smoke test), "
+            "pass --weights DIR (official CoNR weights, "
+            "or `python tools/make_random_weights.py DIR --preset lite` for a smoke test), "
             "or use --renderer proxy",
         )
     return requested, folder, None

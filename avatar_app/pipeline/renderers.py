@@ -37,7 +37,7 @@ class AvatarRenderer(ABC):
     @abstractmethod
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 optional no-op hook
         """Release models or buffers; safe to call more than once."""
 
     def __enter__(self):

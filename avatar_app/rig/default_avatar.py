@@ -395,8 +395,9 @@ def _outward(pos: np.ndarray, tris: np.ndarray, axis: np.ndarray) -> bool:
     return float(np.sum(n * out)) > 0
 
 
-def _springs(skeleton: Skeleton, rest, hum, head_centre, tail_chains, skirt_chains, scale=np.ones(3)) -> SpringSettings:
+def _springs(skeleton: Skeleton, rest, hum, head_centre, tail_chains, skirt_chains, scale=None) -> SpringSettings:
     """Colliders on head, chest, arms, legs and hips; ``rest`` and ``head_centre`` are already scaled by ``scale``."""
+    scale = np.ones(3) if scale is None else scale
     radius_scale = float(np.prod(scale) ** (1.0 / 3.0))  # exactly 1.0 for the default character
     colliders = [Collider(hum["head"], tuple(head_centre - rest[hum["head"]]), 0.085 * radius_scale)]
     colliders.append(Collider(hum["upperChest"], _scaled_offset((0.0, 0.03, -0.02), scale), 0.11 * radius_scale))

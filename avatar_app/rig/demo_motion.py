@@ -116,10 +116,11 @@ class DemoMotion:
     def pose_at(self, t: float) -> HumanoidPose:
         t = float(t) % self.duration
         start = 0.0
-        for k, (_, fn, length) in enumerate(self.segments):
+        for k, (_, _, length) in enumerate(self.segments):
             if t < start + length or k == len(self.segments) - 1:
                 break
             start += length
+        fn = self.segments[k][1]
         local = t - start
         rot, hips = fn(local)
         # fade in from the previous segment over the first `blend` seconds

@@ -134,9 +134,9 @@ class SpringBoneSystem:
         drag = np.zeros_like(length)
         hit = np.zeros_like(length)
         for ci, chain in enumerate(chains):
-            for l in range(len(chain.joints) - 1):
-                h, t = chain.joints[l], chain.joints[l + 1]
-                head[ci, l], tail[ci, l] = h, t
+            for lvl in range(len(chain.joints) - 1):
+                h, t = chain.joints[lvl], chain.joints[lvl + 1]
+                head[ci, lvl], tail[ci, lvl] = h, t
                 offset = rest[t, :3, 3] - rest[h, :3, 3]
                 seg = float(np.linalg.norm(offset))
                 if seg < 1e-6:
@@ -146,12 +146,17 @@ class SpringBoneSystem:
                         f"{skeleton.names[h]!r} and {skeleton.names[t]!r} at the same place",
                         "move the tail joint away from its head",
                     )
-                axis[ci, l] = rest[h, :3, :3].T @ (offset / seg)
-                length[ci, l] = seg
-                s = chain.settings[l]
-                stiff[ci, l], gpow[ci, l], drag[ci, l], hit[ci, l] = s.stiffness, s.gravity_power, s.drag, s.hit_radius
+                axis[ci, lvl] = rest[h, :3, :3].T @ (offset / seg)
+                length[ci, lvl] = seg
+                s = chain.settings[lvl]
+                stiff[ci, lvl], gpow[ci, lvl], drag[ci, lvl], hit[ci, lvl] = (
+                    s.stiffness,
+                    s.gravity_power,
+                    s.drag,
+                    s.hit_radius,
+                )
                 g = np.asarray(s.gravity_dir, dtype=np.float64)
-                gdir[ci, l] = g / max(np.linalg.norm(g), 1e-12)
+                gdir[ci, lvl] = g / max(np.linalg.norm(g), 1e-12)
         self._head, self._tail, self._axis, self._length = head, tail, axis, length
         self._segment_rows = np.arange(head.size)
         self._valid = np.zeros(head.shape, dtype=bool)
@@ -186,7 +191,7 @@ class SpringBoneSystem:
         self._reach = np.where(collides[:, None, :], self._col_radius[None, None, :] + hit[..., None], -np.inf)
         self._use_colliders = bool(collides.any())
         self._driver_joints = np.concatenate([head[:, 0], self._col_joint]).astype(int)
-        flat = [(ci, l) for ci, chain in enumerate(chains) for l in range(len(chain.joints) - 1)]
+        flat = [(ci, lvl) for ci, chain in enumerate(chains) for lvl in range(len(chain.joints) - 1)]
         self._flat_c = np.array([f[0] for f in flat], dtype=int)
         self._flat_l = np.array([f[1] for f in flat], dtype=int)
         self.spring_joints = head[self._flat_c, self._flat_l] if flat else np.zeros(0, dtype=int)
@@ -301,8 +306,8 @@ class SpringBoneSystem:
             turn[..., :3, :3] = self._rot[:, :-1]
             turn[..., 3, 3] = 1.0
             step = turn @ relative
-            for l in range(1, levels):
-                frames[:, l] = frames[:, l - 1] @ step[:, l - 1]
+            for lvl in range(1, levels):
+                frames[:, lvl] = frames[:, lvl - 1] @ step[:, lvl - 1]
         rot = frames[..., :3, :3]
         head = frames[..., :3, 3]
         axis, length = self._axis, self._length[..., None]

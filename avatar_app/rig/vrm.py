@@ -41,7 +41,10 @@ def _known(bones: dict[str, int], source: str) -> dict[str, int]:
     return {k: v for k, v in bones.items() if k in BONE_INDEX}
 
 
-def joint_settings(d: dict, defaults: SpringJointSettings = SpringJointSettings()) -> SpringJointSettings:
+_DEFAULT_JOINT_SETTINGS = SpringJointSettings()
+
+
+def joint_settings(d: dict, defaults: SpringJointSettings = _DEFAULT_JOINT_SETTINGS) -> SpringJointSettings:
     gravity = d.get("gravityDir", defaults.gravity_dir)
     if isinstance(gravity, dict):  # VRM 0.x writes {x, y, z}
         gravity = (gravity.get("x", 0.0), gravity.get("y", -1.0), gravity.get("z", 0.0))

@@ -105,7 +105,8 @@ class OneEuroQuaternionFilter:
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.1, d_cutoff: float = 1.0):
         if not (min_cutoff > 0 and d_cutoff > 0 and beta >= 0):
             raise ValueError(
-                f"OneEuroQuaternionFilter wants min_cutoff > 0, d_cutoff > 0, beta >= 0; got {min_cutoff}, {d_cutoff}, {beta}"
+                "OneEuroQuaternionFilter wants min_cutoff > 0, d_cutoff > 0, beta >= 0; "
+                f"got {min_cutoff}, {d_cutoff}, {beta}"
             )
         self.min_cutoff, self.beta, self.d_cutoff = float(min_cutoff), float(beta), float(d_cutoff)
         self.reset()

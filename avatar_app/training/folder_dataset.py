@@ -198,7 +198,8 @@ def _pairs(folder: Path) -> list[tuple[Path, Path]]:
                 pose,
                 f"its target image images/{stem}.png next to it",
                 "no image with that name",
-                "export the rendered frame of every pose with the pose's file name (e.g. poses/0001.npz -> images/0001.png)",
+                "export the rendered frame of every pose with the pose's file name "
+                "(e.g. poses/0001.npz -> images/0001.png)",
             )
     extra = sorted(set(images) - set(poses), key=natural_sort_key)
     if extra:

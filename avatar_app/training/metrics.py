@@ -25,7 +25,8 @@ SSIM_C2 = 0.03**2
 def _check_pair(pred: torch.Tensor, target: torch.Tensor, name: str) -> None:
     if pred.ndim != 4 or pred.shape != target.shape:
         raise ValueError(
-            f"{name}: expected pred and target of one shape [N,C,H,W], found {tuple(pred.shape)} and {tuple(target.shape)}"
+            f"{name}: expected pred and target of one shape [N,C,H,W], "
+            f"found {tuple(pred.shape)} and {tuple(target.shape)}"
         )
 
 

@@ -157,10 +157,11 @@ class _Renderers:
         global _rendering_pid
         if _rendering_pid is not None and _rendering_pid != os.getpid():
             raise DeviceError(
-                f"SyntheticDataset: expected a process without inherited OpenGL state, found process {os.getpid()} forked "
-                f"from process {_rendering_pid} after that one had rendered (Mesa's renderer threads do not survive fork, so "
-                "rendering here would hang). Fix: DataLoader(..., multiprocessing_context='spawn'), or read no items in "
-                "the main process before the workers start, or num_workers=0"
+                "SyntheticDataset: expected a process without inherited OpenGL state, "
+                f"found process {os.getpid()} forked from process {_rendering_pid} after that one had rendered "
+                "(Mesa's renderer threads do not survive fork, so rendering here would hang). "
+                "Fix: DataLoader(..., multiprocessing_context='spawn'), "
+                "or read no items in the main process before the workers start, or num_workers=0"
             )
         started = time.perf_counter()
         self.pid = _rendering_pid = os.getpid()

@@ -104,7 +104,8 @@ def test_tensorrt_without_built_engines_says_how_to_build_them(lite_networks, tm
     monkeypatch.setattr(registry, "backend_status", lambda name: (True, "pretend TensorRT and a GPU are here"))
     with pytest.raises(
         SettingError,
-        match=r"TensorRT engines: expected engines for lite at 128x128 .*none in .*engines.*tools/build_engine.py --weights WEIGHTS --size 128 --fp16.*Build engine",
+        match=r"TensorRT engines: expected engines for lite at 128x128 .*none in .*engines"
+        r".*tools/build_engine.py --weights WEIGHTS --size 128 --fp16.*Build engine",
     ):
         registry.open_backend(
             "tensorrt", lite_networks, SIZE, precision="fp16", deployment=Deployment(tmp_path, "lite")

@@ -25,7 +25,8 @@ def main(frames: int = 300) -> None:
     anim = CharacterAnimator(character)
     skeleton, mesh = character.skeleton, character.mesh
     print(
-        f"default avatar: {mesh.num_vertices} vertices, {len(mesh.triangles)} triangles, {skeleton.num_joints} joints, {len(character.springs.chains)} spring chains"
+        f"default avatar: {mesh.num_vertices} vertices, {len(mesh.triangles)} triangles, "
+        f"{skeleton.num_joints} joints, {len(character.springs.chains)} spring chains"
     )
     for fps in (60, 15):
         anim.reset()

@@ -150,7 +150,10 @@ def test_sheet_udp_lines_up_with_the_sheet_views(samples):
         assert _iou(udp[view, 3] > 0, sample.sheet_alpha[view, 0] > 127) > 0.9
     front = sample.meta["sheet_yaws"].index(0.0)
     back = sample.meta["sheet_yaws"].index(180.0)
-    visible_z = lambda v: udp[v, 2][udp[v, 3] > 0].mean()
+
+    def visible_z(v):
+        return udp[v, 2][udp[v, 3] > 0].mean()
+
     assert visible_z(front) > visible_z(back)  # the front view shows the front (+z) surface
 
 
