@@ -207,3 +207,12 @@ def test_pipelines_are_built_only_inside_the_pipeline_package():
     outside = [p for p in [*PACKAGE.rglob("*.py"), *tools.rglob("*.py")] if p.parent.name != "pipeline"]
     builders = [str(p.relative_to(PACKAGE.parent)) for p in outside if "LivePipeline(" in p.read_text()]
     assert builders == [], f"{builders} construct LivePipeline directly; call avatar_app.pipeline.build_pipeline"
+
+
+MAX_MODULE_LINES = 450  # what reads in one sitting (issue #18); past it a module is asking to be split
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_package_module_is_too_long_to_read_in_one_sitting(path):
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path.relative_to(PACKAGE)} has {lines} lines; split it along a seam"

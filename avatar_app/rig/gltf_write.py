@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from avatar_app.rig.character import Character
-from avatar_app.rig.gltf_read import srgb_to_linear
+from avatar_app.rig.gltf_file import srgb_to_linear
 from avatar_app.rig.vrm import vrm1_extensions
 
 _COMPONENT = {np.dtype(np.float32): 5126, np.dtype(np.uint16): 5123, np.dtype(np.uint32): 5125}
