@@ -22,6 +22,8 @@ from avatar_app.core.errors import SettingError  # noqa: E402
 from avatar_app.outputs import BrowserSourceSink  # noqa: E402
 from avatar_app.outputs.browser_page import HEADER, MAGIC, WINDOW  # noqa: E402
 
+from helpers import wait_until  # noqa: E402
+
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")
 
 
@@ -33,15 +35,6 @@ def parse(message):
     magic, width, height, index = HEADER.unpack_from(message)
     assert magic == MAGIC
     return index, np.frombuffer(message, np.uint8, offset=HEADER.size).reshape(height, width, 4)
-
-
-def wait_until(predicate, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 # ---- the page and the server --------------------------------------------------------
@@ -94,7 +87,7 @@ def test_send_without_clients_only_keeps_the_newest_frame(make_regions_frame):
 def test_frame_message_carries_size_index_and_straight_rgba(make_random_frame):
     frame = make_random_frame(24, 40)
     with BrowserSourceSink() as sink, connect(ws_url(sink), open_timeout=10) as client:
-        wait_until(lambda: sink.client_count == 1, 10, "the client to register")
+        assert wait_until(lambda: sink.client_count == 1), "the client to register"
         sink.send(frame)
         index, rgba = parse(client.recv(timeout=10))
     assert index == 1
@@ -104,7 +97,7 @@ def test_frame_message_carries_size_index_and_straight_rgba(make_random_frame):
 def test_slow_client_gets_the_newest_frame_never_a_backlog(make_regions_frame):
     frame = make_regions_frame(16, 16)
     with BrowserSourceSink(max_fps=None) as sink, connect(ws_url(sink), open_timeout=10) as client:
-        wait_until(lambda: sink.client_count == 1, 10, "the client to register")
+        assert wait_until(lambda: sink.client_count == 1), "the client to register"
         for _ in range(50):
             sink.send(frame)
             time.sleep(0.002)
@@ -123,7 +116,7 @@ def test_max_fps_caps_the_rate_per_client(make_regions_frame):
     frame = make_regions_frame(16, 16)
     received = []
     with BrowserSourceSink(max_fps=10) as sink, connect(ws_url(sink), open_timeout=10) as client:
-        wait_until(lambda: sink.client_count == 1, 10, "the client to register")
+        assert wait_until(lambda: sink.client_count == 1), "the client to register"
 
         def produce():
             end = time.monotonic() + 1.0
@@ -148,7 +141,7 @@ def test_max_fps_caps_the_rate_per_client(make_regions_frame):
 
 def test_every_client_gets_frames(make_regions_frame):
     with BrowserSourceSink() as sink, connect(ws_url(sink), open_timeout=10) as a, connect(ws_url(sink), open_timeout=10) as b:
-        wait_until(lambda: sink.client_count == 2, 10, "both clients to register")
+        assert wait_until(lambda: sink.client_count == 2), "both clients to register"
         sink.send(make_regions_frame())
         assert parse(a.recv(timeout=10))[0] == 1
         assert parse(b.recv(timeout=10))[0] == 1
@@ -157,7 +150,7 @@ def test_every_client_gets_frames(make_regions_frame):
 def test_close_disconnects_clients_and_stops_the_thread():
     sink = BrowserSourceSink()
     with connect(ws_url(sink), open_timeout=10) as client:
-        wait_until(lambda: sink.client_count == 1, 10, "the client to register")
+        assert wait_until(lambda: sink.client_count == 1), "the client to register"
         start = time.monotonic()
         sink.close()
         assert time.monotonic() - start < 5
