@@ -57,7 +57,10 @@ def test_saved_weights_load_back_identically(tiny_folder):
 
 def test_dataparallel_module_prefix_is_accepted(tiny_folder):
     _rewrite(tiny_folder, "shader", lambda sd: {f"module.{k}": v for k, v in sd.items()})
-    _load(tiny_folder)
+    expected = fill_networks(create_conr(TINY, init=False)).shader.state_dict()
+    loaded = _load(tiny_folder).shader.state_dict()  # create_conr(TINY) starts from other (random) weights
+    assert list(loaded) == list(expected)
+    assert all(torch.equal(loaded[k], expected[k]) for k in expected), "the prefixed weights are the ones loaded"
 
 
 def test_checkpoint_filter_fn_unwraps_state_dict_containers():
