@@ -19,6 +19,7 @@ class LatestSlot(Generic[T]):
         self._value: T | None = None
         self._version = 0
         self._closed = False
+        self._waiting = 0
         self.dropped = 0  # values overwritten before anyone took them
 
     def put(self, value: T) -> None:
@@ -33,13 +34,22 @@ class LatestSlot(Generic[T]):
         """The newest value not taken yet; waits up to ``timeout`` s. None on timeout or close."""
         with self._cond:
             if self._value is None and not self._closed:
-                self._cond.wait_for(lambda: self._value is not None or self._closed, timeout)
+                self._waiting += 1
+                try:
+                    self._cond.wait_for(lambda: self._value is not None or self._closed, timeout)
+                finally:
+                    self._waiting -= 1
             value, self._value = self._value, None
             return value
 
     def peek(self) -> T | None:
         with self._cond:
             return self._value
+
+    @property
+    def waiting(self) -> int:
+        """Consumers blocked in take() right now (a test waits for one before it puts or closes)."""
+        return self._waiting
 
     @property
     def version(self) -> int:
