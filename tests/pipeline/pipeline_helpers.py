@@ -15,6 +15,8 @@ from avatar_app.core.frames import RgbaFrame
 from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline import PoseSample, PoseSource
 
+from helpers import wait_until  # noqa: F401  (re-exported: test_pipeline_camera imports it from here)
+
 SIZE = 128
 
 
@@ -76,15 +78,6 @@ class FiniteSource(PoseSource):
 
 def new_threads(before: set[threading.Thread]) -> list[str]:
     return sorted(t.name for t in set(threading.enumerate()) - before if t.is_alive())
-
-
-def wait_until(predicate, timeout: float = 20.0, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def silhouette(frame: RgbaFrame) -> np.ndarray:

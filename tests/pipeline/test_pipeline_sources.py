@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
-from pipeline_helpers import SIZE, silhouette, wait_until
 
 from avatar_app.core.errors import SettingError
 from avatar_app.pipeline import IDLE_POSE, LivePipeline, MotionSource, PoseHold, ProxyRenderer, Ticker, VmcSource
 from avatar_app.rig import HumanoidPose, load_bvh
 from avatar_app.rig.quaternion import quat_from_axis_angle
+
+from helpers import ManualClock, wait_until
+from pipeline_helpers import SIZE, silhouette
 
 
 def angle_between(a: HumanoidPose, b: HumanoidPose, bone: str) -> float:
@@ -21,21 +22,31 @@ def angle_between(a: HumanoidPose, b: HumanoidPose, bone: str) -> float:
 
 
 def test_ticker_paces_at_its_rate_and_skips_ticks_it_is_late_for():
-    ticker = Ticker(50.0)
-    ticks = [ticker.wait(1.0) for _ in range(6)]
-    assert np.allclose(np.diff(ticks), 0.02, atol=1e-9), "ticks are exact multiples of the period"
-    time.sleep(0.1)  # the caller is five ticks late
+    clock = ManualClock(start=10.0)
+    ticker = Ticker(64.0, clock=clock)  # a period of 1/64 s: exact in binary, so the arithmetic below is too
+    period = ticker.period
+    ticks = []
+    for _ in range(6):
+        ticks.append(ticker.wait(1.0))  # each tick is due now: no waiting
+        clock.advance(period)
+    assert ticks == [10.0 + k * period for k in range(6)], "ticks are exact multiples of the period"
+    clock.advance(5 * period)  # the caller is five ticks late
     late = ticker.wait(1.0)
-    assert ticker.skipped >= 3
-    assert ticker.wait(1.0) - late == pytest.approx(0.02 * (ticker.skipped + 1), abs=1e-9)
-    assert Ticker(1.0).wait(0.01) is not None  # the first tick is at once
+    assert late == 10.0 + 6 * period, "the tick it was late for, at once"
+    assert ticker.skipped == 4, "the ticks it missed meanwhile are skipped, not burst"
+    assert ticker.wait(1.0) == 10.0 + 11 * period == clock(), "then back on the beat"
+    assert Ticker(1.0, clock=clock).wait(0.01) == clock(), "the first tick is at once"
     with pytest.raises(SettingError, match="fps"):
         Ticker(0)
 
 
 def test_motion_source_plays_a_bvh_clip_on_the_clock(bvh_file):
-    source = MotionSource(load_bvh(bvh_file), fps=20.0)
-    samples = [source.read(1.0) for _ in range(11)]
+    clock = ManualClock()
+    source = MotionSource(load_bvh(bvh_file), fps=20.0, clock=clock)
+    samples = []
+    for _ in range(11):
+        samples.append(source.read(1.0))
+        clock.advance(0.05)
     assert all(s is not None and s.pose is not None for s in samples)
     assert samples[0].timings_ms["pose"] >= 0
     t = [s.timestamp - samples[0].timestamp for s in samples]
