@@ -12,6 +12,8 @@ import pytest
 from avatar_app.core.errors import InputError, SettingError
 from avatar_app.tracking.capture import CaptureSource, CaptureState, CaptureStatus
 
+from helpers import wait_until
+
 
 class StatusLog:
     """Collects every status change; wait_for() blocks until a predicate on the history holds."""
@@ -48,15 +50,6 @@ class FlakyCapture:
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_frames_are_rgb_with_increasing_timestamps(video_file):
@@ -183,25 +176,45 @@ def test_missing_camera_device_is_reported_as_lost_not_raised():
     assert capture.status == "stopped"
 
 
-def test_close_is_prompt_and_idempotent(video_file):
-    capture = CaptureSource(video_file, loop=True).start()
-    assert wait_until(lambda: capture.frames_read > 0)
-    start = time.monotonic()
+def _new_threads(before: set[threading.Thread]) -> list[str]:
+    return [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
+
+
+def test_close_interrupts_the_pacing_wait_and_is_idempotent(video_file):
+    # fps=0.001 paces the file at one frame per 1000 s: after its first frame the thread sits in that wait,
+    # and only close() waking it lets the thread end within the join timeout (a guard, not a speed check).
+    before = set(threading.enumerate())
+    capture = CaptureSource(video_file, fps=0.001, loop=True, join_timeout_s=10.0).start()
+    assert wait_until(lambda: capture.frames_read == 1)
     capture.close()
     capture.close()
-    assert time.monotonic() - start < 1.0
+    assert not _new_threads(before), "close() returned with the capture thread still waiting"
     assert capture.status == "stopped"
     capture.read(timeout=0.01)  # at most the last frame is left in the closed slot
     assert capture.read(timeout=0.01) is None
-    assert not [t for t in threading.enumerate() if t.name == "capture-clip.mp4"]
+
+
+def test_close_interrupts_the_reconnect_backoff():
+    statuses, before = StatusLog(), set(threading.enumerate())
+    capture = CaptureSource(0, capture_factory=lambda src: cv2.VideoCapture(), on_status=statuses,
+                            backoff_initial_s=1000.0, backoff_max_s=1000.0, join_timeout_s=10.0).start()
+    assert statuses.wait_for(lambda h: h and h[-1].state is CaptureState.LOST), "the first open fails"
+    capture.close()
+    assert not _new_threads(before), "close() returned with the capture thread still backing off"
+    assert capture.status == "stopped"
 
 
 def test_a_raising_status_callback_does_not_stop_frames(video_file):
+    calls = []
+
     def broken(status):
+        calls.append(status.state)
         raise ValueError("ui gone")
 
     with CaptureSource(video_file, realtime=False, loop=True, on_status=broken) as capture:
         assert wait_until(lambda: capture.frames_read > 15)
+        assert calls == [CaptureState.RUNNING], "the callback ran (and raised) once, for running"
+    assert calls == [CaptureState.RUNNING, CaptureState.STOPPED], "and it is still called after raising"
 
 
 def test_missing_file_is_rejected_with_a_fix(tmp_path):
