@@ -167,7 +167,7 @@ def render_udp(renderer, state: SheetState, udp: UdpMap, device="cpu", read_back
 class FrameRenderer:
     """:class:`SheetState` + target UDP -> premultiplied RGBA, views batched.
 
-    ``fast=True`` lets ``avatar_app.infer.winograd.accelerate_shader`` (if present)
+    ``fast=True`` lets ``avatar_app.infer.winograd.accelerate_shader``
     swap the shader's 3x3 stride-1 convs and 4x4 stride-2 transposed convs for
     faster equivalents on CPU; :attr:`acceleration` says what was used.
     ``retain_memory=True`` (CPU) keeps freed memory in the process so per-frame
