@@ -102,6 +102,9 @@ class LivePipeline:
     so a preview can keep references to what it wants. It must return at once
     and must not modify the frame; an exception from it fails the stage like any other.
 
+    ``clock`` (seconds) times raster and render for skipping the rasters a busy renderer
+    could not take; a test passes a manual clock to make a render "slow" without sleeping.
+
     Use as a context manager, or `start()` ... `wait()` / `stop()` ... `close()`.
     """
 
@@ -119,6 +122,7 @@ class LivePipeline:
         tap: Callable[[str, LiveFrame], None] | None = None,
         setup_timeout_s: float = 60.0,
         join_timeout_s: float = 5.0,
+        clock: Callable[[], float] = time.perf_counter,
     ):
         self.size = check_model_size(size)
         if renderer.size is not None and renderer.size != self.size:
@@ -132,6 +136,7 @@ class LivePipeline:
         self.stats = stats or StageStats()
         self._tap = tap
         self.setup_timeout_s, self.join_timeout_s = setup_timeout_s, join_timeout_s
+        self._clock = clock  # times raster and render for skipping rasters (tests pass a manual clock)
 
         self.frames_sent = 0
         self.error: BaseException | None = None
@@ -189,7 +194,7 @@ class LivePipeline:
             if self._slots["raster"].take(timeout=0) is not None:
                 self._stale_rasters += 1  # made before the render started: it would be old by the time it is taken
             return None
-        started = time.perf_counter()
+        started = self._clock()
         view = self._view
         dt = 1.0 / 30.0 if self._last_pose_t is None else min(max(frame.timestamp - self._last_pose_t, 0.0), MAX_SPRING_DT_S)
         self._last_pose_t = frame.timestamp
@@ -199,16 +204,16 @@ class LivePipeline:
             view.mesh.update(vertices)
             result = view.rasterizer.render(view.mesh, view.camera, udp_only=not self.renderer.needs_color).copy()
         frame.udp, frame.color = UdpMap(result.udp, timestamp=frame.timestamp), result.color
-        self._raster_s += 0.3 * (time.perf_counter() - started - self._raster_s)
+        self._raster_s += 0.3 * (self._clock() - started - self._raster_s)
         return frame
 
     def _render_step(self, frame: LiveFrame) -> LiveFrame:
         """CoNR (sheet state + UDP map) or the proxy colours -> premultiplied RGBA."""
-        self._render_started = started = time.perf_counter()
+        self._render_started = started = self._clock()
         with self.stats.time("render"):
             frame.rgba = self.renderer.render(frame.udp, frame.color)
         self._render_started = None
-        took = time.perf_counter() - started
+        took = self._clock() - started
         self._render_s = took if self._render_s is None else self._render_s + 0.3 * (took - self._render_s)
         return frame
 
@@ -221,7 +226,7 @@ class LivePipeline:
         started = self._render_started
         if started is None:
             return 0.0
-        elapsed = time.perf_counter() - started
+        elapsed = self._clock() - started
         return elapsed if self._render_s is None else self._render_s - elapsed
 
     def _send_step(self, frame: LiveFrame) -> None:

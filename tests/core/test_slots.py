@@ -2,9 +2,9 @@
 
 import threading
 
-from helpers import wait_until
-
 from avatar_app.core.slots import LatestSlot
+
+from helpers import wait_until
 
 
 def test_consumer_gets_newest_and_stale_values_are_counted_as_dropped():
