@@ -10,13 +10,18 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 export OPENCV_IO_ENABLE_OPENEXR := 1
 
-.PHONY: run test setup system bench clean
+.PHONY: run test lint setup system bench clean
 
 run: setup
 	$(VENV)/bin/avatar-app
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q
+
+# ruff's version is pinned in pyproject.toml's test extra; `ruff format .` fixes what --check finds.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: setup
 	$(PY) tools/bench.py

@@ -6,9 +6,12 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+
+from helpers import new_threads, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO / "tools"
@@ -19,6 +22,16 @@ def _graphs_and_engines_stay_out_of_the_checkout(monkeypatch, tmp_path_factory):
     """Anything that exports ONNX graphs or builds engines without naming a folder writes to a
     temporary deployment root, never to the checkout's engines/ (a test may set its own)."""
     monkeypatch.setenv("AVATAR_APP_DEPLOY", str(tmp_path_factory.getbasetemp() / "deploy-default"))
+
+
+@pytest.fixture
+def no_new_threads():
+    """Fails the test if a thread started during it still runs at its end (a thread told to stop
+    may be finishing its last line: up to 3 s)."""
+    before = set(threading.enumerate())
+    yield before
+    wait_until(lambda: not new_threads(before), timeout=3.0)
+    assert not new_threads(before), f"threads still running after the test: {new_threads(before)}"
 
 
 @pytest.fixture

@@ -36,3 +36,8 @@ class ManualClock:
         with self._lock:
             self._now += seconds
             return self._now
+
+
+def new_threads(before: set[threading.Thread]) -> list[str]:
+    """Names of the threads alive now that were not in ``before``."""
+    return sorted(t.name for t in set(threading.enumerate()) - before if t.is_alive())

@@ -42,8 +42,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -126,11 +126,25 @@ class LivePipeline:
     ):
         self.size = check_model_size(size)
         if renderer.size is not None and renderer.size != self.size:
-            raise SettingError("pipeline size", f"the renderer's size {renderer.size}", str(self.size), f"use size={renderer.size}, or load the sheet at {self.size}")
+            raise SettingError(
+                "pipeline size",
+                f"the renderer's size {renderer.size}",
+                str(self.size),
+                f"use size={renderer.size}, or load the sheet at {self.size}",
+            )
         if character is None and not source.yields_udp:
-            raise SettingError("pipeline character", "a Character to pose (load_character())", "None", "pass character=...")
-        if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1):
-            raise SettingError("frames", "a positive whole number, or None to run until stopped", repr(max_frames), "use e.g. --frames 60")
+            raise SettingError(
+                "pipeline character", "a Character to pose (load_character())", "None", "pass character=..."
+            )
+        if max_frames is not None and (
+            isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1
+        ):
+            raise SettingError(
+                "frames",
+                "a positive whole number, or None to run until stopped",
+                repr(max_frames),
+                "use e.g. --frames 60",
+            )
         self.source, self.renderer, self.sinks = source, renderer, list(sinks)
         self.character, self.springs, self.max_frames = character, springs, max_frames
         self.stats = stats or StageStats()
@@ -182,7 +196,14 @@ class LivePipeline:
         for part, ms in sample.timings_ms.items():
             self.stats.record(part, ms)
         self._index += 1
-        return LiveFrame(self._index, sample.timestamp, pose=sample.pose, udp=sample.udp, image=sample.image, landmarks=sample.landmarks)
+        return LiveFrame(
+            self._index,
+            sample.timestamp,
+            pose=sample.pose,
+            udp=sample.udp,
+            image=sample.image,
+            landmarks=sample.landmarks,
+        )
 
     def _rig_raster_step(self, frame: LiveFrame) -> LiveFrame:
         """rig (FK + spring bones + skinning) -> UDP raster, plus flat colours if the renderer wants them."""
@@ -196,7 +217,11 @@ class LivePipeline:
             return None
         started = self._clock()
         view = self._view
-        dt = 1.0 / 30.0 if self._last_pose_t is None else min(max(frame.timestamp - self._last_pose_t, 0.0), MAX_SPRING_DT_S)
+        dt = (
+            1.0 / 30.0
+            if self._last_pose_t is None
+            else min(max(frame.timestamp - self._last_pose_t, 0.0), MAX_SPRING_DT_S)
+        )
         self._last_pose_t = frame.timestamp
         with self.stats.time("rig"):
             vertices = view.animator.update(frame.pose, dt)
@@ -325,7 +350,7 @@ class LivePipeline:
 
     # ---- public ----
 
-    def start(self) -> "LivePipeline":
+    def start(self) -> LivePipeline:
         """Start every stage and wait until each has set up (source opened, GL context made).
 
         A setup failure is raised here, after everything started is released again.
@@ -334,7 +359,9 @@ class LivePipeline:
             return self
         self._running = len(self._stages)
         for stage in self._stages:
-            stage.thread = threading.Thread(target=self._run_stage, args=(stage,), name=f"avatar-{stage.name}", daemon=True)
+            stage.thread = threading.Thread(
+                target=self._run_stage, args=(stage,), name=f"avatar-{stage.name}", daemon=True
+            )
             stage.thread.start()
         deadline = time.monotonic() + self.setup_timeout_s
         ready = all(stage.ready.wait(max(0.0, deadline - time.monotonic())) for stage in self._stages)
@@ -348,7 +375,12 @@ class LivePipeline:
             if self._state == "starting":
                 self._state = "running"
         self._go.set()
-        log.info("pipeline running: %s -> %s -> %s", self.source.name, self.renderer.name, ", ".join(s.name for s in self.sinks))
+        log.info(
+            "pipeline running: %s -> %s -> %s",
+            self.source.name,
+            self.renderer.name,
+            ", ".join(s.name for s in self.sinks),
+        )
         return self
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -400,11 +432,18 @@ class LivePipeline:
         dropped["pose"] += self._raster_skipped
         dropped["raster"] += self._stale_rasters
         return PipelineStatus(
-            state=self._state, source=self.source.status, renderer=self.renderer.name, frames_sent=self.frames_sent,
-            fps=self._fps.fps(), stages_ms=summary, latency_ms=latency, dropped=dropped, error=self._error_text,
+            state=self._state,
+            source=self.source.status,
+            renderer=self.renderer.name,
+            frames_sent=self.frames_sent,
+            fps=self._fps.fps(),
+            stages_ms=summary,
+            latency_ms=latency,
+            dropped=dropped,
+            error=self._error_text,
         )
 
-    def __enter__(self) -> "LivePipeline":
+    def __enter__(self) -> LivePipeline:
         return self.start()
 
     def __exit__(self, *exc) -> None:

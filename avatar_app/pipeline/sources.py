@@ -18,8 +18,8 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
@@ -66,7 +66,7 @@ class PoseSource(ABC):
     name = "source"
     yields_udp = False  # True: samples carry UDP maps, the pipeline skips rig + raster
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: B027 optional no-op hook
         """Start devices and threads; called on the pose thread. Default: nothing to do."""
 
     @abstractmethod
@@ -87,7 +87,7 @@ class PoseSource(ABC):
         """Inputs the source itself dropped because nobody read them in time (camera frames)."""
         return 0
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 optional no-op hook
         """Release devices and threads; safe to call more than once."""
 
     def __enter__(self):
@@ -166,7 +166,9 @@ class PoseHold:
     ``resume_s`` instead of snapping.
     """
 
-    def __init__(self, idle: HumanoidPose = IDLE_POSE, hold_s: float = 0.5, ease_s: float = 1.0, resume_s: float = 0.25):
+    def __init__(
+        self, idle: HumanoidPose = IDLE_POSE, hold_s: float = 0.5, ease_s: float = 1.0, resume_s: float = 0.25
+    ):
         self.idle, self.hold_s, self.ease_s, self.resume_s = idle, hold_s, ease_s, resume_s
         self._last: HumanoidPose | None = None  # last tracked pose
         self._last_t = 0.0
@@ -210,7 +212,12 @@ class MotionSource(PoseSource):
 
     def __init__(self, motion, fps: float | None = 30.0, name: str = "motion", clock=time.monotonic):
         if not callable(getattr(motion, "pose_at", None)):
-            raise SettingError(f"{name} source", "a motion with pose_at(t)", type(motion).__name__, "pass DemoMotion() or load_bvh(path)")
+            raise SettingError(
+                f"{name} source",
+                "a motion with pose_at(t)",
+                type(motion).__name__,
+                "pass DemoMotion() or load_bvh(path)",
+            )
         self.motion = motion
         self.name = name
         self._ticker = Ticker(fps, clock)
@@ -244,8 +251,16 @@ class VmcSource(PoseSource):
 
     name = "vmc"
 
-    def __init__(self, port: int = 39539, host: str = "127.0.0.1", fps: float | None = 30.0, *,
-                 hip_height_m: float | None = None, stale_after_s: float = 1.0, clock=time.monotonic):
+    def __init__(
+        self,
+        port: int = 39539,
+        host: str = "127.0.0.1",
+        fps: float | None = 30.0,
+        *,
+        hip_height_m: float | None = None,
+        stale_after_s: float = 1.0,
+        clock=time.monotonic,
+    ):
         from avatar_app.tracking.vmc import VmcReceiver
 
         self._ticker = Ticker(fps, clock)
@@ -275,7 +290,9 @@ class VmcSource(PoseSource):
             if state.messages != self._seen:
                 self._pose, self._seen = humanoid_pose_from_vmc(state, self.hip_height_m), state.messages
                 timestamp = min(tick, state.received_at)  # latency counts from when the pose arrived
-            self._status = f"no VMC data for {age:.0f} s (holding the last pose)" if age > self.stale_after_s else "running"
+            self._status = (
+                f"no VMC data for {age:.0f} s (holding the last pose)" if age > self.stale_after_s else "running"
+            )
         return PoseSample(timestamp, pose=self._pose, timings_ms={"vmc": 1000.0 * (time.perf_counter() - t0)})
 
     @property

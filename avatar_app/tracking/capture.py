@@ -21,8 +21,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -124,11 +125,26 @@ class CaptureSource:
         self.is_file = isinstance(self.source, str) and os.path.isfile(self.source)
         for name, value in (("width", width), ("height", height), ("fps", fps)):
             if value is not None and not value > 0:
-                raise SettingError(f"capture {name}", "a positive number or None", repr(value), f"drop {name} or pass e.g. 640x480 at 30 fps")
+                raise SettingError(
+                    f"capture {name}",
+                    "a positive number or None",
+                    repr(value),
+                    f"drop {name} or pass e.g. 640x480 at 30 fps",
+                )
         if loop and not self.is_file:
-            raise SettingError("capture loop", "loop=True only for a video file", f"source {self.source!r}", "drop loop=True for cameras")
+            raise SettingError(
+                "capture loop",
+                "loop=True only for a video file",
+                f"source {self.source!r}",
+                "drop loop=True for cameras",
+            )
         if not (0 < backoff_initial_s <= backoff_max_s):
-            raise SettingError("capture backoff", "0 < backoff_initial_s <= backoff_max_s", f"{backoff_initial_s}, {backoff_max_s}", "use e.g. 0.5 and 8.0")
+            raise SettingError(
+                "capture backoff",
+                "0 < backoff_initial_s <= backoff_max_s",
+                f"{backoff_initial_s}, {backoff_max_s}",
+                "use e.g. 0.5 and 8.0",
+            )
         self.width, self.height, self.fps = width, height, fps
         self.loop = loop
         self.realtime = realtime
@@ -150,7 +166,12 @@ class CaptureSource:
     @staticmethod
     def _validate_source(source: int | str) -> int | str:
         if isinstance(source, bool) or not isinstance(source, (int, str, os.PathLike)):
-            raise InputError("capture source", "a camera index, a device path or a video file", repr(source), "pass e.g. 0 or 'clip.mp4'")
+            raise InputError(
+                "capture source",
+                "a camera index, a device path or a video file",
+                repr(source),
+                "pass e.g. 0 or 'clip.mp4'",
+            )
         if isinstance(source, os.PathLike):
             source = os.fspath(source)
         if isinstance(source, str) and source.strip().isdigit():
@@ -161,13 +182,18 @@ class CaptureSource:
             return source
         if source.startswith("/dev/") or "://" in source or os.path.isfile(source):
             return source
-        raise InputError(source, "an existing video file, a device path (/dev/video0) or a camera index", "no such file", "check the path")
+        raise InputError(
+            source,
+            "an existing video file, a device path (/dev/video0) or a camera index",
+            "no such file",
+            "check the path",
+        )
 
     # -- public -------------------------------------------------------------------------------
 
     @property
     def status(self) -> str:
-        """"running", "camera lost, retrying in X s", "ended", "stopped" (or "starting")."""
+        """ "running", "camera lost, retrying in X s", "ended", "stopped" (or "starting")."""
         return str(self._status)
 
     @property
@@ -178,7 +204,7 @@ class CaptureSource:
     def state(self) -> CaptureState:
         return self._status.state
 
-    def start(self) -> "CaptureSource":
+    def start(self) -> CaptureSource:
         if self._thread is not None:
             return self
         name = f"capture-{self.source if isinstance(self.source, int) else os.path.basename(str(self.source))}"
@@ -196,12 +222,16 @@ class CaptureSource:
         if thread is not None and thread is not threading.current_thread():
             thread.join(self._join_timeout_s)
             if thread.is_alive():
-                log.warning("capture thread %s did not stop within %.1f s (read() blocked in the driver)", thread.name, self._join_timeout_s)
+                log.warning(
+                    "capture thread %s did not stop within %.1f s (read() blocked in the driver)",
+                    thread.name,
+                    self._join_timeout_s,
+                )
         if self._status.state is not CaptureState.ENDED:
             self._set_status(CaptureStatus(CaptureState.STOPPED))
         self.frames.close()
 
-    def __enter__(self) -> "CaptureSource":
+    def __enter__(self) -> CaptureSource:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -246,7 +276,16 @@ class CaptureSource:
         if self.fps:
             cap.set(cv2.CAP_PROP_FPS, self.fps)
         got = (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT), cap.get(cv2.CAP_PROP_FPS))
-        log.info("capture %r opened at %dx%d, %.1f fps (asked %sx%s, %s fps)", self.source, got[0], got[1], got[2], self.width, self.height, self.fps)
+        log.info(
+            "capture %r opened at %dx%d, %.1f fps (asked %sx%s, %s fps)",
+            self.source,
+            got[0],
+            got[1],
+            got[2],
+            self.width,
+            self.height,
+            self.fps,
+        )
 
     def _run(self) -> None:
         backoff = self._backoff_initial_s

@@ -6,8 +6,6 @@ import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt (pytest-qt creates the app lazily)
 
-import threading  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
@@ -17,18 +15,7 @@ import pytest  # noqa: E402
 pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
 
-from gui_helpers import SIZE, new_threads, write_settings, write_view  # noqa: E402
-
-
-@pytest.fixture
-def no_new_threads():
-    """Fails the test if a thread started during it still runs at its end."""
-    before = set(threading.enumerate())
-    yield before
-    deadline = time.monotonic() + 3.0
-    while new_threads(before) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not new_threads(before), f"threads still running after the test: {new_threads(before)}"
+from gui_helpers import SIZE, write_settings, write_view  # noqa: E402
 
 
 @pytest.fixture

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 SIZE = 128  # small renders: two shared CPU cores
-
-
-def new_threads(before: set[threading.Thread]) -> list[str]:
-    return sorted(t.name for t in set(threading.enumerate()) - before if t.is_alive())
 
 
 def write_settings(path: Path, text: str) -> Path:

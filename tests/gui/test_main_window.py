@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
-from gui_helpers import new_threads, wait_for_default_sheet, wait_for_frames
 from PyQt6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
 
 from avatar_app.gui.main_window import DEFAULT_SHEET, SHORTCUTS
+
+from gui_helpers import wait_for_default_sheet, wait_for_frames
+from helpers import new_threads
 
 
 def qimage_array(image) -> np.ndarray:
     image = image.convertToFormat(image.Format.Format_RGB888)
     ptr = image.constBits()
     ptr.setsize(image.sizeInBytes())
-    return np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
+    return (
+        np.frombuffer(ptr, np.uint8)
+        .reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3]
+        .reshape(image.height(), image.width(), 3)
+    )
 
 
 def test_window_opens_with_the_default_character(qtbot, make_window):
@@ -54,7 +60,9 @@ def test_status_bar_shows_fps_stage_times_and_latency(qtbot, make_window):
     assert float(bar.fps.text().split()[0]) > 1.0
 
 
-def test_loading_a_bad_sheet_shows_the_error_inline_and_keeps_the_previous_character(qtbot, make_window, sheet_without_alpha):
+def test_loading_a_bad_sheet_shows_the_error_inline_and_keeps_the_previous_character(
+    qtbot, make_window, sheet_without_alpha
+):
     window = make_window()
     wait_for_default_sheet(qtbot, window)
     panel = window.sheet_panel
@@ -74,7 +82,13 @@ def test_a_sheet_folder_dropped_on_the_panel_is_loaded(qtbot, make_window, good_
     panel = window.sheet_panel
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(good_sheet))])
-    event = QDropEvent(QPoint(10, 10).toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPoint(10, 10).toPointF(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     with qtbot.waitSignal(panel.sheetLoaded, timeout=10_000) as loaded:
         panel.dropEvent(event)
     assert loaded.args == [good_sheet]
@@ -133,4 +147,7 @@ def test_a_background_that_is_not_a_colour_warns_and_falls_back_to_green(make_wi
     window = make_window('background = "pink"\n')
     assert window.background_rgb == (0, 255, 0)
     warning = next(w for w in window.settings_warnings if "background" in w)
-    assert "settings: background: expected a colour like #00ff00 or 0,255,0, found 'pink'" in warning and "using green" in warning
+    assert (
+        "settings: background: expected a colour like #00ff00 or 0,255,0, found 'pink'" in warning
+        and "using green" in warning
+    )

@@ -22,10 +22,26 @@ from avatar_app.models import (
 # Same structure as the official network at a few thousand parameters: file IO stays instant.
 TINY = CoNRConfig(
     name="tiny",
-    parser=BackboneConfig(in_channels=3, block="basic", layers=(1, 1, 1, 1), widths=(16, 16, 16, 16), stem_width=16,
-                          stem_pool="conv", decoder_filters=(16, 16, 16, 16, 16), out_channels=4),
-    target=BackboneConfig(in_channels=4, block="basic", layers=(1, 1, 1, 1), widths=(8, 8, 8, 8), stem_width=8,
-                          stem_pool="max", decoder_filters=(8, 8, 8, 8, 8), out_channels=1),
+    parser=BackboneConfig(
+        in_channels=3,
+        block="basic",
+        layers=(1, 1, 1, 1),
+        widths=(16, 16, 16, 16),
+        stem_width=16,
+        stem_pool="conv",
+        decoder_filters=(16, 16, 16, 16, 16),
+        out_channels=4,
+    ),
+    target=BackboneConfig(
+        in_channels=4,
+        block="basic",
+        layers=(1, 1, 1, 1),
+        widths=(8, 8, 8, 8),
+        stem_width=8,
+        stem_pool="max",
+        decoder_filters=(8, 8, 8, 8, 8),
+        out_channels=1,
+    ),
     shader_width=16,
     residual_groups=(1, 1, 1, 1, 1, 1),
     convs_per_group=1,
@@ -127,7 +143,10 @@ def test_shape_mismatch_lists_key_with_expected_and_found_shapes(tiny_folder):
         _load(tiny_folder)
     found = err.value.found
     assert "1 shape mismatches" in found
-    assert f"{key} (expected {list(create_conr(TINY, init=False).shader.state_dict()[key].shape)}, found [3, 3, 3, 3])" in found
+    assert (
+        f"{key} (expected {list(create_conr(TINY, init=False).shader.state_dict()[key].shape)}, found [3, 3, 3, 3])"
+        in found
+    )
 
 
 def test_missing_and_unexpected_keys_are_listed_first_few_then_counted(tiny_folder):
@@ -160,4 +179,6 @@ def test_make_random_weights_tool_writes_the_four_files(tmp_path, load_tool):
     assert sorted(p.name for p in paths) == sorted(CHECKPOINT_FILES.values())
     loaded = _load(tmp_path)
     expected = fill_networks(create_conr(TINY, init=False))
-    assert torch.equal(loaded.shader.decoder_blocks[5].conv_last[2].weight, expected.shader.decoder_blocks[5].conv_last[2].weight)
+    assert torch.equal(
+        loaded.shader.decoder_blocks[5].conv_last[2].weight, expected.shader.decoder_blocks[5].conv_last[2].weight
+    )

@@ -1,6 +1,7 @@
 """BrowserSourceSink: the page, the wire format, bounded delivery, shutdown, and a real
 headless Chromium drawing the frames on a transparent canvas."""
 
+import json
 import os
 import shutil
 import signal
@@ -107,7 +108,7 @@ def test_slow_client_gets_the_newest_frame_never_a_backlog(make_regions_frame):
             client.recv(timeout=0.5)
         assert sink.frames_delivered == WINDOW
         # ... and an acknowledgement brings the newest frame, not the next in line.
-        client.send('{"type": "ack", "frame": %d}' % unacknowledged[0])
+        client.send(json.dumps({"type": "ack", "frame": unacknowledged[0]}))
         index, _ = parse(client.recv(timeout=10))
     assert index == 50
 
@@ -140,7 +141,11 @@ def test_max_fps_caps_the_rate_per_client(make_regions_frame):
 
 
 def test_every_client_gets_frames(make_regions_frame):
-    with BrowserSourceSink() as sink, connect(ws_url(sink), open_timeout=10) as a, connect(ws_url(sink), open_timeout=10) as b:
+    with (
+        BrowserSourceSink() as sink,
+        connect(ws_url(sink), open_timeout=10) as a,
+        connect(ws_url(sink), open_timeout=10) as b,
+    ):
         assert wait_until(lambda: sink.client_count == 2), "both clients to register"
         sink.send(make_regions_frame())
         assert parse(a.recv(timeout=10))[0] == 1
@@ -188,12 +193,21 @@ def open_in_chromium(tmp_path):
 
     def open_page(url):
         flags = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'profile'}",
         ]
         log_file = open(log_path, "ab")
-        processes.append(subprocess.Popen([CHROMIUM, *flags, url], stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True))
+        processes.append(
+            subprocess.Popen([CHROMIUM, *flags, url], stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        )
         log_file.close()
 
     open_page.log_path = log_path
@@ -240,7 +254,11 @@ def test_chromium_draws_the_avatar_opaque_and_the_background_transparent(make_re
     rgba = report["rgba"]
     assert (report["width"], report["height"]) == (64, 48) and rgba.shape == (48, 64, 4)
     assert report["body_background"] == "rgba(0, 0, 0, 0)" and report["canvas_background"] == "rgba(0, 0, 0, 0)"
-    avatar, strip, background = (slice(None), slice(0, 32)), (slice(0, 12), slice(32, 64)), (slice(12, 48), slice(32, 64))
+    avatar, strip, background = (
+        (slice(None), slice(0, 32)),
+        (slice(0, 12), slice(32, 64)),
+        (slice(12, 48), slice(32, 64)),
+    )
     assert np.all(rgba[avatar][..., 3] == 255)
     assert np.array_equal(rgba[avatar], expected[avatar])  # opaque pixels survive exactly
     assert np.all(rgba[background][..., 3] == 0)
@@ -251,7 +269,10 @@ def test_chromium_draws_the_avatar_opaque_and_the_background_transparent(make_re
 
 @needs_chromium
 def test_chromium_follows_the_live_stream(make_regions_frame, open_in_chromium):
-    red, blue = make_regions_frame(48, 64, avatar_rgb=(1.0, 0.0, 0.0)), make_regions_frame(48, 64, avatar_rgb=(0.0, 0.0, 1.0))
+    red, blue = (
+        make_regions_frame(48, 64, avatar_rgb=(1.0, 0.0, 0.0)),
+        make_regions_frame(48, 64, avatar_rgb=(0.0, 0.0, 1.0)),
+    )
     with BrowserSourceSink() as sink:
         open_in_chromium(sink.url + "?selftest=1")
         first = _stream_until_drawn(sink, red, open_in_chromium)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from bvh_clip import bvh_frame, write_bvh
-from pipeline_helpers import FiniteSource, RecordingSink, new_threads
+from pipeline_helpers import FiniteSource, RecordingSink
 
 
 @pytest.fixture(scope="session")
@@ -26,17 +23,6 @@ def make_sink():
 @pytest.fixture
 def finite_source():
     return FiniteSource
-
-
-@pytest.fixture
-def no_new_threads():
-    """Fails the test if any thread started during it is still running at its end."""
-    before = set(threading.enumerate())
-    yield before
-    deadline = time.monotonic() + 2.0  # a thread told to stop may be finishing its last line
-    while new_threads(before) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not new_threads(before), f"threads still running after the test: {new_threads(before)}"
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,6 @@ from avatar_app.core.frames import RgbaFrame
 from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline import PoseSample, PoseSource
 
-from helpers import wait_until  # noqa: F401  (re-exported: test_pipeline_camera imports it from here)
-
 SIZE = 128
 
 
@@ -74,10 +72,6 @@ class FiniteSource(PoseSource):
 
     def close(self) -> None:
         self.closed = True
-
-
-def new_threads(before: set[threading.Thread]) -> list[str]:
-    return sorted(t.name for t in set(threading.enumerate()) - before if t.is_alive())
 
 
 def silhouette(frame: RgbaFrame) -> np.ndarray:

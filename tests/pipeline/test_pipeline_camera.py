@@ -13,7 +13,8 @@ from avatar_app.core.frames import UdpMap
 from avatar_app.pipeline import CameraPoseSource, LivePipeline, ProxyRenderer, UdpDetectorSource, letterbox
 from avatar_app.tracking.capture import CaptureSource
 
-from pipeline_helpers import SIZE, FlakyCapture, astronaut_rgb, wait_until, write_frames_video
+from helpers import wait_until
+from pipeline_helpers import SIZE, FlakyCapture, astronaut_rgb, write_frames_video
 
 needs_mediapipe = pytest.mark.skipif(
     importlib.util.find_spec("mediapipe") is None,

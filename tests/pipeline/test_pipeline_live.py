@@ -20,8 +20,14 @@ GUARD_S = 30.0  # how long a gated stage waits before giving up: a guard against
 
 
 def demo_pipeline(character, sinks, renderer=None, source=None, **kw) -> LivePipeline:
-    return LivePipeline(source or MotionSource(DemoMotion(), 30.0, name="demo"), renderer or ProxyRenderer(), sinks,
-                        character=character, size=SIZE, **kw)
+    return LivePipeline(
+        source or MotionSource(DemoMotion(), 30.0, name="demo"),
+        renderer or ProxyRenderer(),
+        sinks,
+        character=character,
+        size=SIZE,
+        **kw,
+    )
 
 
 def test_every_sink_gets_exactly_max_frames_with_stage_timings_and_latency(character, make_sink, no_new_threads):
@@ -134,7 +140,9 @@ class GatedRenderer(ProxyRenderer):
         return super().render(udp, color)
 
 
-def test_a_slow_renderer_gets_fresh_rasters_without_the_raster_stage_running_at_full_rate(character, make_sink, no_new_threads):
+def test_a_slow_renderer_gets_fresh_rasters_without_the_raster_stage_running_at_full_rate(
+    character, make_sink, no_new_threads
+):
     clock, renderer, posed = ManualClock(), GatedRenderer(), []
 
     def tap(stage, frame):
@@ -249,4 +257,6 @@ def test_mismatched_sizes_and_missing_character_are_setting_errors(character, ma
     with pytest.raises(SettingError, match="character"):
         LivePipeline(MotionSource(DemoMotion()), ProxyRenderer(), [make_sink()], size=128)
     with pytest.raises(SettingError, match="frames"):
-        LivePipeline(MotionSource(DemoMotion()), ProxyRenderer(), [make_sink()], character=character, size=128, max_frames=0)
+        LivePipeline(
+            MotionSource(DemoMotion()), ProxyRenderer(), [make_sink()], character=character, size=128, max_frames=0
+        )

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from rig_helpers import chain_skeleton
 
 from avatar_app.rig import (
     CharacterAnimator,
@@ -21,6 +20,8 @@ from avatar_app.rig import (
 )
 from avatar_app.rig.quaternion import quat_from_axis_angle
 from avatar_app.rig.springs import REFERENCE_DT
+
+from rig_helpers import chain_skeleton
 
 
 def _hanging_system(settings: SpringJointSettings, count: int = 5, step=(0.1, 0.0, 0.0), colliders=(), groups=()):
@@ -63,7 +64,9 @@ def test_a_chain_released_horizontally_settles_under_gravity_with_decaying_energ
 
 def test_bone_lengths_are_kept_exactly():
     skel, system = _hanging_system(SpringJointSettings(stiffness=0.5, gravity_power=0.5, drag=0.1))
-    pos = _run(skel, system, 120, 1 / 60, root_motion=lambda pose, t: pose.translations.__setitem__(0, [math.sin(9 * t), 1, 0]))
+    pos = _run(
+        skel, system, 120, 1 / 60, root_motion=lambda pose, t: pose.translations.__setitem__(0, [math.sin(9 * t), 1, 0])
+    )
     lengths = np.linalg.norm(np.diff(pos[:, 1:], axis=1), axis=-1)
     np.testing.assert_allclose(lengths, 0.1, atol=1e-9)
 
@@ -74,7 +77,9 @@ def _abuse(seed: int, steps: int):
     Yields (spring-driven positions, the system, the animated positions the springs started from)."""
     settings = SpringJointSettings(stiffness=0.8, gravity_power=0.3, drag=0.2, hit_radius=0.02)
     colliders = (Collider(0, (0.0, -0.15, 0.0), 0.08), Collider(0, (0.1, -0.3, 0.0), 0.05, (-0.1, -0.3, 0.0)))
-    skel, system = _hanging_system(settings, count=6, step=(0.0, -0.08, 0.02), colliders=colliders, groups=(ColliderGroup((0, 1)),))
+    skel, system = _hanging_system(
+        settings, count=6, step=(0.0, -0.08, 0.02), colliders=colliders, groups=(ColliderGroup((0, 1)),)
+    )
     rng = np.random.default_rng(seed)
     position = np.array([0.0, 1.0, 0.0])
     angle = 0.0
@@ -145,7 +150,9 @@ def test_frame_rate_does_not_change_the_motion(fps):
 
 
 def test_a_teleport_reseats_the_chain_on_the_pose():
-    skel, system = _hanging_system(SpringJointSettings(stiffness=0.2, gravity_power=0.5, drag=0.05), step=(0.1, 0.0, 0.0))
+    skel, system = _hanging_system(
+        SpringJointSettings(stiffness=0.2, gravity_power=0.5, drag=0.05), step=(0.1, 0.0, 0.0)
+    )
     _run(skel, system, 30, 1 / 60)  # swinging down
     pose = skel.rest_pose()
     pose.translations[0] = [40.0, 1.0, -7.0]
@@ -164,7 +171,9 @@ def test_colliders_push_tails_out(shape):
         collider = Collider(0, (0.03, -0.25, 0.0), 0.06)
     else:
         collider = Collider(0, (0.03, -0.25, -0.3), 0.06, (0.03, -0.25, 0.3))
-    skel, system = _hanging_system(settings, step=(0.0, -0.1, 0.0), colliders=(collider,), groups=(ColliderGroup((0,)),))
+    skel, system = _hanging_system(
+        settings, step=(0.0, -0.1, 0.0), colliders=(collider,), groups=(ColliderGroup((0,)),)
+    )
     pos = _run(skel, system, 300, 1 / 60)[-1]
     centre = np.array([0.03, 0.75, 0.0])
     if shape == "sphere":

@@ -125,7 +125,7 @@ def test_read_failures_report_camera_lost_and_frames_resume(video_file):
     texts = statuses.texts()
     assert texts[0] == "running"
     assert "camera lost, retrying in 0.05 s" in texts
-    assert "running" in texts[texts.index("camera lost, retrying in 0.05 s"):]
+    assert "running" in texts[texts.index("camera lost, retrying in 0.05 s") :]
     assert capture.losses >= 1
     assert capture.status == "stopped"
 
@@ -138,8 +138,15 @@ def test_open_failing_twice_backs_off_exponentially_then_runs(video_file):
         return cv2.VideoCapture() if opens["n"] <= 2 else cv2.VideoCapture(src)  # a real, not-opened capture
 
     statuses = StatusLog()
-    with CaptureSource(video_file, realtime=False, loop=True, capture_factory=factory, on_status=statuses,
-                       backoff_initial_s=0.05, backoff_max_s=1.0) as capture:
+    with CaptureSource(
+        video_file,
+        realtime=False,
+        loop=True,
+        capture_factory=factory,
+        on_status=statuses,
+        backoff_initial_s=0.05,
+        backoff_max_s=1.0,
+    ) as capture:
         assert statuses.wait_for(lambda h: any(s.state is CaptureState.RUNNING for s in h))
         assert wait_until(lambda: capture.read(timeout=1) is not None)
     lost = [s for s in statuses.history if s.state is CaptureState.LOST]
@@ -196,8 +203,14 @@ def test_close_interrupts_the_pacing_wait_and_is_idempotent(video_file):
 
 def test_close_interrupts_the_reconnect_backoff():
     statuses, before = StatusLog(), set(threading.enumerate())
-    capture = CaptureSource(0, capture_factory=lambda src: cv2.VideoCapture(), on_status=statuses,
-                            backoff_initial_s=1000.0, backoff_max_s=1000.0, join_timeout_s=10.0).start()
+    capture = CaptureSource(
+        0,
+        capture_factory=lambda src: cv2.VideoCapture(),
+        on_status=statuses,
+        backoff_initial_s=1000.0,
+        backoff_max_s=1000.0,
+        join_timeout_s=10.0,
+    ).start()
     assert statuses.wait_for(lambda h: h and h[-1].state is CaptureState.LOST), "the first open fails"
     capture.close()
     assert not _new_threads(before), "close() returned with the capture thread still backing off"
@@ -222,7 +235,9 @@ def test_missing_file_is_rejected_with_a_fix(tmp_path):
         CaptureSource(str(tmp_path / "nope.mp4"))
 
 
-@pytest.mark.parametrize("kwargs", [{"width": 0}, {"fps": -1}, {"loop": True}, {"backoff_initial_s": 2.0, "backoff_max_s": 1.0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"width": 0}, {"fps": -1}, {"loop": True}, {"backoff_initial_s": 2.0, "backoff_max_s": 1.0}]
+)
 def test_bad_settings_are_rejected_at_construction(kwargs):
     with pytest.raises(SettingError):
         CaptureSource(0, **kwargs)
