@@ -93,7 +93,8 @@ def run(args) -> int:
     t0 = time.perf_counter()
     sheet = load_sheet(args.sheet, size=size, max_views=args.views)
     poses = iter_udp_sequence(args.poses, fps=args.fps)
-    with _backend(args, size, SheetCache(args.cache_dir)) as backend:
+    cache = SheetCache(args.cache_dir) if args.cache_dir else SheetCache()  # the user cache folder, as stream
+    with _backend(args, size, cache) as backend:
         t_load = time.perf_counter() - t0
         t1 = time.perf_counter()
         state = backend.encode(sheet)

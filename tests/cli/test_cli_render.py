@@ -21,7 +21,8 @@ def poses(tmp_path_factory) -> Path:
     return out
 
 
-def test_render_writes_a_video_and_rgba_frames_of_the_pose(tmp_path, poses, capsys):
+def test_render_writes_a_video_and_rgba_frames_of_the_pose(tmp_path, poses, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     video, frames = tmp_path / "clip.mp4", tmp_path / "frames"
     argv = [
         "render",
@@ -45,6 +46,8 @@ def test_render_writes_a_video_and_rgba_frames_of_the_pose(tmp_path, poses, caps
     )
     pngs = sorted(frames.glob("*.png"))
     assert len(pngs) == 3
+    # without --cache-dir the encoded sheet is kept in the user cache folder, as --help says
+    assert len(list((tmp_path / "cache" / "avatar_app" / "sheets").glob("*.pt"))) == 1
     for png, udp in zip(pngs, iter_udp_sequence(poses)):
         rgba = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
         assert rgba.shape == (SIZE, SIZE, 4)
