@@ -18,8 +18,6 @@ def load_motion(spec: str):
 
 def print_export_progress(fraction: float, text: str) -> None:
     """``progress`` of ``open_backend``: the one-off ONNX export, said on stderr."""
-    from avatar_app.infer.deploy import export_note
+    from avatar_app.infer.deploy import export_notes
 
-    note = export_note(fraction, text)
-    if note is not None:
-        print(note, file=sys.stderr, flush=True)
+    export_notes(lambda line: print(line, file=sys.stderr, flush=True))(fraction, text)

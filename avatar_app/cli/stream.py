@@ -130,7 +130,7 @@ def _stop_on_signals(stop):
 
 
 def settings_from_args(args):
-    """The pipeline settings ``args`` describe, checked (no device or model touched yet)."""
+    """The pipeline settings ``args`` describe (``build_pipeline`` checks them before it loads anything)."""
     from avatar_app.pipeline.builder import PipelineSettings
     from avatar_app.pipeline.specs import parse_sink_spec, parse_source_spec
 
@@ -140,7 +140,7 @@ def settings_from_args(args):
     renderer, weights, warning = choose_renderer(args.renderer, args.weights, default_weights=DEFAULT_WEIGHTS)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    settings = PipelineSettings(
+    return PipelineSettings(
         source=source,
         renderer=renderer,
         sheet_dir=Path(args.sheet),
@@ -159,16 +159,16 @@ def settings_from_args(args):
         background_rgb=background,
         max_frames=args.frames,
     )
-    settings.check()
-    return settings
 
 
 def run(args) -> int:
     from avatar_app.pipeline.builder import build_pipeline
     from avatar_app.pipeline.status import format_stage_table, format_status_line
 
-    settings = settings_from_args(args)  # a typo fails here, in a second
-    pipeline = build_pipeline(settings, note=lambda text: print(text, file=sys.stderr, flush=True))
+    settings = settings_from_args(args)
+    pipeline = build_pipeline(  # a typo fails here, in a second, before anything loads
+        settings, note=lambda text: print(text, file=sys.stderr, flush=True)
+    )
     with contextlib.closing(pipeline):
         size = settings.size
         for spec, sink in zip(settings.sinks, pipeline.sinks, strict=True):

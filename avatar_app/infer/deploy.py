@@ -37,7 +37,7 @@ __all__ = [
     "Deployment",
     "deploy_root",
     "ensure_graphs",
-    "export_note",
+    "export_notes",
     "missing_requirements",
     "INSTALL_HINT",
     "build_engine",
@@ -58,9 +58,15 @@ KEEP_FP32 = ("InstanceNormalization", "GridSample")
 Progress = Callable[[float, str], None]
 
 
-def export_note(fraction: float, text: str) -> str | None:
-    """A ``Progress`` report of the one-off graph export as a line for people; None once done."""
-    return f"{text} (once per weights and size)" if fraction < 1.0 else None
+def export_notes(say: Callable[[str], None]) -> Progress:
+    """A ``Progress`` for the one-off graph export that tells ``say`` each step as a line for people
+    (nothing once it is done): the CLI prints the lines, the window shows them as its phase."""
+
+    def progress(fraction: float, text: str) -> None:
+        if fraction < 1.0:
+            say(f"{text} (once per weights and size)")
+
+    return progress
 
 
 class BuildCancelled(AvatarAppError):

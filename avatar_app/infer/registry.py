@@ -62,22 +62,27 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def _check_name(name: str) -> None:
+    if name not in BACKENDS:
+        raise SettingError("backend", f"one of {', '.join(BACKENDS)}", repr(name), "pick a listed backend")
+
+
 def backend_status(name: str, cuda: bool | None = None) -> tuple[bool, str]:
     """``(available, reason)``; the reason says what is missing, or what will be used.
     ``cuda``: whether there is a CUDA GPU, when the caller knows (None: ask torch)."""
+    _check_name(name)
     if name == "torch":
         return True, "PyTorch (always available)"
     if name == "onnxruntime":
         if importlib.util.find_spec("onnxruntime") is None:
             return False, "ONNX Runtime not installed (pip install -e '.[deploy]')"
         return True, "onnxruntime importable"
-    if name == "tensorrt":
-        if importlib.util.find_spec("tensorrt") is None:
-            return False, "TensorRT Python package not installed"
-        if not (cuda_available() if cuda is None else cuda):
-            return False, NO_CUDA
-        return True, "TensorRT with a CUDA GPU"
-    raise SettingError("backend", f"one of {', '.join(BACKENDS)}", repr(name), "pick a listed backend")
+    # tensorrt
+    if importlib.util.find_spec("tensorrt") is None:
+        return False, "TensorRT Python package not installed"
+    if not (cuda_available() if cuda is None else cuda):
+        return False, NO_CUDA
+    return True, "TensorRT with a CUDA GPU"
 
 
 def available_backends() -> list[tuple[str, bool, str]]:
@@ -200,8 +205,7 @@ def open_backend(
     encoded sheets. ``cuda_graphs``: the torch renderer's (TensorRT engines always replay CUDA
     graphs). Raises :class:`SettingError` saying what is missing.
     """
-    if name not in BACKENDS:
-        raise SettingError("backend", f"one of {', '.join(BACKENDS)}", repr(name), "pick a listed backend")
+    _check_name(name)
     unknown = [p for p in parts if p not in PARTS]
     if unknown or not parts:
         raise SettingError(

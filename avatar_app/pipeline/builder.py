@@ -131,18 +131,13 @@ def build_pipeline(
     ``close()`` releases them; if building fails, what was opened is closed here.
     ``capture_factory`` reaches camera sources (tests).
     """
-    from avatar_app.infer.deploy import export_note
+    from avatar_app.infer.deploy import export_notes
     from avatar_app.pipeline.renderers import ConrRenderer, ProxyRenderer, UdpRenderer
 
     settings.check()
     loaders = loaders or Loaders()
     say = note or (lambda text: None)
-
-    def progress(fraction: float, text: str) -> None:
-        line = export_note(fraction, text)
-        if line is not None:
-            say(line)
-
+    progress = export_notes(say)
     size = settings.size
     with contextlib.ExitStack() as owned:  # released unless the pipeline takes them over
         for sink in extra_sinks:

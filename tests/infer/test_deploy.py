@@ -198,3 +198,17 @@ def test_the_default_deployment_root_is_the_checkouts_engines_folder(monkeypatch
     assert deploy_root() == REPO / "engines"  # DESIGN.md §2: built graphs and engines are cached there
     monkeypatch.setenv(DEPLOY_ENV, "/somewhere/else")
     assert deploy_root() == Path("/somewhere/else")
+
+
+def test_export_notes_tell_each_step_of_the_one_off_export_and_nothing_once_done():
+    from avatar_app.infer.deploy import export_notes
+
+    lines = []
+    progress = export_notes(lines.append)
+    progress(0.0, "exporting sheet_encoder")
+    progress(0.5, "exporting frame_renderer")
+    progress(1.0, "graphs ready")
+    assert lines == [
+        "exporting sheet_encoder (once per weights and size)",
+        "exporting frame_renderer (once per weights and size)",
+    ]
