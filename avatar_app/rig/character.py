@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from avatar_app.rig.errors import RigFileError
 from avatar_app.rig.skeleton import Pose, Skeleton, forward_kinematics
 from avatar_app.rig.skinning import SkinnedMesh
 from avatar_app.rig.spring_settings import SpringSettings
+
+if TYPE_CHECKING:
+    from avatar_app.rig.udp_calibration import UdpAffine
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ class Character:
         return replace(self, springs=springs)
 
 
-def rest_udp_coordinates(character: Character, calibration: np.ndarray | None = None) -> np.ndarray:
+def rest_udp_coordinates(character: Character, calibration: UdpAffine | np.ndarray | None = None) -> np.ndarray:
     """Per-vertex UDP coordinates ``[V,3]`` float32 in [0,1] (DESIGN §4).
 
     ``x' = (x - cx)/H + 0.5``, ``y' = (y - y_min)/H``, ``z' = (z - cz)/H + 0.5``
@@ -73,10 +77,11 @@ def rest_udp_coordinates(character: Character, calibration: np.ndarray | None = 
     other files it first puts them in that convention. Anything wider than it
     is tall is clipped to [0,1] (logged): keep rest poses A-pose.
 
-    ``calibration`` (3x4 or 4x4 affine, applied to ``[x', y', z', 1]``) is the
-    hook for matching another UDP convention (e.g. the one the official CoNR
-    weights were trained on, once someone fits it): an axis permutation, flip
-    or scale of the cube. ``None`` means identity.
+    ``calibration`` (3x4 or 4x4 affine, applied to ``[x', y', z', 1]``, or an
+    ``UdpAffine`` from ``udp_calibration``, which fits the one the official CoNR
+    weights were trained on) matches another UDP convention: an axis
+    permutation, flip, scale or shift of the cube, clipped to [0,1] after it.
+    ``None`` means identity.
     """
     rest = character.rest_vertices().astype(np.float64)
     lo, hi = rest.min(axis=0), rest.max(axis=0)
@@ -89,7 +94,7 @@ def rest_udp_coordinates(character: Character, calibration: np.ndarray | None = 
     udp[:, 1] = (rest[:, 1] - lo[1]) / height
     udp[:, 2] = (rest[:, 2] - centre[2]) / height + 0.5
     if calibration is not None:
-        affine = np.asarray(calibration, dtype=np.float64)
+        affine = np.asarray(getattr(calibration, "matrix", calibration), dtype=np.float64)
         if affine.shape not in ((3, 4), (4, 4)):
             raise ValueError(f"UDP calibration must be a 3x4 or 4x4 affine, got shape {affine.shape}")
         udp = udp @ affine[:3, :3].T + affine[:3, 3]
