@@ -12,7 +12,43 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from avatar_app.rig.skeleton import Skeleton
+
 INFLUENCES = 4
+
+
+class JointList:
+    """Joints (identity rest rotations) by world rest position, appended to while parts are built."""
+
+    def __init__(self, names, parents, world: np.ndarray, humanoid: dict[str, int]):
+        self.names = list(names)
+        self.parents = [int(p) for p in parents]
+        self.world = list(np.asarray(world, dtype=np.float64))
+        self.humanoid = dict(humanoid)
+
+    def add(self, name: str, parent: int, position) -> int:
+        self.names.append(name)
+        self.parents.append(parent)
+        self.world.append(np.asarray(position, dtype=np.float64))
+        return len(self.names) - 1
+
+    def skeleton(self, source: str = "default avatar") -> Skeleton:
+        world = np.array(self.world)
+        local = np.array([world[j] - (world[p] if p >= 0 else 0.0) for j, p in enumerate(self.parents)])
+        rot = np.zeros((len(self.names), 4))
+        rot[:, 3] = 1.0
+        return Skeleton(self.names, self.parents, local, rot, self.humanoid, source=source)
+
+    def mirror_map(self) -> dict[int, int]:
+        """Joint -> its mirror image, by name: ``left``/``right`` (humanoid) and ``L_``/``R_`` (ours)."""
+        index = {n: j for j, n in enumerate(self.names)}
+        out = {}
+        for j, n in enumerate(self.names):
+            for a, b in (("left", "right"), ("right", "left"), ("L_", "R_"), ("R_", "L_")):
+                if a in n:
+                    out[j] = index[n.replace(a, b)]
+                    break
+        return out
 
 
 @dataclass
@@ -81,17 +117,16 @@ def chain_weights(s: np.ndarray, chain: list[int], blend: float = 0.35) -> tuple
 
 
 def grid_triangles(rows: int, cols: int, wrap: bool) -> np.ndarray:
-    """Quads of a rows x cols vertex grid (row-major), two triangles each."""
-    tris = []
+    """Quads of a rows x cols vertex grid (row-major), two triangles each, row by row."""
     last = cols if wrap else cols - 1
-    for r in range(rows - 1):
-        for c in range(last):
-            a = r * cols + c
-            b = r * cols + (c + 1) % cols
-            d = (r + 1) * cols + c
-            e = (r + 1) * cols + (c + 1) % cols
-            tris += [(a, d, b), (b, d, e)]
-    return np.array(tris, dtype=np.int64).reshape(-1, 3)
+    r, c = np.meshgrid(np.arange(rows - 1), np.arange(last), indexing="ij")
+    a = r * cols + c
+    b = r * cols + (c + 1) % cols
+    d = (r + 1) * cols + c
+    e = (r + 1) * cols + (c + 1) % cols
+    return (
+        np.stack([np.stack([a, d, b], axis=-1), np.stack([b, d, e], axis=-1)], axis=2).reshape(-1, 3).astype(np.int64)
+    )
 
 
 def tube(
@@ -160,11 +195,11 @@ def merge_parts(parts: list[MeshPart], part_names: list[str], colors: dict[str, 
         joints.append(p.joints)
         weights.append(p.weights)
         names = p.vertex_parts if p.vertex_parts is not None else np.full(len(p.positions), p.part)
-        index = (
-            np.array([part_names.index(n) for n in names.tolist()])
-            if p.vertex_parts is not None
-            else np.full(len(p.positions), part_names.index(p.part))
-        )
+        if p.vertex_parts is not None:
+            unique, inverse = np.unique(names, return_inverse=True)
+            index = np.array([part_names.index(n) for n in unique.tolist()])[inverse.reshape(-1)]
+        else:
+            index = np.full(len(p.positions), part_names.index(p.part))
         palette = np.array([(*colors[n], 1.0) for n in part_names], dtype=np.float32)
         col.append(palette[index])
         ids.append(index)
