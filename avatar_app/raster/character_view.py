@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from avatar_app.raster.camera import OrthographicCamera, auto_frame, yaw_cameras
+from avatar_app.core.errors import SettingError
+from avatar_app.raster.camera import VIEW_YAWS_DEG, yaw_cameras, yaw_view_dir
+from avatar_app.raster.framing import HEADROOM, FollowCamera, cut_height, drawing_camera, target_camera
 from avatar_app.raster.lod import decimate_triangles
 from avatar_app.raster.mesh import RasterMesh
 from avatar_app.raster.rasterizer import Rasterizer, RasterResult
 from avatar_app.rig import Character, CharacterAnimator, rest_udp_coordinates
-
-# Room above the rest pose for raised arms and jumps, as a fraction of the rest height:
-# the target camera stays fixed for a whole sequence, so the avatar never "zooms".
-HEADROOM = 0.18
-
 
 # Live views drop this share of triangles (see lod.py); sheet views use the full mesh.
 LIVE_REDUCTION = 0.75
@@ -32,24 +29,38 @@ def raster_mesh(character: Character, reduction: float = 0.0) -> RasterMesh:
     return RasterMesh(rest, rest_udp_coordinates(character), triangles, colors)
 
 
-def target_camera(
-    character: Character, aspect: float = 1.0, margin: float = 0.03, view_dir=(0.0, 0.0, 1.0)
-) -> OrthographicCamera:
-    """A fixed orthographic camera showing the whole body with headroom, from ``view_dir``."""
-    lo, hi = character.rest_bounds()
-    height = hi[1] - lo[1]
-    half_width = max(abs(lo[0]), abs(hi[0]), 0.35 * height)
-    envelope = np.array(
-        [[sx * half_width, y, z] for sx in (-1, 1) for y in (lo[1], hi[1] + HEADROOM * height) for z in (lo[2], hi[2])]
-    )
-    return auto_frame(envelope, aspect, margin, view_dir)
+__all__ = ["HEADROOM", "LIVE_REDUCTION", "CharacterView", "raster_mesh", "sheet_cameras", "target_camera"]
 
 
 def sheet_cameras(
-    character: Character, aspect: float = 1.0, margin: float = 0.03, yaws=("front", "three_quarter", "side", "back")
+    character: Character,
+    aspect: float = 1.0,
+    margin: float = 0.03,
+    yaws=("front", "three_quarter", "side", "back"),
+    framings=None,
 ):
-    """Cameras for character-sheet views of the rest pose, one shared scale."""
-    return yaw_cameras(character.rest_vertices(), aspect, yaws, margin)
+    """Cameras for character-sheet views of the rest pose, one shared scale.
+
+    ``framings`` (one framing name per view, None = all ``"full"``) cuts views like
+    drawings: a cut view is :func:`~avatar_app.raster.framing.drawing_camera` at that
+    framing's cut, with its own scale (a sheet view is cropped and resized anyway).
+    """
+    rest = character.rest_vertices()
+    cameras = yaw_cameras(rest, aspect, yaws, margin)
+    if framings is None:
+        return cameras
+    if len(framings) != len(cameras):
+        raise SettingError(
+            "sheet_cameras(framings)", f"one framing per view ({len(cameras)})", repr(framings), "pass None or one each"
+        )
+    out = []
+    for yaw, framing, camera in zip(yaws, framings, cameras):
+        if framing == "full":
+            out.append(camera)
+            continue
+        view_dir = yaw_view_dir(VIEW_YAWS_DEG[yaw] if isinstance(yaw, str) else yaw)
+        out.append(drawing_camera(rest, cut_height(character, framing), aspect, margin, view_dir))
+    return out
 
 
 class CharacterView:
@@ -58,6 +69,11 @@ class CharacterView:
     Spring-bone state lives in the animator, so call :meth:`render_pose` once
     per frame in time order. The returned result is owned by the caller.
     ``reduction`` thins the triangles for speed (0 = the exact mesh).
+
+    The camera is ``camera`` if given, else :func:`target_camera` (full body, still);
+    ``framing`` (a framing name or a cut height, see :mod:`~avatar_app.raster.framing`)
+    frames the avatar that way instead, with a :class:`FollowCamera` (``self.follow``)
+    that :meth:`render_pose` moves with the body every frame.
     """
 
     def __init__(
@@ -66,20 +82,37 @@ class CharacterView:
         size,
         *,
         camera=None,
+        framing=None,
         springs: bool = True,
         color_samples: int = 0,
         ctx=None,
         reduction: float = LIVE_REDUCTION,
     ):
+        if camera is not None and framing is not None:
+            raise SettingError(
+                "CharacterView(framing)",
+                "either a camera or a framing",
+                f"both (camera {type(camera).__name__}, framing {framing!r})",
+                "pass camera= for a fixed camera or framing= for one that follows the body",
+            )
         self.character = character
         self.animator = CharacterAnimator(character, springs=springs)
         self.mesh = raster_mesh(character, reduction)
         self.rasterizer = Rasterizer(size, ctx=ctx, color_samples=color_samples)
-        height, width = self.rasterizer.height, self.rasterizer.width
-        self.camera = camera if camera is not None else target_camera(character, width / height)
+        aspect = self.rasterizer.width / self.rasterizer.height
+        try:
+            self.follow = None if framing is None else FollowCamera(character, framing, aspect)
+        except SettingError:
+            self.rasterizer.close()
+            raise
+        if camera is None:
+            camera = self.follow.camera if self.follow is not None else target_camera(character, aspect)
+        self.camera = camera
 
     def render_pose(self, pose, frame_dt: float, *, udp_only: bool = False) -> RasterResult:
         self.mesh.update(self.animator.update(pose, frame_dt))
+        if self.follow is not None:
+            self.camera = self.follow.update(self.animator.world_matrices[:, :3, 3], frame_dt)
         return self.rasterizer.render(self.mesh, self.camera, udp_only=udp_only).copy()
 
     def render_vertices(self, vertices, camera=None, *, udp_only: bool = False) -> RasterResult:

@@ -10,15 +10,22 @@ Item ``i`` of a :class:`SyntheticDataset` is a :class:`Sample` computed from
 * **sheet**: the four canonical views of the rest pose (front, three-quarter, side,
   back: ``sheet_cameras``), rendered antialiased at twice the model size and passed
   through :func:`avatar_app.io.sheet.prepare_view`, exactly what the app does with the
-  shipped default sheet (drawn at 512, loaded at 256). The sheet UDP gets the same
+  shipped default sheet (drawn at 512, loaded at 256). Like real drawings, a view is
+  sometimes cut knee-up or waist-up (:data:`SHEET_FRAMING_SHARES`, drawn per view from
+  the character's style seed: :func:`sheet_framings`), the body touching the bottom
+  edge before ``prepare_view`` crops and centres it. The sheet UDP gets the same
   crop and square padding, resized nearest-neighbour. Views come in a random order
-  (``meta["sheet_yaws"]`` says which is which); take the first m for m-view training.
+  (``meta["sheet_yaws"]`` and ``meta["sheet_framings"]`` say which is which); take the
+  first m for m-view training.
 * **target pose**: the demo motion at a random time, every humanoid joint turned a
   little further at random (within anatomical limits), run for ``RUN_IN_FRAMES`` frames
   at 30 fps first so the spring bones (tails, skirt) swing as they would live.
-* **target camera**: ``target_camera`` (the live app's orthographic framing) from a
-  random yaw (60% within 45 degrees of the front, the rest anywhere), zoomed and
-  shifted a little.
+* **target camera**: a framing drawn with :data:`TARGET_FRAMING_SHARES` (``meta["framing"]``;
+  the renderer must learn every framing the live app renders), from a random yaw (60%
+  within 45 degrees of the front, the rest anywhere), placed where the live
+  :class:`~avatar_app.raster.framing.FollowCamera` settles for that pose (``"full"`` is
+  ``target_camera``, fixed), then zoomed and shifted a little (the follow camera's lag
+  and dead zone, and framings between the named ones).
 * **ground truth**: the UDP of that frame (no antialiasing; visibility exactly 0/1)
   and its colour. :attr:`RasterResult.color` is premultiplied (the shader writes
   ``rgb * a, a`` and the MSAA resolve averages premultiplied values), which is the
@@ -43,11 +50,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from avatar_app.core.errors import DeviceError, SettingError
-from avatar_app.core.frames import RgbaFrame, check_model_size
-from avatar_app.io.sheet import prepare_view
+from avatar_app.core.frames import check_model_size
 from avatar_app.raster.camera import VIEW_YAWS_DEG, yaw_view_dir
-from avatar_app.raster.character_view import raster_mesh, sheet_cameras, target_camera
+from avatar_app.raster.character_view import raster_mesh
 from avatar_app.raster.context import create_headless_context
+from avatar_app.raster.framing import FollowCamera, RestMeasures, measure
 from avatar_app.raster.mesh import RasterMesh
 from avatar_app.raster.rasterizer import Rasterizer
 from avatar_app.rig import (
@@ -61,11 +68,20 @@ from avatar_app.rig.default_avatar import AvatarStyle, build_default_avatar
 from avatar_app.rig.humanoid import BONE_INDEX
 from avatar_app.rig.quaternion import quat_from_euler, quat_multiply
 from avatar_app.training.sample import Sample
-from avatar_app.training.views import prepare_udp_view
+from avatar_app.training.views import prepared_sheet, render_rest_views
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SHEET_VIEWS", "VAL_STYLE_OFFSET", "SyntheticCharacter", "SyntheticDataset", "character_style"]
+__all__ = [
+    "SHEET_FRAMING_SHARES",
+    "SHEET_VIEWS",
+    "TARGET_FRAMING_SHARES",
+    "VAL_STYLE_OFFSET",
+    "SyntheticCharacter",
+    "SyntheticDataset",
+    "character_style",
+    "sheet_framings",
+]
 
 SPLITS = ("train", "val")
 VAL_STYLE_OFFSET = 1_000_000  # style seeds of the val split start here; train uses 0 .. num_characters - 1
@@ -80,6 +96,10 @@ FRONT_SHARE = 0.6  # of target yaws within FRONT_YAW_DEG of the front
 FRONT_YAW_DEG = 45.0
 ZOOM_RANGE = (0.92, 1.10)  # target camera half-height factor: < 1 zooms in
 SHIFT_FRACTION = 0.05  # of the frame height, up/down and sideways
+# Target framings: mostly full body (every joint supervised), the rest as often as streams use them.
+TARGET_FRAMING_SHARES = {"full": 0.40, "knee": 0.25, "waist": 0.20, "bust": 0.15}
+# Sheet views: users' drawings are full body or cut knee/waist-up; a bust sheet shows too little body.
+SHEET_FRAMING_SHARES = {"full": 0.60, "knee": 0.25, "waist": 0.15}
 
 # Extra rotation per humanoid bone on top of the demo motion: (x, y, z) ranges in degrees,
 # applied in the parent's frame. Left side only; the right side is its mirror image.
@@ -115,10 +135,25 @@ _JITTER_LOW = np.array([[r[0] for r in JITTER_DEG[b]] for b in _JITTER_BONES], d
 _JITTER_HIGH = np.array([[r[1] for r in JITTER_DEG[b]] for b in _JITTER_BONES], dtype=np.float64)
 
 
+def _style_seed(split: str, index: int) -> int:
+    return index + (VAL_STYLE_OFFSET if split == "val" else 0)
+
+
 def character_style(split: str, index: int) -> tuple[str, AvatarStyle]:
     """(character id, style) of character ``index`` of ``split``'s pool."""
-    style_seed = index + (VAL_STYLE_OFFSET if split == "val" else 0)
+    style_seed = _style_seed(split, index)
     return f"syn{style_seed:07d}", AvatarStyle.random(np.random.default_rng(style_seed))
+
+
+def sheet_framings(split: str, index: int) -> tuple[str, ...]:
+    """The framing of each sheet view (:data:`SHEET_VIEWS` order) of character ``index`` of ``split``.
+
+    A stream of its own from the style seed, so the style's draws are not disturbed.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([_style_seed(split, index), 1]))
+    names = list(SHEET_FRAMING_SHARES)
+    picks = rng.choice(len(names), size=len(SHEET_VIEWS), p=list(SHEET_FRAMING_SHARES.values()))
+    return tuple(names[k] for k in picks)
 
 
 @dataclass
@@ -130,21 +165,11 @@ class SyntheticCharacter:
     character: Character
     animator: CharacterAnimator
     mesh: RasterMesh  # full resolution; its positions are the last rendered pose
-    rest_bounds: tuple[np.ndarray, np.ndarray]
+    measures: RestMeasures  # what cameras read of the rest pose (skinning it again costs ~10 ms)
+    sheet_framings: tuple[str, ...]  # per view, SHEET_VIEWS order
     sheet_rgb: np.ndarray  # uint8 [4,3,S,S] premultiplied
     sheet_alpha: np.ndarray  # uint8 [4,1,S,S]
     sheet_udp: np.ndarray  # float32 [4,4,S,S]
-
-
-class _RestBounds:
-    """Stands in for a Character where only ``rest_bounds()`` is read (``target_camera``):
-    skinning the rest pose again for every sample would cost ~10 ms."""
-
-    def __init__(self, bounds):
-        self._bounds = bounds
-
-    def rest_bounds(self):
-        return self._bounds
 
 
 _rendering_pid: int | None = None  # the process that made a GL context here; a forked child inherits it
@@ -267,9 +292,11 @@ class SyntheticDataset:
         )
         zoom = float(rng.uniform(*ZOOM_RANGE))
         shift = rng.uniform(-SHIFT_FRACTION, SHIFT_FRACTION, size=2)
+        framing = str(rng.choice(list(TARGET_FRAMING_SHARES), p=list(TARGET_FRAMING_SHARES.values())))
 
         cached.mesh.update(self._pose_vertices(cached.animator, time_s, jitter))
-        camera = self._camera(cached.rest_bounds, yaw, zoom, shift)
+        joints = cached.animator.world_matrices[:, :3, 3]
+        camera = self._camera(cached.measures, joints, framing, yaw, zoom, shift)
         renderers.activate()
         result = renderers.target.render(cached.mesh, camera)
         return Sample(
@@ -283,6 +310,8 @@ class SyntheticDataset:
                 "index": index,
                 "split": self.split,
                 "sheet_yaws": [VIEW_YAWS_DEG[SHEET_VIEWS[k]] for k in order],
+                "sheet_framings": [cached.sheet_framings[k] for k in order],
+                "framing": framing,
                 "target_yaw": yaw,
                 "time_s": time_s,
                 "zoom": zoom,
@@ -300,15 +329,17 @@ class SyntheticDataset:
         character_id, style = character_style(self.split, k)
         character = build_default_avatar(style)
         mesh = raster_mesh(character, reduction=0.0)  # the exact mesh: this is ground truth
+        framings = sheet_framings(self.split, k)
         renderers = self._ready_renderers()
-        rgb, alpha, udp = self._sheet(renderers, character, mesh)
+        rgb, alpha, udp = self._sheet(renderers, character, mesh, framings)
         cached = SyntheticCharacter(
             character_id,
             style,
             character,
             CharacterAnimator(character, spring_dt=SPRING_DT),
             mesh,
-            character.rest_bounds(),
+            measure(character),
+            framings,
             rgb,
             alpha,
             udp,
@@ -326,7 +357,7 @@ class SyntheticDataset:
         cached = self.character(k)
         renderers = self._ready_renderers()
         try:
-            return self._render_sheet(renderers, cached.character, cached.mesh)
+            return self._render_sheet(renderers, cached.character, cached.mesh, cached.sheet_framings)
         finally:
             renderers.sheet.forget(cached.mesh)
 
@@ -358,29 +389,16 @@ class SyntheticDataset:
             self._renderers = _Renderers(self.size, 2 * self.size, self.color_samples)
         return self._renderers
 
-    def _sheet(self, renderers: _Renderers, character, mesh):
+    def _sheet(self, renderers: _Renderers, character, mesh, framings):
         """The four rest-pose views, prepared to size like a loaded sheet: rgb, alpha, udp arrays."""
-        views, udps = [], []
-        for _, rgba, udp in self._render_sheet(renderers, character, mesh):
-            views.append(prepare_view(rgba, self.size, source=f"{character.name} sheet"))
-            udps.append(prepare_udp_view(udp, rgba[..., 3], self.size))
+        drawn = self._render_sheet(renderers, character, mesh, framings)
         renderers.sheet.forget(mesh)
-        stacked = np.stack(views)
-        return (
-            np.ascontiguousarray(stacked[..., :3].transpose(0, 3, 1, 2)),
-            np.ascontiguousarray(stacked[..., 3:].transpose(0, 3, 1, 2)),
-            np.ascontiguousarray(np.stack(udps).transpose(0, 3, 1, 2)),
-        )
+        return prepared_sheet(drawn, self.size, source=f"{character.name} sheet")
 
     @staticmethod
-    def _render_sheet(renderers: _Renderers, character, mesh) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    def _render_sheet(renderers: _Renderers, character, mesh, framings) -> list[tuple[str, np.ndarray, np.ndarray]]:
         renderers.activate()
-        mesh.update(character.rest_vertices())
-        out = []
-        for k, (view, camera) in enumerate(zip(SHEET_VIEWS, sheet_cameras(character, yaws=SHEET_VIEWS))):
-            result = renderers.sheet.render(mesh, camera)
-            out.append((f"{k}_{view}", RgbaFrame(result.color).to_straight_rgba8(), result.udp.copy()))
-        return out
+        return render_rest_views(renderers.sheet, character, mesh, SHEET_VIEWS, framings)
 
     def _jitter(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(bone indices, quaternions) of the extra rotations of one sample."""
@@ -411,8 +429,8 @@ class SyntheticDataset:
         return HumanoidPose(rotations, pose.hips_translation)
 
     @staticmethod
-    def _camera(rest_bounds, yaw: float, zoom: float, shift: np.ndarray):
-        camera = target_camera(_RestBounds(rest_bounds), view_dir=yaw_view_dir(yaw))
+    def _camera(measures: RestMeasures, joints: np.ndarray, framing: str, yaw: float, zoom: float, shift: np.ndarray):
+        camera = FollowCamera(measures, framing, view_dir=yaw_view_dir(yaw)).settled(joints)
         right, up, _ = camera.basis()
         half_height = camera.half_height * zoom
         offset = (shift[0] * right + shift[1] * up) * 2.0 * camera.half_height

@@ -12,13 +12,20 @@ import pytest
 import torch
 
 from avatar_app.core.errors import DeviceError, SettingError
+from avatar_app.core.frames import RgbaFrame
 from avatar_app.io.sheet import prepare_view
+from avatar_app.raster.character_view import CharacterView, sheet_cameras
+from avatar_app.raster.framing import FRAMINGS
 from avatar_app.training.collate import collate
 from avatar_app.training.sample import Sample
 from avatar_app.training.synthetic import (
+    SHEET_FRAMING_SHARES,
+    SHEET_VIEWS,
+    TARGET_FRAMING_SHARES,
     VAL_STYLE_OFFSET,
     SyntheticDataset,
     character_style,
+    sheet_framings,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +95,8 @@ def test_target_udp_is_exact_and_target_rgba_premultiplied_on_its_mask(samples):
         xyz = sample.target_udp[:3]
         assert xyz.min() >= 0.0 and xyz.max() <= 1.0
         assert not xyz[:, visible == 0].any()
-        assert 0.03 < visible.mean() < 0.5  # the whole character, not a speck and not a close-up
+        # the whole character or a framed part of it, not a speck and not a face filling the picture
+        assert 0.03 < visible.mean() < (0.3 if sample.meta["framing"] == "full" else 0.7)
         rgba = sample.target_rgba
         assert rgba.shape == (4, SIZE, SIZE) and rgba.dtype == np.float32
         assert rgba.min() >= 0.0 and rgba.max() <= 1.0
@@ -131,14 +139,65 @@ def test_sheet_matches_prepare_view_of_a_direct_render(train, samples):
     sys.path.insert(0, str(ROOT / "tools"))
     from make_default_avatar import render_sheet
 
-    character = train.character(0).character
-    direct = render_sheet(character, 2 * SIZE)  # the shipped sheet's recipe: front, 3/4, side, back
+    cached = train.character(0)
+    character = cached.character
+    assert set(cached.sheet_framings) > {"full"}  # character 0 has full and cut views: both are checked
+    shipped = render_sheet(character, 2 * SIZE)  # the shipped sheet's recipe: front, 3/4, side, back
+    with CharacterView(character, 2 * SIZE, springs=False, color_samples=4, reduction=0.0) as view:
+        cameras = sheet_cameras(character, yaws=SHEET_VIEWS, framings=cached.sheet_framings)
+        framed = [
+            RgbaFrame(view.render_vertices(character.rest_vertices(), c).color).to_straight_rgba8() for c in cameras
+        ]
     sample = samples[0]
-    for position, yaw in enumerate(sample.meta["sheet_yaws"]):
-        _, rgba, _ = direct[[0.0, 45.0, 90.0, 180.0].index(yaw)]
+    for position, (yaw, framing) in enumerate(zip(sample.meta["sheet_yaws"], sample.meta["sheet_framings"])):
+        k = [0.0, 45.0, 90.0, 180.0].index(yaw)
+        assert framing == cached.sheet_framings[k]
+        rgba = shipped[k][1] if framing == "full" else framed[k]
+        if framing == "full":
+            assert np.array_equal(framed[k], rgba)  # a full view is the shipped sheet's view
         view = prepare_view(rgba, SIZE)
         assert np.array_equal(view[..., :3].transpose(2, 0, 1), sample.sheet_rgb[position]), yaw
         assert np.array_equal(view[..., 3], sample.sheet_alpha[position, 0]), yaw
+
+
+def test_cut_sheet_views_touch_the_bottom_edge_like_drawings(train):
+    seen = set()
+    for k in range(2):
+        framings = train.character(k).sheet_framings
+        for framing, (name, rgba, udp) in zip(framings, train.sheet_views(k)):
+            alpha = rgba[..., 3] > 0
+            assert alpha[-1].any() == (framing != "full"), (name, framing)  # the paper's edge cuts the body
+            assert not alpha[0].any() and not alpha[:, 0].any() and not alpha[:, -1].any(), name
+            assert (udp[..., 3] > 0)[-1].any() == alpha[-1].any()  # the UDP is cut where the colour is
+            seen.add(framing)
+    assert {"full", "knee"} <= seen
+
+
+def test_sheet_framings_follow_their_shares_and_depend_on_the_character_only():
+    drawn = [sheet_framings("train", k) for k in range(500)]
+    assert drawn[:3] == [sheet_framings("train", k) for k in range(3)]
+    assert [sheet_framings("val", k) for k in range(20)] != drawn[:20]
+    views = [f for framings in drawn for f in framings]
+    for framing, share in SHEET_FRAMING_SHARES.items():
+        assert abs(views.count(framing) / len(views) - share) < 0.04, framing
+    assert set(views) == set(SHEET_FRAMING_SHARES)
+
+
+def test_targets_come_in_every_framing_with_the_head_in_the_picture(train):
+    by_framing = {framing: [] for framing in FRAMINGS}
+    for i in range(len(train)):  # 128
+        sample = train[i]
+        by_framing[sample.meta["framing"]].append(sample.target_udp)
+    for framing, share in TARGET_FRAMING_SHARES.items():
+        assert abs(len(by_framing[framing]) / len(train) - share) < 0.1, framing
+    for framing, udps in by_framing.items():
+        for udp in udps:
+            visible = udp[3] > 0
+            assert udp[1][visible].max() > 0.97  # the top of the head (UDP y' = height / rest height)
+            if framing != "full":
+                assert visible[-1].any()  # the picture's bottom edge cuts the body
+        lowest = np.median([udp[1][udp[3] > 0].min() for udp in udps])
+        assert lowest < 0.05 if framing == "full" else lowest > 0.15, framing  # feet only in full pictures
 
 
 def test_sheet_udp_lines_up_with_the_sheet_views(samples):
