@@ -33,8 +33,9 @@ ALLOWED = {
     "outputs": {"core", "io"},
     "pipeline": {"core", "io", "models", "infer", "rig", "raster", "tracking", "outputs"},
     "training": {"core", "io", "models", "infer", "rig", "raster"},
-    "cli": {"core", "io", "models", "infer", "rig", "raster", "tracking", "outputs", "pipeline", "training"},
-    "gui": {"core", "io", "models", "infer", "rig", "raster", "tracking", "outputs", "pipeline"},
+    "fit": {"core", "io", "models", "infer", "rig", "raster", "tracking"},
+    "cli": {"core", "io", "models", "infer", "rig", "raster", "tracking", "outputs", "pipeline", "training", "fit"},
+    "gui": {"core", "io", "models", "infer", "rig", "raster", "tracking", "outputs", "pipeline", "fit"},
 }
 # The one module outside gui/ that may import avatar_app.gui, and why.
 GUI_IMPORTERS = {

@@ -21,3 +21,19 @@ def print_export_progress(fraction: float, text: str) -> None:
     from avatar_app.infer.deploy import export_notes
 
     export_notes(lambda line: print(line, file=sys.stderr, flush=True))(fraction, text)
+
+
+def add_character_arguments(p) -> None:
+    """``--character`` and ``--framing``, the same in every command that poses a character."""
+    p.add_argument(
+        "--character",
+        default=None,
+        help="a character folder (made by `avatar-app fit`: its body, sheet, framing and weights) "
+        "or a .glb/.vrm body (default: the built-in character)",
+    )
+    p.add_argument(
+        "--framing",
+        default=None,
+        help="full, knee, waist or bust (or a cut height in metres): how much of the body the camera shows "
+        "(default: the character's, from its fit; full for a bare body)",
+    )

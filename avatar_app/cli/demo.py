@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from avatar_app.cli.common import add_character_arguments
 from avatar_app.core.errors import SettingError
 
 DEFAULT_OUT = Path("out") / "demo.mp4"
@@ -21,7 +22,8 @@ DEFAULT_OUT = Path("out") / "demo.mp4"
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "demo", help="render the default character with the demo motion to a video (out/demo.mp4), headless"
+        "demo",
+        help="render a character (default: the built-in one) with the demo motion to a video (out/demo.mp4), headless",
     )
     p.add_argument(
         "--out",
@@ -31,6 +33,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seconds", type=float, default=5.0, help="length of the video (default 5)")
     p.add_argument("--size", type=int, default=256, help="model resolution, a multiple of 128 (default 256)")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
+    add_character_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -57,6 +60,8 @@ def run(args) -> int:
             str(args.size),
             "--fps",
             str(args.fps),
+            *(["--character", args.character] if args.character else []),
+            *(["--framing", args.framing] if args.framing else []),
         ]
     )
     code = stream.run(stream_args)

@@ -1,22 +1,49 @@
-"""`avatar-app render`: a UDP sequence + a character sheet -> video and/or PNG frames, offline."""
+"""`avatar-app render`: a UDP sequence (or the demo motion) + a character sheet -> video and/or PNG frames, offline.
+
+avatar-app render --sheet DRAWINGS --poses out/udp --out clip.mp4
+avatar-app render --character CHAR --out clip.mp4     # the demo motion on CHAR's own body and framing
+"""
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from avatar_app.cli.common import print_export_progress
+from avatar_app.cli.common import add_character_arguments, load_motion, print_export_progress
+from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
-from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS, load_networks, parse_colour
+from avatar_app.pipeline.defaults import (
+    DEFAULT_WEIGHTS,
+    check_framing,
+    load_character,
+    load_networks,
+    open_character_arg,
+    parse_colour,
+)
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("render", help="render a UDP pose sequence with a character sheet, offline")
-    p.add_argument("--sheet", required=True, help="folder of character-sheet views (PNG/WebP with alpha)")
-    p.add_argument("--poses", required=True, help="UDP file (.npz/.exr/16-bit .png) or a folder of them")
-    p.add_argument("--weights", default=None, help="folder with the four CoNR .pth files (default: shipped weights)")
+    p.add_argument(
+        "--sheet", default=None, help="folder of character-sheet views (PNG/WebP with alpha; default: --character's)"
+    )
+    p.add_argument(
+        "--poses",
+        default=None,
+        help="UDP file (.npz/.exr/16-bit .png) or a folder of them "
+        "(default: --motion on the --character's body, in its framing)",
+    )
+    add_character_arguments(p)
+    p.add_argument("--motion", default="demo", help="without --poses: a .bvh file or 'demo' (default)")
+    p.add_argument("--frames", type=int, default=None, help="without --poses: frames to render (default: the motion)")
+    p.add_argument(
+        "--weights",
+        default=None,
+        help="folder with the four CoNR .pth files (default: the --character's weights/, else the shipped ones)",
+    )
     p.add_argument("--size", type=int, default=256, help="model resolution, a multiple of 128 (default 256)")
     p.add_argument("--views", type=int, default=None, help="use at most this many sheet views")
     p.add_argument(
@@ -91,8 +118,20 @@ def run(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    sheet = load_sheet(args.sheet, size=size, max_views=args.views)
-    poses = iter_udp_sequence(args.poses, fps=args.fps)
+    choice = open_character_arg(args.character)
+    if args.sheet is None and args.character is None:
+        raise SettingError(
+            "--sheet", "a sheet folder, or --character CHAR", "neither", "pass --sheet DRAWINGS or --character CHAR"
+        )
+    if args.weights is None and choice.weights is not None:
+        args.weights = str(choice.weights)
+    sheet = load_sheet(args.sheet or choice.sheet_dir, size=size, max_views=args.views)
+    if args.poses:
+        poses = iter_udp_sequence(args.poses, fps=args.fps)
+    else:
+        framing = check_framing(args.framing) if args.framing is not None else choice.framing
+        print(f"render: {args.motion} motion on {choice.describe()}, framing {framing}", file=sys.stderr)
+        poses = MotionPoses(load_character(choice.body), load_motion(args.motion), size, args.fps, framing, args.frames)
     cache = SheetCache(args.cache_dir) if args.cache_dir else SheetCache()  # the user cache folder, as stream
     with _backend(args, size, cache) as backend:
         t_load = time.perf_counter() - t0
@@ -121,3 +160,25 @@ def run(args) -> int:
         end="",
     )
     return 0
+
+
+class MotionPoses:
+    """A motion on a character, framed, as the UDP maps ``render`` reads (what ``udp`` writes)."""
+
+    def __init__(self, character, motion, size: int, fps: float, framing, frames: int | None):
+        if frames is not None and frames < 1:
+            raise SettingError("--frames", "at least 1", repr(frames), "use e.g. --frames 60")
+        self.character, self.motion, self.size, self.fps, self.framing = character, motion, size, fps, framing
+        self.frames = frames if frames is not None else max(1, int(round(motion.duration * fps)))
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def __iter__(self):
+        from avatar_app.core.frames import UdpMap
+        from avatar_app.raster.character_view import CharacterView
+
+        with CharacterView(self.character, self.size, framing=self.framing) as view:
+            for k in range(self.frames):
+                result = view.render_pose(self.motion.pose_at(k / self.fps), 1.0 / self.fps, udp_only=True)
+                yield UdpMap(result.udp, timestamp=k / self.fps)

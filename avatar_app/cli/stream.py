@@ -19,8 +19,15 @@ import threading
 import time
 from pathlib import Path
 
+from avatar_app.cli.common import add_character_arguments
 from avatar_app.core.errors import AvatarAppError
-from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, DEFAULT_WEIGHTS, choose_renderer, parse_colour
+from avatar_app.pipeline.defaults import (
+    DEFAULT_WEIGHTS,
+    check_framing,
+    choose_renderer,
+    open_character_arg,
+    parse_colour,
+)
 from avatar_app.pipeline.specs import SINK_SYNTAX, SOURCE_SYNTAX
 
 log = logging.getLogger(__name__)
@@ -34,8 +41,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--sheet",
-        default=str(DEFAULT_CHARACTER / "sheet"),
-        help="character-sheet folder (default: the built-in character's)",
+        default=None,
+        help="character-sheet folder (default: the --character folder's sheet, else the built-in character's)",
     )
     p.add_argument("--source", default="demo", help=f"where the pose comes from: {SOURCE_SYNTAX} (default demo)")
     p.add_argument("--sink", action="append", required=True, help=f"where frames go: {SINK_SYNTAX}; repeat for several")
@@ -84,7 +91,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="camera sources: read the pose with CoNR's UDP detector instead of mediapipe",
     )
-    p.add_argument("--character", default=None, help="a .glb/.vrm character for the rig (default: the built-in one)")
+    add_character_arguments(p)
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
     p.set_defaults(func=run)
@@ -137,13 +144,17 @@ def settings_from_args(args):
     background = parse_colour(args.background)
     source = parse_source_spec(args.source)
     sinks = tuple(parse_sink_spec(s) for s in args.sink)
-    renderer, weights, warning = choose_renderer(args.renderer, args.weights, default_weights=DEFAULT_WEIGHTS)
+    choice = open_character_arg(args.character)
+    weights_arg = args.weights or (str(choice.weights) if choice.weights else None)
+    renderer, weights, warning = choose_renderer(args.renderer, weights_arg, default_weights=DEFAULT_WEIGHTS)
     if warning:
         print(warning, file=sys.stderr, flush=True)
+    print(f"avatar-app: the pose drives {choice.describe()}", file=sys.stderr, flush=True)
+    framing = check_framing(args.framing) if args.framing is not None else choice.framing
     return PipelineSettings(
         source=source,
         renderer=renderer,
-        sheet_dir=Path(args.sheet),
+        sheet_dir=Path(args.sheet) if args.sheet else choice.sheet_dir,
         weights=weights,
         backend=args.backend,
         device=args.device,
@@ -154,7 +165,8 @@ def settings_from_args(args):
         fps=args.fps,
         springs=not args.no_springs,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-        character=Path(args.character) if args.character else None,
+        character=choice.body,
+        framing=framing,
         sinks=sinks,
         background_rgb=background,
         max_frames=args.frames,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from avatar_app.cli.common import load_motion
+from avatar_app.cli.common import add_character_arguments, load_motion
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
-from avatar_app.pipeline.defaults import load_character
+from avatar_app.pipeline.defaults import check_framing, load_character, open_character_arg
 
 
 def add_parser(sub) -> None:
@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
     p.add_argument("--frames", type=int, default=None, help="frames to write (default: the whole motion)")
     p.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     p.add_argument("--size", type=int, default=256, help="UDP map size, a multiple of 128 (default 256)")
-    p.add_argument("--character", default=None, help="a .glb/.vrm character (default: the built-in one)")
+    add_character_arguments(p)
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--preview", default=None, help="also write the proxy rig's flat colours to this .mp4 or folder")
     p.add_argument("--out", required=True, help="folder for frame_NNNNNN.npz (key 'i', float32 [H,W,4])")
@@ -37,7 +37,9 @@ def run(args) -> int:
     if args.fps <= 0:
         raise SettingError("--fps", "a positive number", repr(args.fps), "use e.g. --fps 30")
     motion = load_motion(args.motion)
-    character = load_character(args.character)
+    choice = open_character_arg(args.character)
+    character = load_character(choice.body)
+    framing = check_framing(args.framing) if args.framing is not None else choice.framing
     frames = args.frames if args.frames is not None else max(1, int(round(motion.duration * args.fps)))
     if frames < 1:
         raise SettingError("--frames", "at least 1", repr(frames), "use e.g. --frames 60")
@@ -46,7 +48,7 @@ def run(args) -> int:
     preview = open_writer(Path(args.preview), fps=args.fps) if args.preview else None
     t0 = time.perf_counter()
     try:
-        with CharacterView(character, size, springs=not args.no_springs) as view:
+        with CharacterView(character, size, springs=not args.no_springs, framing=framing) as view:
             for k in tqdm(range(frames), desc="udp", unit="frame"):
                 result = view.render_pose(motion.pose_at(k / args.fps), 1.0 / args.fps, udp_only=preview is None)
                 save_udp(out / f"frame_{k:06d}.npz", result.udp)

@@ -69,7 +69,7 @@ def load_sheet(
             repr(max_views),
             "use e.g. 4, or leave it unset for all views",
         )
-    paths, source = _view_paths(folder)
+    paths, source = view_paths(folder)
     if max_views is not None and len(paths) > max_views:
         log.info("sheet %s: using the first %d of %d views", source, max_views, len(paths))
         paths = paths[:max_views]
@@ -152,7 +152,7 @@ def prepare_view(rgba: np.ndarray, size: int, source: str | Path = "view") -> np
     return view
 
 
-def _view_paths(folder) -> tuple[list[Path], str]:
+def view_paths(folder) -> tuple[list[Path], str]:
     if isinstance(folder, (str, Path)):
         path = Path(folder)
         if not path.exists():

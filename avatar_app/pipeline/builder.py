@@ -47,6 +47,7 @@ class PipelineSettings:
     springs: bool = True
     cache_dir: Path | None = None  # the sheet-feature cache (None: the user cache folder)
     character: Path | None = None  # a .glb/.vrm for the rig (None: the built-in one)
+    framing: str | float | None = None  # the live camera's (raster.framing: full/knee/waist/bust or a cut height)
     sinks: tuple[SinkSpec, ...] = ()
     background_rgb: tuple[int, int, int] = (0, 255, 0)  # behind the avatar where a sink has no alpha
     max_frames: int | None = None  # stop after this many frames reached the sinks
@@ -54,6 +55,7 @@ class PipelineSettings:
     def check(self) -> None:
         """Refuse what can be refused without a device or a model, naming the setting and the fix."""
         from avatar_app.infer.registry import check_precision
+        from avatar_app.pipeline.defaults import check_framing
 
         check_model_size(self.size, "--size")
         if self.renderer not in RENDERERS:
@@ -87,6 +89,7 @@ class PipelineSettings:
                 "check the path",
             )
         check_unique_sinks(list(self.sinks))
+        check_framing(self.framing)
 
 
 class Loaders:
@@ -200,6 +203,7 @@ def build_pipeline(
             character=character,
             size=size,
             springs=settings.springs,
+            framing=settings.framing,
             max_frames=settings.max_frames,
             tap=tap,
         )

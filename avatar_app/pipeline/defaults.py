@@ -6,9 +6,11 @@ reading a background colour. Here, not in ``cli``, because the window shares the
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from avatar_app.core.errors import SettingError
+from avatar_app.io.character_folder import CharacterFolder, open_character_folder
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,79 @@ def load_character(path: str | Path | None = None):
         return load_gltf(path)
     shipped = DEFAULT_CHARACTER / "avatar.glb"
     return load_gltf(shipped) if shipped.is_file() else build_default_avatar()
+
+
+BODY_SUFFIXES = (".glb", ".vrm", ".gltf")
+FRAMINGS = ("full", "knee", "waist", "bust")
+
+
+@dataclass(frozen=True)
+class CharacterChoice:
+    """What ``--character`` names: a character folder, or a bare body file (.glb/.vrm)."""
+
+    body: Path | None  # the rig's body (None: the built-in one)
+    folder: CharacterFolder | None
+
+    @property
+    def sheet_dir(self) -> Path:
+        return self.folder.sheet_dir if self.folder else DEFAULT_CHARACTER / "sheet"
+
+    @property
+    def weights(self) -> Path | None:
+        return self.folder.weights if self.folder else None
+
+    @property
+    def framing(self) -> str | float:
+        """The live framing: the folder's cut height where the fit measured one, else its name."""
+        if self.folder is None:
+            return "full"
+        return self.folder.cut if self.folder.cut is not None else self.folder.framing
+
+    def describe(self) -> str:
+        if self.folder is not None:
+            return self.folder.describe()
+        return f"{self.body.name}: its own body" if self.body else "the built-in character's body"
+
+
+def open_character_arg(arg: str | Path | None) -> CharacterChoice:
+    """``--character``: a character folder (``avatar-app fit`` makes them), a .glb/.vrm, or None (built-in)."""
+    if arg is None or str(arg) == "":
+        folder = DEFAULT_CHARACTER
+        return CharacterChoice(None, open_character_folder(folder) if (folder / "character.json").is_file() else None)
+    path = Path(arg)
+    if path.is_dir():
+        folder = open_character_folder(path)
+        return CharacterChoice(folder.avatar, folder)
+    if path.suffix.lower() in BODY_SUFFIXES:
+        if not path.is_file():
+            raise SettingError(
+                "--character", "an existing .glb/.vrm file or character folder", f"no {path}", "check the path"
+            )
+        return CharacterChoice(path, None)
+    raise SettingError(
+        "--character",
+        "a character folder (from avatar-app fit) or a .glb/.vrm body",
+        f"{path}" + ("" if path.exists() else " (no such file or folder)"),
+        "make one with avatar-app fit --sheet DRAWINGS --out CHAR, then pass --character CHAR",
+    )
+
+
+def check_framing(value: str | float | None, setting: str = "--framing") -> str | float | None:
+    """A framing name, a cut height in metres (a number), or None."""
+    if value is None or isinstance(value, float):
+        return value
+    text = str(value).strip()
+    if text in FRAMINGS:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise SettingError(
+            setting,
+            f"one of {', '.join(FRAMINGS)} (or a cut height in metres)",
+            repr(value),
+            "use e.g. --framing waist",
+        ) from None
 
 
 def choose_renderer(

@@ -117,6 +117,7 @@ class LivePipeline:
         character=None,
         size: int = 256,
         springs: bool = True,
+        framing: str | float | None = None,  # the camera's (raster.framing); None: full body, fixed
         max_frames: int | None = None,
         stats: StageStats | None = None,
         tap: Callable[[str, LiveFrame], None] | None = None,
@@ -146,7 +147,7 @@ class LivePipeline:
                 "use e.g. --frames 60",
             )
         self.source, self.renderer, self.sinks = source, renderer, list(sinks)
-        self.character, self.springs, self.max_frames = character, springs, max_frames
+        self.character, self.springs, self.framing, self.max_frames = character, springs, framing, max_frames
         self.stats = stats or StageStats()
         self._tap = tap
         self.setup_timeout_s, self.join_timeout_s = setup_timeout_s, join_timeout_s
@@ -166,8 +167,7 @@ class LivePipeline:
         self._view = None  # CharacterView, made on the raster thread
         self._last_pose_t: float | None = None
         self._index = 0
-        # Running estimates (seconds) for skipping rasters a busy renderer could not take.
-        self._raster_s = 0.0
+        self._raster_s = 0.0  # running estimates (seconds) for skipping rasters a busy renderer could not take
         self._render_s: float | None = None
         self._render_started: float | None = None
         self._raster_skipped = 0
@@ -274,7 +274,7 @@ class LivePipeline:
             return
         from avatar_app.raster.character_view import CharacterView
 
-        self._view = CharacterView(self.character, self.size, springs=self.springs)
+        self._view = CharacterView(self.character, self.size, springs=self.springs, framing=self.framing)
 
     def _close_view(self) -> None:
         view, self._view = self._view, None

@@ -1,0 +1,145 @@
+"""The user's drawings as the fitter sees them: each view prepared like a sheet view.
+
+A :class:`Drawing` holds one view at the fit's working size, in exactly the frame
+``avatar_app.io.sheet.prepare_view`` gives it (crop to the alpha bounding box, centred in
+a square, resized), so what the fitter aligns there lines up pixel for pixel with the sheet
+CoNR encodes. It also keeps what the original picture says and the square loses:
+
+* ``cut_bottom``: the character touches the picture's bottom edge, i.e. the drawing
+  stops mid-body (knee-up, waist-up, bust) rather than showing the feet;
+* ``to_square``: original pixel -> square pixel (scale, offset), for landmarks found on
+  the original.
+
+:func:`load_drawings` refuses what the fitter cannot use, naming the file and the fix: two
+identical views, a view with several characters side by side, and a view too small to fit.
+Views of very different sizes are fine (each is scaled to fill its square); the fitter
+gives each its own camera.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from avatar_app.core.errors import SheetError
+from avatar_app.io.sheet import prepare_view, read_view, view_paths
+
+#: A second blob of alpha at least this share of the largest one is a second character.
+SECOND_CHARACTER_SHARE = 0.25
+#: A view's character must be at least this many pixels tall in the original picture.
+MIN_HEIGHT_PX = 64
+#: yaw (degrees) guessed from words in a view's file name, as sheets name their views.
+NAME_YAWS = (
+    ("three_quarter", 45.0),
+    ("threequarter", 45.0),
+    ("3q", 45.0),
+    ("front", 0.0),
+    ("side", 90.0),
+    ("profile", 90.0),
+    ("left", 90.0),
+    ("right", -90.0),
+    ("back", 180.0),
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Drawing:
+    """One view, prepared at ``size`` (see module docstring)."""
+
+    name: str  # the file's stem
+    path: Path
+    size: int
+    square: np.ndarray  # premultiplied RGBA uint8 [S, S, 4], as prepare_view makes it
+    original: np.ndarray  # straight RGBA uint8 [H, W, 4], as read
+    cut_bottom: bool
+    to_square: tuple[float, float, float]  # (scale, x offset, y offset): square = scale * original + offset
+
+    @property
+    def mask(self) -> np.ndarray:
+        """bool [S, S]: the character (alpha at least half)."""
+        return self.square[..., 3] >= 128
+
+    def straight_rgb(self) -> np.ndarray:
+        """uint8 [S, S, 3]: the view's colours, un-premultiplied (black where transparent)."""
+        alpha = self.square[..., 3:4].astype(np.float32)
+        rgb = self.square[..., :3].astype(np.float32) * 255.0 / np.maximum(alpha, 1.0)
+        return np.clip(rgb, 0, 255).astype(np.uint8)
+
+    def name_yaw(self) -> float | None:
+        """The yaw a view's file name suggests (``front``, ``side``, ``back``...), or None."""
+        words = self.name.lower().replace("-", "_").replace(" ", "_")
+        for word, yaw in NAME_YAWS:
+            if word in words:
+                return yaw
+        return None
+
+
+def square_transform(alpha: np.ndarray, size: int) -> tuple[float, float, float]:
+    """(scale, dx, dy) taking original pixel coordinates into the prepared square's."""
+    left, top, width, height = cv2.boundingRect((alpha > 0).astype(np.uint8))
+    side = max(width, height)
+    window_top = int(round(top - (side - height) / 2))
+    window_left = int(round(left - (side - width) / 2))
+    scale = size / side
+    return scale, -window_left * scale, -window_top * scale
+
+
+def load_drawings(folder, size: int) -> list[Drawing]:
+    """Every view in ``folder`` (or a list of files) prepared at ``size``; refuses unusable input."""
+    paths, _ = view_paths(folder)
+    drawings, seen = [], {}
+    for path in paths:
+        rgba = read_view(path)
+        digest = hashlib.sha256(np.ascontiguousarray(rgba).tobytes()).hexdigest()
+        if digest in seen:
+            raise SheetError(
+                path,
+                "each view a different drawing of the character",
+                f"the same picture as {seen[digest].name}",
+                f"delete one of {seen[digest].name} and {path.name}; each file is one view",
+            )
+        seen[digest] = path
+        _check_one_character(rgba[..., 3], path)
+        square = prepare_view(rgba, size, source=path)
+        alpha = rgba[..., 3]
+        rows = np.nonzero(alpha.max(axis=1) > 0)[0]
+        drawings.append(
+            Drawing(
+                name=path.stem,
+                path=path,
+                size=size,
+                square=square,
+                original=rgba,
+                cut_bottom=bool(rows[-1] >= alpha.shape[0] - 2),
+                to_square=square_transform(alpha, size),
+            )
+        )
+    return drawings
+
+
+def _check_one_character(alpha: np.ndarray, path: Path) -> None:
+    solid = (alpha >= 128).astype(np.uint8)
+    rows = np.nonzero(solid.max(axis=1))[0]
+    if len(rows) == 0 or rows[-1] - rows[0] + 1 < MIN_HEIGHT_PX:
+        found = "no opaque pixels" if len(rows) == 0 else f"a character {rows[-1] - rows[0] + 1} px tall"
+        raise SheetError(
+            path,
+            f"a character at least {MIN_HEIGHT_PX} px tall (alpha >= 128)",
+            found,
+            "export the view larger, or with its alpha channel intact",
+        )
+    # close small gaps (a hand drawn apart from the body, a strand of hair) before counting blobs
+    closed = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    areas = sorted((int(a) for a in stats[1:, cv2.CC_STAT_AREA]), reverse=True)
+    if len(areas) >= 2 and areas[1] >= SECOND_CHARACTER_SHARE * areas[0]:
+        raise SheetError(
+            path,
+            "one character per view",
+            f"{sum(a >= SECOND_CHARACTER_SHARE * areas[0] for a in areas)} separate figures of similar size",
+            "split the picture into one PNG per view (a turnaround sheet: cut each pose into its own file)",
+        )

@@ -1,0 +1,162 @@
+"""The proxy being fitted: a style's character, posed and framed per view, and its silhouette.
+
+A view is described by :class:`ViewParams`: the camera (yaw about the vertical axis, an
+orthographic half height and the point it is centred on) and a small pose, the one a
+standing character in a drawing has: each upper arm's angle below horizontal, each
+forearm's further bend, the legs' spread and the head's tilt, all in the frontal plane.
+That is all a silhouette can pin down; the rest of the body stays at rest.
+
+:class:`ProxyModel` builds a style's character once (the fitter tries many views of one
+shape, and a build takes a tenth of a second) and poses it; :class:`Silhouettes` renders
+masks at the fit's working size with one GL context.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from avatar_app.raster.camera import OrthographicCamera, yaw_view_dir
+from avatar_app.raster.character_view import raster_mesh
+from avatar_app.raster.rasterizer import Rasterizer
+from avatar_app.rig import HumanoidPose, HumanoidRig, build_default_avatar
+from avatar_app.rig.avatar_style import AvatarStyle
+from avatar_app.rig.quaternion import quat_from_axis_angle
+from avatar_app.rig.skeleton import forward_kinematics
+
+Z = np.array([0.0, 0.0, 1.0])
+
+
+@dataclass(frozen=True)
+class ViewParams:
+    """Camera and pose of one view (see module docstring); angles in degrees, lengths in metres."""
+
+    yaw: float = 0.0
+    half_height: float = 1.0
+    centre_x: float = 0.0  # along the camera's right axis
+    centre_y: float = 1.0
+    left_arm: float = 40.0  # below horizontal; 40 = the rest A-pose, 90 = hanging straight down
+    right_arm: float = 40.0
+    left_elbow: float = 0.0  # the forearm's further turn down (positive) or up
+    right_elbow: float = 0.0
+    legs: float = 0.0  # each leg's turn outward
+    head_tilt: float = 0.0  # towards the character's right shoulder
+
+    def camera(self) -> OrthographicCamera:
+        view_dir = yaw_view_dir(self.yaw)
+        right = np.cross(-view_dir, [0.0, 1.0, 0.0])
+        target = self.centre_x * right + np.array([0.0, self.centre_y, 0.0])
+        return OrthographicCamera(
+            eye=tuple(target + 10.0 * view_dir), target=tuple(target), half_height=self.half_height, near=0.1, far=20.0
+        )
+
+    def humanoid_pose(self) -> HumanoidPose:
+        def turn(deg: float) -> np.ndarray:
+            return quat_from_axis_angle(Z, math.radians(deg))
+
+        return HumanoidPose.from_bones(
+            {
+                "leftUpperArm": turn(-self.left_arm),
+                "rightUpperArm": turn(self.right_arm),
+                "leftLowerArm": turn(-self.left_elbow),
+                "rightLowerArm": turn(self.right_elbow),
+                "leftUpperLeg": turn(self.legs),
+                "rightUpperLeg": turn(-self.legs),
+                "leftLowerLeg": turn(-self.legs),
+                "rightLowerLeg": turn(self.legs),
+                "head": turn(-self.head_tilt),
+            }
+        )
+
+    def to_dict(self) -> dict:
+        return {k: round(float(v), 5) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ViewParams:
+        return cls(**{k: float(v) for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def with_values(self, **values) -> ViewParams:
+        return replace(self, **values)
+
+
+class ProxyModel:
+    """A style's character (built once), posed by :class:`ViewParams`."""
+
+    def __init__(self, style: AvatarStyle):
+        self.style = style
+        self.character = build_default_avatar(style)
+        self.rig = HumanoidRig(self.character.skeleton)
+        self._names = self.character.skeleton.names
+
+    def pose(self, params: ViewParams):
+        return self.rig.to_pose(params.humanoid_pose())
+
+    def vertices(self, params: ViewParams) -> np.ndarray:
+        return self.character.posed_vertices(self.pose(params))
+
+    def joints(self, params: ViewParams) -> dict[str, np.ndarray]:
+        """World positions of the humanoid joints in this pose."""
+        world = forward_kinematics(self.character.skeleton, self.pose(params))[:, :3, 3]
+        return {bone: world[j] for bone, j in self.character.humanoid.items()}
+
+
+class ProxyCache:
+    """The last few styles' models, so the fitter's search does not rebuild a shape it just tried."""
+
+    def __init__(self, capacity: int = 24):
+        self.capacity = capacity
+        self._models: OrderedDict = OrderedDict()
+
+    def get(self, style: AvatarStyle) -> ProxyModel:
+        key = repr(style)
+        if key in self._models:
+            self._models.move_to_end(key)
+            return self._models[key]
+        model = ProxyModel(style)
+        self._models[key] = model
+        if len(self._models) > self.capacity:
+            self._models.popitem(last=False)
+        return model
+
+
+class Silhouettes:
+    """Masks (and UDP maps) of posed proxies, rendered at ``size`` with one GL context."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.rasterizer = Rasterizer(size)
+        self._meshes: dict[int, object] = {}
+
+    def render(self, model: ProxyModel, params: ViewParams, *, size_udp: bool = False) -> np.ndarray:
+        """float32 [S, S, 4] UDP map (channel 3 is the mask) of ``model`` in ``params``."""
+        key = id(model)
+        if key not in self._meshes:
+            if len(self._meshes) > 32:
+                self._meshes.clear()
+            self._meshes[key] = (model, raster_mesh(model.character))
+        mesh = self._meshes[key][1]
+        mesh.update(model.vertices(params))
+        return self.rasterizer.render(mesh, params.camera(), udp_only=True).udp.copy()
+
+    def mask(self, model: ProxyModel, params: ViewParams) -> np.ndarray:
+        return self.render(model, params)[..., 3] > 0.5
+
+    def close(self) -> None:
+        self.rasterizer.close()
+
+    def __enter__(self) -> Silhouettes:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two masks (bool or coverage in [0, 1])."""
+    a = a.astype(np.float32)
+    b = b.astype(np.float32)
+    union = float(np.maximum(a, b).sum())
+    return float(np.minimum(a, b).sum()) / union if union > 0 else 0.0

@@ -1,0 +1,376 @@
+"""Fit a proxy to drawings: each view's camera and pose, and the shape they share.
+
+1. **Start per view.** With landmarks (``fit.landmarks``): the camera that puts the proxy's
+   shoulders, hips, elbows and knees where the drawing has them (linear least squares for
+   scale and centre), the arms' angles from shoulder -> elbow -> wrist, and the yaw from
+   where the nose sits between the shoulders. Without: a rest pose, the yaw the file name
+   or the view's place in a turnaround sheet suggests (front, three-quarter, side, back),
+   and the camera that spans the drawing's alpha from the top of the head to the feet
+   (or, for a drawing cut off at the bottom, to the thighs).
+2. **Shape, coarse.** Each discrete choice (hair style, lower body, sleeves, bangs...) is
+   tried in turn with the others held, keeping the one whose silhouettes overlap the
+   drawings best (mean IoU over the views).
+3. **Refine.** scipy's Powell method, bounded, on 1 - IoU: first each view's camera and
+   pose with the shape held, then the continuous shape factors with the views held, then
+   the views again.
+
+Silhouettes are compared at ``WORK_SIZE`` (the proxy rendered at twice that and averaged
+down, so the score changes smoothly with sub-pixel moves).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+from scipy.optimize import minimize
+
+from avatar_app.core.errors import AvatarAppError
+from avatar_app.fit.drawing import Drawing
+from avatar_app.fit.landmarks import DrawnLandmarks
+from avatar_app.fit.proxy import ProxyCache, ProxyModel, Silhouettes, ViewParams, iou
+from avatar_app.rig.avatar_style import AvatarStyle
+
+log = logging.getLogger(__name__)
+
+WORK_SIZE = 128
+LIMB_VISIBILITY = 0.3  # drawn elbows and wrists score low yet are mostly where mediapipe puts them
+TURNAROUND_YAWS = {1: (0.0,), 2: (0.0, 180.0), 3: (0.0, 90.0, 180.0), 4: (0.0, 45.0, 90.0, 180.0)}
+# per-view variables: (name, step of one unit for Powell, low, high)
+VIEW_VARIABLES = (
+    ("half_height", 0.03, 0.1, 3.0),
+    ("centre_x", 0.01, -1.0, 1.0),
+    ("centre_y", 0.01, -0.5, 2.5),
+    ("left_arm", 6.0, -30.0, 100.0),
+    ("right_arm", 6.0, -30.0, 100.0),
+    ("left_elbow", 8.0, -60.0, 80.0),
+    ("right_elbow", 8.0, -60.0, 80.0),
+    ("legs", 3.0, -5.0, 30.0),
+    ("head_tilt", 3.0, -25.0, 25.0),
+)
+
+
+class FitCancelled(AvatarAppError):
+    """The user stopped the fit; nothing was written."""
+
+
+@dataclass
+class ViewFit:
+    drawing: Drawing
+    params: ViewParams
+    landmarks: DrawnLandmarks | None
+    start: str  # how the view was started: "landmarks" or the fallback used
+    target: np.ndarray = field(repr=False)  # float32 [WORK, WORK] coverage
+    iou: float = 0.0
+
+
+@dataclass
+class FitResult:
+    style: AvatarStyle
+    views: list[ViewFit]
+    model: ProxyModel
+
+    @property
+    def mean_iou(self) -> float:
+        return float(np.mean([v.iou for v in self.views]))
+
+
+class Objective:
+    """1 - IoU of proxy silhouettes against the drawings, with cancellation and progress."""
+
+    def __init__(self, silhouettes: Silhouettes, cancel: threading.Event | None, note: Callable[[str], None]):
+        self.silhouettes = silhouettes
+        self.cancel = cancel
+        self.note = note
+        self.evaluations = 0
+
+    def coverage(self, model: ProxyModel, params: ViewParams) -> np.ndarray:
+        mask = self.silhouettes.render(model, params)[..., 3].astype(np.float32)
+        return cv2.resize(mask, (WORK_SIZE, WORK_SIZE), interpolation=cv2.INTER_AREA)
+
+    def score(self, model: ProxyModel, view: ViewFit, params: ViewParams | None = None) -> float:
+        if self.cancel is not None and self.cancel.is_set():
+            raise FitCancelled("fit", "the fit to run to the end", "it was cancelled", "start it again when ready")
+        self.evaluations += 1
+        return iou(self.coverage(model, params or view.params), view.target)
+
+
+def target_coverage(drawing: Drawing) -> np.ndarray:
+    alpha = drawing.square[..., 3].astype(np.float32) / 255.0
+    return cv2.resize(alpha, (WORK_SIZE, WORK_SIZE), interpolation=cv2.INTER_AREA)
+
+
+# ---- 1. start ---------------------------------------------------------------------------
+
+
+def start_view(
+    drawing: Drawing, landmarks: DrawnLandmarks | None, model: ProxyModel, index: int, count: int
+) -> tuple[ViewParams, str]:
+    """A first camera and pose for one view (see module docstring), and how it was found."""
+    if landmarks is not None:
+        params = _start_from_landmarks(drawing, landmarks, model)
+        if params is not None:
+            return params, "landmarks"
+    yaw = drawing.name_yaw()
+    how = "no person found: rest pose, yaw from the file name"
+    if yaw is None:
+        yaws = TURNAROUND_YAWS.get(count, TURNAROUND_YAWS[4])
+        yaw = yaws[min(index, len(yaws) - 1)] if count <= 4 else 0.0
+        how = f"no person found: rest pose, yaw {yaw:g} from the view's place in the sheet"
+    params = ViewParams(yaw=yaw, left_arm=60.0, right_arm=60.0)
+    return _frame_alpha(drawing, model, params), how
+
+
+def _screen(params: ViewParams, points: np.ndarray) -> np.ndarray:
+    """World points -> (u, v): along the camera's right axis and up."""
+    right = np.cross(-_view_dir(params.yaw), [0.0, 1.0, 0.0])
+    return np.stack([points @ right, points[:, 1]], axis=1)
+
+
+def _view_dir(yaw: float) -> np.ndarray:
+    from avatar_app.raster.camera import yaw_view_dir
+
+    return yaw_view_dir(yaw)
+
+
+def _frame_alpha(drawing: Drawing, model: ProxyModel, params: ViewParams) -> ViewParams:
+    """The camera spanning the drawing's alpha rows with the proxy, head top to feet (or thighs)."""
+    uv = _screen(params, model.vertices(params).astype(np.float64))
+    top_v = uv[:, 1].max()
+    joints = model.joints(params)
+    bottom_v = uv[:, 1].min() if not drawing.cut_bottom else 0.5 * (joints["hips"][1] + joints["leftLowerLeg"][1])
+    rows = np.nonzero(drawing.mask.any(axis=1))[0]
+    cols = np.nonzero(drawing.mask.any(axis=0))[0]
+    size = drawing.size
+    pixels_per_metre = (rows[-1] + 1 - rows[0]) / max(top_v - bottom_v, 1e-3)
+    half = size / (2.0 * pixels_per_metre)
+    centre_y = top_v - (size / 2.0 - rows[0]) / pixels_per_metre
+    centre_x = -((cols[0] + cols[-1] + 1) / 2.0 - size / 2.0) / pixels_per_metre
+    return replace(params, half_height=half, centre_y=centre_y, centre_x=centre_x)
+
+
+_PAIRS = (
+    ("left_shoulder", "leftUpperArm"),
+    ("right_shoulder", "rightUpperArm"),
+    ("left_hip", "leftUpperLeg"),
+    ("right_hip", "rightUpperLeg"),
+    ("left_elbow", "leftLowerArm"),
+    ("right_elbow", "rightLowerArm"),
+    ("left_knee", "leftLowerLeg"),
+    ("right_knee", "rightLowerLeg"),
+)
+
+
+def _arm_angles(lm: DrawnLandmarks, size: int, side: str, sign: float) -> tuple[float, float]:
+    """(upper arm below horizontal, forearm's further turn) in degrees from the drawing."""
+    shoulder, elbow, wrist = (f"{side}_{p}" for p in ("shoulder", "elbow", "wrist"))
+    if not lm.seen(elbow, size, LIMB_VISIBILITY):
+        return 75.0, 0.0
+    d = lm.point(elbow) - lm.point(shoulder)
+    upper = math.degrees(math.atan2(d[1], sign * d[0]))  # image y is down: positive = below
+    if not lm.seen(wrist, size, LIMB_VISIBILITY):
+        return upper, 0.0
+    e = lm.point(wrist) - lm.point(elbow)
+    return upper, math.degrees(math.atan2(e[1], sign * e[0])) - upper
+
+
+def _start_from_landmarks(drawing: Drawing, lm: DrawnLandmarks, model: ProxyModel) -> ViewParams | None:
+    size = drawing.size
+    # the drawing's left shoulder (mediapipe's left = the person's left) lies at image right when facing us
+    ls, rs = lm.point("left_shoulder"), lm.point("right_shoulder")
+    facing = 1.0 if ls[0] > rs[0] else -1.0
+    span = abs(ls[0] - rs[0])
+    nose = lm.point("nose")
+    turn = float(np.clip((nose[0] - 0.5 * (ls[0] + rs[0])) / max(span, 1e-3), -1.0, 1.0))
+    yaw = 0.0 if facing > 0 else 180.0
+    if facing > 0 and abs(turn) > 0.25:
+        yaw = 45.0 * math.copysign(1.0, -turn)  # nose towards image right = turned to the character's right
+    left_arm, left_elbow = _arm_angles(lm, size, "left", facing)
+    right_arm, right_elbow = _arm_angles(lm, size, "right", -facing)
+    params = ViewParams(
+        yaw=yaw,
+        left_arm=float(np.clip(left_arm, -20, 95)),
+        right_arm=float(np.clip(right_arm, -20, 95)),
+        left_elbow=float(np.clip(left_elbow, -50, 70)),
+        right_elbow=float(np.clip(right_elbow, -50, 70)),
+    )
+    joints = model.joints(params)
+    pairs = [(mp, bone) for mp, bone in _PAIRS if lm.seen(mp, size)]
+    if len(pairs) < 2:
+        return None
+    uv = _screen(params, np.array([joints[b] for _, b in pairs]))
+    px = np.array([lm.point(mp) for mp, _ in pairs])
+    # col = k u + b, row = -k v + c: one scale k and two offsets, linear least squares
+    rows_a = []
+    rhs = []
+    for (u, v), (x, y) in zip(uv, px):
+        rows_a.append([u, 1.0, 0.0])
+        rhs.append(x)
+        rows_a.append([-v, 0.0, 1.0])
+        rhs.append(y)
+    (k, b, c), *_ = np.linalg.lstsq(np.array(rows_a), np.array(rhs), rcond=None)
+    if not k > 0:
+        return None
+    return replace(
+        params,
+        half_height=size / (2.0 * k),
+        centre_x=(size / 2.0 - b) / k,
+        centre_y=(c - size / 2.0) / k,
+    )
+
+
+# ---- 2./3. search -----------------------------------------------------------------------
+
+
+ARM_GRID = (-10.0, 10.0, 30.0, 50.0, 70.0, 85.0, 95.0)
+
+
+def place_arms(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
+    """Each arm's angle from a coarse grid (the score has several bumps along it: an arm
+    over the body, beside it, over a sleeve), before Powell refines it locally."""
+    for name in ("left_arm", "right_arm"):
+        best, best_score = view.params, objective.score(model, view)
+        for angle in ARM_GRID:
+            candidate = view.params.with_values(**{name: angle})
+            score = objective.score(model, view, candidate)
+            if score > best_score:
+                best, best_score = candidate, score
+        view.params, view.iou = best, best_score
+
+
+def refine_view(objective: Objective, model: ProxyModel, view: ViewFit, max_evaluations: int = 160) -> None:
+    """Powell on one view's camera and pose (the shape held); updates ``view`` in place."""
+    place_arms(objective, model, view)
+    names = [v[0] for v in VIEW_VARIABLES]
+    steps = np.array([v[1] for v in VIEW_VARIABLES])
+    start = np.array([getattr(view.params, n) for n in names]) / steps
+    bounds = [(low / step, high / step) for (_, step, low, high) in VIEW_VARIABLES]
+    start = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
+
+    def params_of(x: np.ndarray) -> ViewParams:
+        return view.params.with_values(**dict(zip(names, (x * steps).tolist())))
+
+    result = minimize(
+        lambda x: 1.0 - objective.score(model, view, params_of(x)),
+        start,
+        method="Powell",
+        bounds=bounds,
+        options={"maxfev": max_evaluations, "xtol": 0.05, "ftol": 1e-4},
+    )
+    best = params_of(result.x)
+    score = objective.score(model, view, best)
+    if score >= view.iou:
+        view.params, view.iou = best, score
+
+
+def mean_iou(objective: Objective, model: ProxyModel, views: list[ViewFit]) -> float:
+    return float(np.mean([objective.score(model, v) for v in views]))
+
+
+def _shape_tables() -> tuple[dict, dict]:
+    """(continuous factors with bounds, discrete choices) the fitter may vary."""
+    from avatar_app.rig import avatar_style
+
+    continuous = dict(getattr(avatar_style, "SHAPE_CONTINUOUS", {}))
+    choices = dict(getattr(avatar_style, "SHAPE_CHOICES", {}))
+    return continuous, choices
+
+
+def search_choices(
+    objective: Objective, cache: ProxyCache, style: AvatarStyle, views: list[ViewFit]
+) -> tuple[AvatarStyle, float]:
+    """Each discrete choice in turn, the others held (see module docstring)."""
+    _, choices = _shape_tables()
+    best_score = mean_iou(objective, cache.get(style), views)
+    for name, options in choices.items():
+        for option in options:
+            if getattr(style, name) == option:
+                continue
+            candidate = replace(style, **{name: option})
+            score = mean_iou(objective, cache.get(candidate), views)
+            if score > best_score + 1e-4:
+                style, best_score = candidate, score
+        objective.note(f"  {name}: {getattr(style, name)} (mean IoU {best_score:.3f})")
+    return style, best_score
+
+
+def refine_shape(
+    objective: Objective,
+    cache: ProxyCache,
+    style: AvatarStyle,
+    views: list[ViewFit],
+    max_evaluations: int = 60,
+) -> tuple[AvatarStyle, float]:
+    """Powell on the continuous shape factors, the views held."""
+    continuous, _ = _shape_tables()
+    names = list(continuous)
+    if not names:
+        return style, mean_iou(objective, cache.get(style), views)
+    low = np.array([continuous[n][0] for n in names])
+    high = np.array([continuous[n][1] for n in names])
+    span = high - low
+
+    def style_of(x: np.ndarray) -> AvatarStyle:
+        values = np.clip(low + x * span, low, high)
+        return replace(style, **{n: float(v) for n, v in zip(names, values)})
+
+    start = (np.array([getattr(style, n) for n in names]) - low) / span
+    result = minimize(
+        lambda x: 1.0 - mean_iou(objective, cache.get(style_of(x)), views),
+        start,
+        method="Powell",
+        bounds=[(0.0, 1.0)] * len(names),
+        options={"maxfev": max_evaluations, "xtol": 0.02, "ftol": 1e-4},
+    )
+    fitted = style_of(result.x)
+    before = mean_iou(objective, cache.get(style), views)
+    after = mean_iou(objective, cache.get(fitted), views)
+    return (fitted, after) if after >= before else (style, before)
+
+
+def fit_views(
+    drawings: list[Drawing],
+    landmarks: list[DrawnLandmarks | None],
+    *,
+    style: AvatarStyle | None = None,
+    fixed_views: dict[int, ViewParams] | None = None,
+    rounds: int = 2,
+    cancel: threading.Event | None = None,
+    note: Callable[[str], None] = lambda text: None,
+) -> FitResult:
+    """The whole fit (module docstring). ``style`` starts the shape (default: the default
+    character's); ``fixed_views`` start those views from given params instead of guessing
+    (the window's edits)."""
+    cache = ProxyCache()
+    style = style or AvatarStyle()
+    with Silhouettes(2 * WORK_SIZE) as silhouettes:
+        objective = Objective(silhouettes, cancel, note)
+        model = cache.get(style)
+        views = []
+        for k, (drawing, lm) in enumerate(zip(drawings, landmarks)):
+            if fixed_views and k in fixed_views:
+                params, how = fixed_views[k], "given"
+            else:
+                params, how = start_view(drawing, lm, model, k, len(drawings))
+            view = ViewFit(drawing, params, lm, how, target_coverage(drawing))
+            view.iou = objective.score(model, view)
+            views.append(view)
+            note(f"{drawing.name}: start from {how}, IoU {view.iou:.3f}")
+        for view in views:
+            refine_view(objective, model, view, max_evaluations=120)
+        note(f"views placed: mean IoU {np.mean([v.iou for v in views]):.3f}")
+        for round_ in range(rounds):
+            style, score = search_choices(objective, cache, style, views)
+            style, score = refine_shape(objective, cache, style, views)
+            model = cache.get(style)
+            for view in views:
+                view.iou = objective.score(model, view)
+                refine_view(objective, model, view)
+            note(f"round {round_ + 1}: mean IoU {np.mean([v.iou for v in views]):.3f}")
+        log.info("fit: %d silhouettes compared", objective.evaluations)
+    return FitResult(style, views, model)

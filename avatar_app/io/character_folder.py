@@ -1,0 +1,167 @@
+"""A character folder: the unit a user works with.
+
+::
+
+    CHAR/
+      character.json      what the character is (below), schema SCHEMA_VERSION
+      sheet/*.png         the drawings CoNR renders from (one view per file)
+      sheet_udp/<view>.npz  each view's UDP (key "i", float32 [S, S, 4]), pixel-aligned with
+                          the view as ``io.sheet.load_sheet`` prepares it at size ``sheet_udp_size``
+      avatar.glb          the proxy body the pose drives
+      fit.png             the fit's overlay (made by ``avatar-app fit``)
+      weights/            optional: CoNR weights adapted to this character
+
+``character.json`` holds ``schema``, ``name``, ``made_by`` (tool, version, date, source
+drawings), ``proxy`` (the shape the fit chose: ``AvatarStyle.describe()``), ``framing``
+(the live camera's: full | knee | waist | bust, and ``cut``, the height the sheet's
+drawings are cut at, in metres on the proxy) and ``views`` (per view: ``file``, ``framing``,
+``camera``/``pose`` (``fit.proxy.ViewParams``), ``iou``, ``start``).
+
+This module reads and writes the folder's files; it knows nothing of rigs or networks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from avatar_app.core.errors import InputError
+
+SCHEMA_VERSION = 1
+CHARACTER_JSON = "character.json"
+FRAMING_NAMES = ("full", "knee", "waist", "bust")
+REFIT_FIX = "make the folder again: avatar-app fit --sheet {root}/sheet --out {root}"
+
+
+class CharacterFolderError(InputError):
+    """A character folder (or its character.json) is unusable."""
+
+
+@dataclass(frozen=True)
+class CharacterFolder:
+    """An opened character folder (see module docstring); ``info`` is its character.json."""
+
+    root: Path
+    info: dict
+
+    @property
+    def name(self) -> str:
+        return str(self.info.get("name") or self.root.name)
+
+    @property
+    def sheet_dir(self) -> Path:
+        return self.root / "sheet"
+
+    @property
+    def sheet_udp_dir(self) -> Path:
+        return self.root / "sheet_udp"
+
+    @property
+    def avatar(self) -> Path:
+        return self.root / "avatar.glb"
+
+    @property
+    def weights(self) -> Path | None:
+        folder = self.root / "weights"
+        return folder if folder.is_dir() else None
+
+    @property
+    def framing(self) -> str:
+        return str(self.info.get("framing", {}).get("name", "full"))
+
+    @property
+    def cut(self) -> float | None:
+        cut = self.info.get("framing", {}).get("cut")
+        return None if cut is None else float(cut)
+
+    @property
+    def views(self) -> list[dict]:
+        return list(self.info.get("views", []))
+
+    @property
+    def proxy(self) -> dict | None:
+        return self.info.get("proxy")
+
+    def describe(self) -> str:
+        """One line for the user: which body and framing this character uses."""
+        made = self.info.get("made_by", {}).get("tool", "unknown")
+        return f"{self.name}: fitted proxy body ({self.avatar.name}, made by {made}), framing {self.framing}"
+
+
+def is_character_folder(path: str | Path) -> bool:
+    path = Path(path)
+    return path.is_dir() and (path / CHARACTER_JSON).is_file()
+
+
+def open_character_folder(path: str | Path) -> CharacterFolder:
+    """Open ``path``; a clear :class:`CharacterFolderError` when it is not a usable character folder."""
+    root = Path(path)
+    if not root.is_dir():
+        raise CharacterFolderError(
+            root,
+            "a character folder (with character.json, sheet/, avatar.glb)",
+            "no such folder" if not root.exists() else "a file",
+            "pass the folder `avatar-app fit --out` made, or a .glb/.vrm file",
+        )
+    file = root / CHARACTER_JSON
+    if not file.is_file():
+        pngs = sorted(p.name for p in root.glob("*.png"))
+        hint = (
+            f"this looks like a folder of drawings ({', '.join(pngs[:3])}); make a character from them: "
+            f"avatar-app fit --sheet {root} --out CHAR"
+            if pngs
+            else "make one with avatar-app fit --sheet DRAWINGS --out CHAR"
+        )
+        raise CharacterFolderError(root, f"a {CHARACTER_JSON} in the folder", "none", hint)
+    try:
+        info = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CharacterFolderError(
+            file, "a readable JSON file", f"{type(exc).__name__}: {exc}", REFIT_FIX.format(root=root)
+        ) from exc
+    if not isinstance(info, dict):
+        raise CharacterFolderError(file, "a JSON object", type(info).__name__, REFIT_FIX.format(root=root))
+    schema = info.get("schema")
+    if schema != SCHEMA_VERSION:
+        older = isinstance(schema, int) and schema < SCHEMA_VERSION
+        found = (
+            "no schema version"
+            if schema is None
+            else f"schema {schema!r} ({'older' if older else 'newer'} than this app's {SCHEMA_VERSION})"
+        )
+        fix = REFIT_FIX.format(root=root) if older or schema is None else "update avatar-app to open this folder"
+        raise CharacterFolderError(file, f"schema {SCHEMA_VERSION}", found, fix)
+    framing = info.get("framing", {}).get("name", "full")
+    if framing not in FRAMING_NAMES:
+        raise CharacterFolderError(
+            file, f"framing.name one of {', '.join(FRAMING_NAMES)}", repr(framing), 'set it to e.g. "waist"'
+        )
+    folder = CharacterFolder(root, info)
+    for needed, what in ((folder.sheet_dir, "a sheet/ folder of drawings"), (folder.avatar, "avatar.glb")):
+        if not needed.exists():
+            raise CharacterFolderError(root, what, f"no {needed.name}", REFIT_FIX.format(root=root))
+    return folder
+
+
+def write_json_atomic(path: str | Path, data: dict) -> Path:
+    """Write ``data`` as JSON to ``path`` through a temporary file: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_character_info(root: str | Path, info: dict) -> Path:
+    """(Re)write ``root/character.json`` with this app's schema version."""
+    return write_json_atomic(Path(root) / CHARACTER_JSON, {"schema": SCHEMA_VERSION, **info})
