@@ -22,6 +22,7 @@ from avatar_app.pipeline.defaults import (
     load_networks,
     open_character_arg,
     parse_colour,
+    udp_map_for,
 )
 
 
@@ -131,7 +132,12 @@ def run(args) -> int:
     else:
         framing = check_framing(args.framing) if args.framing is not None else choice.framing
         print(f"render: {args.motion} motion on {choice.describe()}, framing {framing}", file=sys.stderr)
-        poses = MotionPoses(load_character(choice.body), load_motion(args.motion), size, args.fps, framing, args.frames)
+        character = load_character(choice.body)
+        udp_map = udp_map_for(args.weights)
+        if udp_map is not None:
+            print(f"render: UDP map of the weights: {udp_map.summary()}", file=sys.stderr)
+            character = character.with_udp_map(udp_map)
+        poses = MotionPoses(character, load_motion(args.motion), size, args.fps, framing, args.frames)
     cache = SheetCache(args.cache_dir) if args.cache_dir else SheetCache()  # the user cache folder, as stream
     with _backend(args, size, cache) as backend:
         t_load = time.perf_counter() - t0

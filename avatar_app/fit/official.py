@@ -5,7 +5,7 @@ published, so our rig's cube is not theirs. Their own UDP detector, run on the c
 drawings, says where they put each drawn pixel; the fitted proxy's ``sheet_udp`` says
 where we do. ``rig.udp_calibration.calibrate`` solves the affine between the two (robust
 least squares), and the result is saved as ``udp_map.json`` beside the weights, where the
-rig's raster picks it up whenever those weights render (``udp_map_for``).
+rig's raster picks it up whenever those weights render (``pipeline.defaults.udp_map_for``).
 """
 
 from __future__ import annotations
@@ -17,15 +17,7 @@ from avatar_app.core.errors import SettingError
 from avatar_app.io.character_folder import open_character_folder, save_character_info
 from avatar_app.io.sheet import load_sheet
 from avatar_app.io.udp import load_udp
-from avatar_app.rig.udp_calibration import UDP_MAP_FILENAME, calibrate, load_udp_affine, save_udp_affine
-
-
-def udp_map_for(weights: Path | None):
-    """The saved map for these weights (an ``UdpAffine``), or None when there is none."""
-    if weights is None:
-        return None
-    path = Path(weights) / UDP_MAP_FILENAME
-    return load_udp_affine(path) if path.is_file() else None
+from avatar_app.rig.udp_calibration import UDP_MAP_FILENAME, calibrate, save_udp_affine
 
 
 def calibrate_official(

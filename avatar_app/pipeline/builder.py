@@ -180,6 +180,13 @@ def build_pipeline(
             )
             owned.callback(detector.close)  # the source owns it once it is made
         character = None if detector is not None else loaders.character(settings.character)
+        if character is not None and settings.renderer == "conr":
+            from avatar_app.pipeline.defaults import udp_map_for
+
+            udp_map = udp_map_for(settings.weights)
+            if udp_map is not None:  # the weights were trained on another UDP convention (fit --weights)
+                say(f"UDP map of {settings.weights}: {udp_map.summary()}")
+                character = character.with_udp_map(udp_map)
         source = open_source(
             settings.source,
             fps=settings.fps,

@@ -124,6 +124,14 @@ def check_framing(value: str | float | None, setting: str = "--framing") -> str 
         ) from None
 
 
+def udp_map_for(weights: str | Path | None):
+    """The UDP map saved beside these weights by ``fit --weights`` (an ``UdpAffine``), or None."""
+    from avatar_app.rig.udp_calibration import UDP_MAP_FILENAME, load_udp_affine
+
+    path = Path(weights or DEFAULT_WEIGHTS) / UDP_MAP_FILENAME
+    return load_udp_affine(path) if path.is_file() else None
+
+
 def choose_renderer(
     requested: str | None, weights: str | None, default_weights: Path = DEFAULT_WEIGHTS
 ) -> tuple[str, Path | None, str | None]:

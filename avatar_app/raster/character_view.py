@@ -26,7 +26,7 @@ def raster_mesh(character: Character, reduction: float = 0.0) -> RasterMesh:
     rest = character.rest_vertices()
     colors = None if mesh.colors is None else np.clip(mesh.colors, 0.0, 1.0)
     triangles = decimate_triangles(rest, mesh.triangles, mesh.part_ids, reduction) if reduction else mesh.triangles
-    return RasterMesh(rest, rest_udp_coordinates(character), triangles, colors)
+    return RasterMesh(rest, rest_udp_coordinates(character, character.udp_calibration), triangles, colors)
 
 
 __all__ = ["HEADROOM", "LIVE_REDUCTION", "CharacterView", "raster_mesh", "sheet_cameras", "target_camera"]

@@ -27,6 +27,10 @@ class Character:
     +z (+x is the character's left), feet on y=0, centred on x=z=0, rest pose
     = A-pose with identity rest rotations. Loaded glTF/VRM files keep their
     own rest pose; VRM 0.x files are turned to face +z on load.
+
+    ``udp_calibration`` (None, a 3x4 affine or an ``UdpAffine``) is the map into another
+    UDP convention that every raster of this character applies: set it (``with_udp_map``)
+    when the weights it is rendered with were trained on one (``fit --weights``).
     """
 
     skeleton: Skeleton
@@ -34,6 +38,7 @@ class Character:
     springs: SpringSettings = field(default_factory=SpringSettings)
     name: str = "character"
     source: str = "character"
+    udp_calibration: object = None
 
     def __post_init__(self):
         if len(self.mesh.inverse_bind_matrices) != self.skeleton.num_joints:
@@ -65,6 +70,9 @@ class Character:
 
     def with_springs(self, springs: SpringSettings) -> Character:
         return replace(self, springs=springs)
+
+    def with_udp_map(self, calibration) -> Character:
+        return replace(self, udp_calibration=calibration)
 
 
 def rest_udp_coordinates(character: Character, calibration: UdpAffine | np.ndarray | None = None) -> np.ndarray:
