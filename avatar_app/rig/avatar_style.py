@@ -1,24 +1,28 @@
-"""Variations of the default character: palette, cloth patterns, hair, skirt, proportions.
+"""Variations of the default character: palette, cloth patterns, hair, clothes, proportions.
 
 An :class:`AvatarStyle` is plain, frozen data; ``build_default_avatar(style)`` turns it
-into geometry. The default ``AvatarStyle()`` is the shipped character, bit for bit, so
-every field's default is the value the builder used before styles existed and every
-knob is a factor that is exactly 1.0 (or a flag that is on) by default.
+into geometry. The default ``AvatarStyle()`` is the shipped character, bit for bit: every
+default is what the builder did before the field existed (factors 1.0, volumes 0).
 
-:meth:`AvatarStyle.random` draws a variation for synthetic training data. Everything it
-draws stays inside ranges the skinning and spring code handle (tails long enough to
-have six joints, skirts between the hips and the knees, a mild body scale), and the
-same generator state always gives the same style.
+For a fitter that matches a drawing's silhouette, :data:`SHAPE_CONTINUOUS` lists the
+continuous shape factors with bounds inside which every combination builds a valid
+character, and :data:`SHAPE_CHOICES` the discrete ones; :meth:`AvatarStyle.from_dict`
+reads back what :meth:`AvatarStyle.describe` wrote (a character.json).
+
+:meth:`AvatarStyle.random` draws a variation for synthetic training data from the whole
+vocabulary. Everything it draws stays inside ranges the skinning and spring code handle,
+and the same generator state always gives the same style.
 """
 
 from __future__ import annotations
 
-import colorsys
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
 from avatar_app.core.errors import SettingError
+from avatar_app.rig.proxy_body import heads_tall_at
 
 PART_NAMES = ("skin", "hair", "top", "skirt", "shorts", "socks", "shoes", "eye_white", "iris")
 COLORS = {
@@ -33,15 +37,6 @@ COLORS = {
     "iris": (0.22, 0.52, 0.86),
 }
 PATTERN_KINDS = ("plain", "stripes_h", "stripes_v", "checks", "split")
-# Skin tones from pale to dark (sRGB); a random tone is a point on this polyline.
-SKIN_TONES = (
-    (1.00, 0.90, 0.83),
-    (1.00, 0.87, 0.79),
-    (0.96, 0.80, 0.69),
-    (0.87, 0.68, 0.54),
-    (0.70, 0.50, 0.37),
-    (0.48, 0.33, 0.24),
-)
 # The skirt's vertical stripes are laid out by angle around the body; this radius turns
 # the angle into metres so one ``period_m`` means about the same on skirt and top.
 SKIRT_ARC_RADIUS_M = 0.16
@@ -69,8 +64,19 @@ class Pattern:
         if self.kind not in PATTERN_KINDS:
             raise SettingError("Pattern.kind", f"one of {PATTERN_KINDS}", repr(self.kind), "use e.g. 'stripes_h'")
         object.__setattr__(self, "color", _rgb(self.color, "Pattern.color"))
-        if not (0.02 <= self.period_m <= 1.0):
+        if not (_is_number(self.period_m) and 0.02 <= self.period_m <= 1.0):
             raise SettingError("Pattern.period_m", "a period in [0.02, 1] metres", repr(self.period_m), "use e.g. 0.06")
+        if not (_is_number(self.phase) and np.isfinite(self.phase)):
+            raise SettingError("Pattern.phase", "a number (a fraction of a period)", repr(self.phase), "use e.g. 0.0")
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Pattern:
+        """The inverse of ``dataclasses.asdict``: lists for the colour are fine (JSON)."""
+        _check_keys("Pattern", data, [f.name for f in fields(cls)])
+        values = dict(data)
+        if "color" in values:
+            values["color"] = _rgb(values["color"], "Pattern.color")
+        return cls(**values)
 
     def mask(self, across: np.ndarray, along: np.ndarray) -> np.ndarray:
         """True where the second colour goes; ``across`` is signed (x), ``along`` is height."""
@@ -87,15 +93,73 @@ class Pattern:
         return np.zeros(np.shape(across), dtype=bool)
 
 
-# name: (lowest, highest) accepted; the random draws stay well inside these.
+HAIR_STYLES = ("twin_tails", "ponytail", "short", "bob", "shoulder", "long_straight", "long_wavy")
+CURTAIN_STYLES = ("bob", "shoulder", "long_straight", "long_wavy")  # hair_length applies to these
+# where hair_length 0..1 puts the hem: a fraction of the way chin (0) -> hips joint (1)
+HAIR_LENGTH_RANGES = {
+    "bob": (0.06, 0.18),
+    "shoulder": (0.18, 0.45),
+    "long_straight": (0.45, 1.3),
+    "long_wavy": (0.45, 1.3),
+}
+LOWER_KINDS = ("skirt", "dress", "trousers", "shorts")
+SLEEVE_KINDS = ("none", "short", "long")
+EAR_KINDS = ("none", "cat", "bunny")
+
+# name: (lowest, highest) accepted
 _LIMITS = {
     "tail_length": (0.4, 1.8),
     "tail_radius": (0.5, 1.6),
     "bangs_length": (0.4, 1.4),
+    "hair_length": (0.0, 1.0),
+    "hair_volume": (0.5, 3.0),
     "skirt_length": (0.6, 1.5),
     "skirt_flare": (0.0, 2.0),
+    "trouser_looseness": (0.0, 1.0),
+    "sleeve_volume": (0.0, 1.0),
+    "top_volume": (0.0, 1.0),
+    "head_scale": (0.9, 1.8),
+    "shoulder_width": (0.8, 1.25),
+    "hip_width": (0.8, 1.3),
     "width": (0.85, 1.15),
     "height": (0.88, 1.12),
+}
+# The continuous shape factors a fitter may vary, and bounds inside which every combination
+# builds a valid character that fits the UDP cube (tests/rig/test_avatar_vocabulary.py).
+SHAPE_CONTINUOUS = {
+    "tail_length": (0.5, 1.6),
+    "tail_radius": (0.6, 1.4),
+    "bangs_length": (0.5, 1.3),
+    "hair_length": (0.0, 1.0),
+    "hair_volume": (0.6, 2.5),
+    "skirt_length": (0.7, 1.45),
+    "skirt_flare": (0.2, 1.8),
+    "trouser_looseness": (0.0, 1.0),
+    "sleeve_volume": (0.0, 1.0),
+    "top_volume": (0.0, 1.0),
+    "head_scale": (0.95, 1.75),  # 8.6 .. 5 heads tall
+    "shoulder_width": (0.85, 1.2),
+    "hip_width": (0.85, 1.25),
+    "width": (0.92, 1.08),  # A-pose arms are wide: at 1.08 with height 0.94 the span is 0.98 of the height
+    "height": (0.94, 1.06),
+}
+SHAPE_CHOICES = {
+    "hair_style": HAIR_STYLES,
+    "bangs": (True, False),
+    "ears": EAR_KINDS,
+    "lower": LOWER_KINDS,
+    "sleeves": SLEEVE_KINDS,
+}
+_CHOICE_FIXES = {
+    "hair_style": "use e.g. 'bob'",
+    "ears": "use 'none' for no ears",
+    "lower": "use 'shorts' for no skirt",
+    "sleeves": "use 'short' as shipped",
+}
+# Fields that were flags before the vocabulary grew: old describe() output still reads.
+_LEGACY = {
+    "twin_tails": ("hair_style", {True: "twin_tails", False: "short"}),
+    "skirt": ("lower", {True: "skirt", False: "shorts"}),
 }
 
 
@@ -103,22 +167,51 @@ _LIMITS = {
 class AvatarStyle:
     """How one variant of the default character looks. ``AvatarStyle()`` is the default.
 
-    ``colors`` are sRGB in :data:`PART_NAMES` order. Lengths are factors of the default
-    character's (``tail_length`` 1.0 = the shipped tails); ``width`` scales x and z,
-    ``height`` scales y, applied to the whole character (mesh, joints, colliders).
+    Colours and patterns: ``colors`` are sRGB in :data:`PART_NAMES` order; a dress is in
+    the top's colour and pattern, trousers in the shorts' colour.
+
+    Hair: ``hair_style`` (:data:`HAIR_STYLES`; "short" is the cap alone). ``tail_length``
+    and ``tail_radius`` are factors of the shipped twin tails (also the ponytail's);
+    ``bangs`` on/off, ``bangs_length`` a factor; ``hair_length`` (0..1) puts a curtain's
+    hem within its style's range of :data:`HAIR_LENGTH_RANGES` (fractions of the way
+    chin -> hips joint; see :func:`hair_hem_fraction`); ``hair_volume`` is a factor of the
+    shipped hair's 12 mm stand-off off the head (cap, curtains, bangs), and scales a
+    curtain's bulge, flare and waves. ``ears``: :data:`EAR_KINDS`, in the hair's colour.
+
+    Clothes: ``lower`` (:data:`LOWER_KINDS`; "shorts" is no skirt). ``skirt_length`` and
+    ``skirt_flare`` (factors) shape the skirt and a dress's skirt; ``trouser_looseness``
+    (0 leggings .. 1 flares, trousers only); ``sleeves`` (:data:`SLEEVE_KINDS`);
+    ``sleeve_volume`` and ``top_volume`` 0 (painted on, shipped) .. 1 (bell sleeves, a
+    boxy jacket) — see :mod:`avatar_app.rig.clothes` for the millimetres.
+
+    Proportions: ``head_scale`` scales the head and everything on it about the head joint
+    (1.0 = 8.2 heads tall, 1.19 = 7, 1.42 = 6, 1.76 = 5; see :func:`heads_tall`);
+    ``shoulder_width`` and ``hip_width`` move arms and legs apart (factors of their
+    joints' x); ``width`` scales x and z, ``height`` y, of the whole character.
     """
 
     colors: tuple[Rgb, ...] = tuple(COLORS[name] for name in PART_NAMES)
     top_pattern: Pattern = field(default_factory=Pattern)
     skirt_pattern: Pattern = field(default_factory=Pattern)
     socks_pattern: Pattern = field(default_factory=Pattern)
-    twin_tails: bool = True
+    hair_style: str = "twin_tails"
     tail_length: float = 1.0
     tail_radius: float = 1.0
+    bangs: bool = True
     bangs_length: float = 1.0
-    skirt: bool = True
+    hair_length: float = 0.5
+    hair_volume: float = 1.0
+    ears: str = "none"
+    lower: str = "skirt"
     skirt_length: float = 1.0
     skirt_flare: float = 1.0
+    trouser_looseness: float = 0.4
+    sleeves: str = "short"
+    sleeve_volume: float = 0.0
+    top_volume: float = 0.0
+    head_scale: float = 1.0
+    shoulder_width: float = 1.0
+    hip_width: float = 1.0
     width: float = 1.0
     height: float = 1.0
 
@@ -133,11 +226,22 @@ class AvatarStyle:
         object.__setattr__(
             self, "colors", tuple(_rgb(c, f"AvatarStyle.colors[{n}]") for c, n in zip(self.colors, PART_NAMES))
         )
+        for name in ("top_pattern", "skirt_pattern", "socks_pattern"):
+            if not isinstance(getattr(self, name), Pattern):
+                raise SettingError(
+                    f"AvatarStyle.{name}", "a Pattern", repr(getattr(self, name)), "use Pattern() or Pattern.from_dict"
+                )
+        for name, options in SHAPE_CHOICES.items():
+            value = getattr(self, name)
+            if type(value) is not type(options[0]) or value not in options:
+                fix = _CHOICE_FIXES.get(name, f"use {options[0]!r}")
+                raise SettingError(f"AvatarStyle.{name}", f"one of {options}", repr(value), fix)
         for name, (low, high) in _LIMITS.items():
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and low <= value <= high):
+            if not (_is_number(value) and low <= value <= high):
+                default = _DEFAULTS[name]
                 raise SettingError(
-                    f"AvatarStyle.{name}", f"a factor in [{low}, {high}]", repr(value), "1.0 is the default character"
+                    f"AvatarStyle.{name}", f"a number in [{low}, {high}]", repr(value), f"{default} is the default"
                 )
 
     @property
@@ -149,41 +253,81 @@ class AvatarStyle:
         return np.array([self.width, self.height, self.width])
 
     def describe(self) -> dict:
-        """Plain values (for dataset metadata and logs)."""
+        """Plain values (for dataset metadata, logs and character.json); :meth:`from_dict` reads them back."""
         return asdict(self)
 
     @classmethod
+    def from_dict(cls, data: Mapping) -> AvatarStyle:
+        """The style :meth:`describe` wrote, after a JSON round trip; missing keys take their defaults."""
+        if not isinstance(data, Mapping):
+            raise SettingError("AvatarStyle", "a dict of style fields", type(data).__name__, "pass describe()'s dict")
+        values = dict(data)
+        for old, (new, meaning) in _LEGACY.items():
+            if old in values:
+                if new in values:
+                    raise SettingError(
+                        f"AvatarStyle.{old}", f"either {old!r} (old) or {new!r}", "both", f"drop {old!r}"
+                    )
+                flag = values.pop(old)
+                if flag not in meaning or not isinstance(flag, bool):
+                    raise SettingError(f"AvatarStyle.{old}", "true or false", repr(flag), f"use {new!r} instead")
+                values[new] = meaning[flag]
+        _check_keys("AvatarStyle", values, [f.name for f in fields(cls)])
+        for name in ("top_pattern", "skirt_pattern", "socks_pattern"):
+            if name in values and isinstance(values[name], Mapping):
+                values[name] = Pattern.from_dict(values[name])
+        if "colors" in values:
+            colors = values["colors"]
+            if isinstance(colors, Mapping):  # {part: rgb}, as palette gives
+                _check_keys("AvatarStyle.colors", colors, list(PART_NAMES))
+                colors = [colors.get(n, COLORS[n]) for n in PART_NAMES]
+            if isinstance(colors, (str, bytes)) or not hasattr(colors, "__len__"):
+                raise SettingError(
+                    "AvatarStyle.colors", "a list of RGB colours", repr(colors), "pass describe()'s list"
+                )
+            values["colors"] = tuple(_rgb(c, "AvatarStyle.colors") for c in colors)
+        return cls(**values)
+
+    @classmethod
     def random(cls, rng: np.random.Generator) -> AvatarStyle:
-        """A random variation; the same ``rng`` state always gives the same style."""
-        palette = {
-            "skin": _skin_tone(rng),
-            "hair": _hsv(rng, (0.0, 1.0), (0.15, 0.85), (0.15, 0.97)),
-            "top": _cloth(rng),
-            "skirt": _cloth(rng),
-            "socks": _cloth(rng),
-            "shoes": _hsv(rng, (0.0, 1.0), (0.0, 0.7), (0.1, 0.8)),
-            "eye_white": (float(rng.uniform(0.9, 1.0)),) * 3,
-            "iris": _hsv(rng, (0.0, 1.0), (0.35, 0.95), (0.3, 0.9)),
-        }
-        palette["shorts"] = palette["skirt"] if rng.random() < 0.6 else _cloth(rng)
-        return cls(
-            colors=tuple(palette[name] for name in PART_NAMES),
-            top_pattern=_random_pattern(
-                rng, plain=0.45, kinds=("stripes_h", "stripes_v", "checks", "split"), period=(0.05, 0.12)
-            ),
-            skirt_pattern=_random_pattern(
-                rng, plain=0.45, kinds=("stripes_h", "stripes_v", "checks", "split"), period=(0.11, 0.2)
-            ),
-            socks_pattern=_random_pattern(rng, plain=0.65, kinds=("stripes_h",), period=(0.04, 0.08)),
-            twin_tails=bool(rng.random() < 0.75),
-            tail_length=float(rng.uniform(0.6, 1.5)),
-            tail_radius=float(rng.uniform(0.7, 1.3)),
-            bangs_length=float(rng.uniform(0.6, 1.25)),
-            skirt=bool(rng.random() < 0.75),
-            skirt_length=float(rng.uniform(0.75, 1.35)),
-            skirt_flare=float(rng.uniform(0.4, 1.6)),
-            width=float(rng.uniform(0.9, 1.1)),
-            height=float(rng.uniform(0.92, 1.08)),
+        """A random variation from the whole vocabulary; the same ``rng`` state always gives the same style.
+
+        The priors live in :mod:`avatar_app.rig.style_random` (which imports this module).
+        """
+        from avatar_app.rig.style_random import random_style
+
+        return random_style(rng)
+
+
+_DEFAULTS = {f.name: f.default for f in fields(AvatarStyle) if f.name in _LIMITS}
+
+
+def heads_tall(style: AvatarStyle) -> float:
+    """How many head heights (chin to crown of the skull, hair not counted) tall ``style``'s figure is.
+
+    8.2 as shipped; ``head_scale`` 1.19 gives 7, 1.42 gives 6, 1.76 gives 5 (``head_scale_for(heads)``
+    in :mod:`avatar_app.rig.proxy_body` inverts it). ``width`` and ``height`` do not change it.
+    """
+    return heads_tall_at(style.head_scale)
+
+
+def hair_hem_fraction(style: AvatarStyle) -> float | None:
+    """Where a curtain's hem hangs, as a fraction of the way chin (0) -> hips joint (1); None without one."""
+    if style.hair_style not in CURTAIN_STYLES:
+        return None
+    low, high = HAIR_LENGTH_RANGES[style.hair_style]
+    return low + style.hair_length * (high - low)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def _check_keys(setting: str, data: Mapping, known: list[str]) -> None:
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        raise SettingError(
+            setting, f"keys among {known}", f"unknown {unknown}", "remove them or fix their spelling (see describe())"
         )
 
 
@@ -212,33 +356,3 @@ def _rgb(value, setting: str) -> Rgb:
             setting, "an sRGB colour: three numbers in [0, 1]", repr(value), "divide 8-bit colours by 255"
         )
     return tuple(float(v) for v in rgb)
-
-
-def _hsv(rng: np.random.Generator, hue, saturation, value) -> Rgb:
-    return tuple(
-        float(c) for c in colorsys.hsv_to_rgb(rng.uniform(*hue), rng.uniform(*saturation), rng.uniform(*value))
-    )
-
-
-def _cloth(rng: np.random.Generator) -> Rgb:
-    if rng.random() < 0.2:  # white, grey or black
-        return (float(rng.uniform(0.08, 0.97)),) * 3
-    return _hsv(rng, (0.0, 1.0), (0.15, 0.85), (0.2, 0.95))
-
-
-def _skin_tone(rng: np.random.Generator) -> Rgb:
-    t = rng.uniform(0.0, len(SKIN_TONES) - 1)
-    k = min(int(t), len(SKIN_TONES) - 2)
-    tone = (1.0 - (t - k)) * np.array(SKIN_TONES[k]) + (t - k) * np.array(SKIN_TONES[k + 1])
-    tone *= rng.uniform(0.97, 1.03)
-    return tuple(float(c) for c in np.clip(tone, 0.0, 1.0))
-
-
-def _random_pattern(
-    rng: np.random.Generator, plain: float, kinds: tuple[str, ...], period: tuple[float, float]
-) -> Pattern:
-    if rng.random() < plain:
-        return Pattern()
-    kind = kinds[int(rng.integers(len(kinds)))]
-    color = _cloth(rng)
-    return Pattern(kind, color, float(rng.uniform(*period)), float(rng.uniform(0.0, 1.0)))

@@ -23,12 +23,16 @@ _WINDOW = np.radians(12)
 
 
 def radial_profile(height, ang, rad, ys, phi, band: float = 0.025) -> np.ndarray:
-    """[rows, cols] largest ``rad`` within ``band`` metres of each ``ys`` and 12 degrees of each ``phi``."""
-    out = np.zeros((len(ys), len(phi)))
+    """[rows, cols] largest ``rad`` within ``band`` metres of each ``ys`` and 12 degrees of each ``phi``.
+
+    ``phi`` is [cols] (the same directions on every row) or [rows, cols].
+    """
+    phi = np.broadcast_to(phi, (len(ys), np.shape(phi)[-1]))
+    out = np.zeros(phi.shape)
     for r, y in enumerate(ys):
         near_row = np.abs(height - y) < band
         a, d = ang[near_row], rad[near_row]
-        near = np.abs(np.angle(np.exp(1j * (a[:, None] - phi[None, :])))) < _WINDOW
+        near = np.abs(np.angle(np.exp(1j * (a[:, None] - phi[r][None, :])))) < _WINDOW
         out[r] = np.where(near, d[:, None], 0.0).max(axis=0, initial=0.0)
     return out
 

@@ -43,7 +43,7 @@ def test_a_seed_always_draws_the_same_style_and_different_seeds_differ(mannequin
     assert AvatarStyle.random(np.random.default_rng(7)) == AvatarStyle.random(np.random.default_rng(7))
     styles = [AvatarStyle.random(np.random.default_rng(seed)) for seed in range(20)]
     assert len({s.colors for s in styles}) == 20
-    assert len({(s.twin_tails, s.skirt) for s in styles}) > 1  # tails and skirt come and go
+    assert len({(s.hair_style, s.lower) for s in styles}) > 1  # tails and skirt come and go
     assert len({s.top_pattern.kind for s in styles}) > 2
 
 
@@ -60,7 +60,7 @@ def test_different_seeds_give_different_colours_and_geometry(mannequin):
 @pytest.mark.parametrize(
     "style",
     [
-        AvatarStyle(twin_tails=False, skirt=False),
+        AvatarStyle(hair_style="short", lower="shorts"),
         AvatarStyle(
             tail_length=1.5,
             tail_radius=1.3,
@@ -86,9 +86,9 @@ def test_variants_are_valid_rigs_that_animate_without_nan(mannequin, style):
     character = build_default_avatar(style)
     mesh, skeleton = character.mesh, character.skeleton
     chains = [c.name for c in character.springs.chains]
-    assert sum(n.startswith("twinTail") for n in chains) == (2 if style.twin_tails else 0)
-    assert sum(n.startswith("skirt") for n in chains) == (12 if style.skirt else 0)
-    assert ((mesh.part_ids == PART_NAMES.index("skirt")).sum() > 0) == style.skirt
+    assert sum(n.startswith("twinTail") for n in chains) == (2 if style.hair_style == "twin_tails" else 0)
+    assert sum(n.startswith("skirt") for n in chains) == (12 if style.lower == "skirt" else 0)
+    assert ((mesh.part_ids == PART_NAMES.index("skirt")).sum() > 0) == (style.lower == "skirt")
     lo, hi = character.rest_bounds()
     assert lo[1] == pytest.approx(0.0, abs=1e-6)  # still on the floor, centred in z
     assert (lo[2] + hi[2]) / 2 == pytest.approx(0.0, abs=1e-6)
