@@ -103,7 +103,8 @@ def _top_offsets(body: ProxyBody, labels: np.ndarray, volume: float) -> np.ndarr
     on = (labels == "top") & (body.raw_parts == "body")
     pos = body.positions
     offsets = np.zeros_like(pos)
-    offsets[on] = 0.025 * volume * vertex_normals(pos, body.triangles)[on]
+    near = body.triangles[np.any(on[body.triangles], axis=1)]  # the normals of the top only
+    offsets[on] = 0.025 * volume * vertex_normals(pos, near)[on]
     axis_z = body.joint("hips")[2]
     armpit_y = body.joint("leftUpperArm")[1] - 0.09
     torso = pos[on] + offsets[on]

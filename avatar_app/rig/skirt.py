@@ -19,7 +19,7 @@ from avatar_app.rig.mesh_parts import JointList, MeshPart, chain_weights, grid_t
 SKIRT_CHAINS = 12
 SKIRT_COLUMNS = 48
 _MIRROR = np.array([-1.0, 1.0, 1.0])
-_WINDOW = np.radians(12)
+_COS_WINDOW = np.cos(np.radians(12))
 
 
 def radial_profile(height, ang, rad, ys, phi, band: float = 0.025) -> np.ndarray:
@@ -29,10 +29,15 @@ def radial_profile(height, ang, rad, ys, phi, band: float = 0.025) -> np.ndarray
     """
     phi = np.broadcast_to(phi, (len(ys), np.shape(phi)[-1]))
     out = np.zeros(phi.shape)
+    order = np.argsort(height, kind="stable")
+    height, ang, rad = height[order], ang[order], rad[order]
+    starts = np.searchsorted(height, np.asarray(ys) - band - 1e-9)  # a window around each row, then the exact test
+    stops = np.searchsorted(height, np.asarray(ys) + band + 1e-9, side="right")
     for r, y in enumerate(ys):
-        near_row = np.abs(height - y) < band
-        a, d = ang[near_row], rad[near_row]
-        near = np.abs(np.angle(np.exp(1j * (a[:, None] - phi[r][None, :])))) < _WINDOW
+        h, a, d = height[starts[r] : stops[r]], ang[starts[r] : stops[r]], rad[starts[r] : stops[r]]
+        near_row = np.abs(h - y) < band
+        a, d = a[near_row], d[near_row]
+        near = np.cos(a[:, None] - phi[r][None, :]) > _COS_WINDOW  # within 12 degrees, either way round
         out[r] = np.where(near, d[:, None], 0.0).max(axis=0, initial=0.0)
     return out
 
