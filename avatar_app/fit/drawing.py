@@ -32,6 +32,12 @@ from avatar_app.io.sheet import prepare_view, read_view, view_paths
 SECOND_CHARACTER_SHARE = 0.25
 #: A view's character must be at least this many pixels tall in the original picture.
 MIN_HEIGHT_PX = 64
+#: The hair colour is sampled in this top share of the character's height ...
+HAIR_BAND = 0.04
+#: ... and a pixel within this CIE Lab distance of it (8-bit Lab units) is hair.
+HAIR_COLOUR_DISTANCE = 30.0
+HAIR_LIGHTNESS_WEIGHT = 0.35
+HAIR_STEP = 5  # the flood fill's largest step between neighbouring pixels (8-bit RGB, per channel)
 #: yaw (degrees) guessed from words in a view's file name, as sheets name their views.
 NAME_YAWS = (
     ("three_quarter", 45.0),
@@ -68,6 +74,42 @@ class Drawing:
         alpha = self.square[..., 3:4].astype(np.float32)
         rgb = self.square[..., :3].astype(np.float32) * 255.0 / np.maximum(alpha, 1.0)
         return np.clip(rgb, 0, 255).astype(np.uint8)
+
+    def hair_mask(self) -> np.ndarray:
+        """float32 [S, S] in {0, 1}: the pixels in the hair's colour, connected to the top of the head.
+
+        The hair colour is the median colour of the character's top rows (a head is drawn
+        from the hair down); a pixel is hair within ``HAIR_COLOUR_DISTANCE`` of it in CIE Lab
+        (lightness weighted down: shading).
+        All zeros when the top rows hold no single colour (a hat, a very dark outline).
+        """
+        mask = self.mask
+        rows = np.nonzero(mask.any(axis=1))[0]
+        if len(rows) == 0:
+            return np.zeros(mask.shape, np.float32)
+        band = rows[0] + max(2, int(HAIR_BAND * (rows[-1] - rows[0])))
+        lab = cv2.cvtColor(self.straight_rgb(), cv2.COLOR_RGB2LAB).astype(np.float32)
+        top = mask.copy()
+        top[band:] = False
+        colour = np.median(lab[top], axis=0)
+        # shading darkens and lightens hair: lightness counts for less than hue and chroma
+        near = (
+            np.linalg.norm((lab - colour) * (HAIR_LIGHTNESS_WEIGHT, 1.0, 1.0), axis=2) < HAIR_COLOUR_DISTANCE
+        ) & mask
+        if near[top].mean() < 0.5:
+            return np.zeros(mask.shape, np.float32)
+        # grow from there along gentle colour changes (shading runs down long hair), stopping at
+        # line art and at other colours: a flood fill comparing each pixel with its neighbour
+        rgb = cv2.GaussianBlur(self.straight_rgb(), (3, 3), 0)
+        grown = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
+        grown[1:-1, 1:-1][~mask] = 1  # the background is a wall
+        seeds = np.argwhere(near & top)
+        flags = 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8)
+        for y, x in seeds[:: max(1, len(seeds) // 40)]:
+            if grown[y + 1, x + 1] == 0:
+                cv2.floodFill(rgb, grown, (int(x), int(y)), 0, (HAIR_STEP,) * 3, (HAIR_STEP,) * 3, flags)
+        hair = (grown[1:-1, 1:-1] == 255) | near
+        return cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(np.float32)
 
     def name_yaw(self) -> float | None:
         """The yaw a view's file name suggests (``front``, ``side``, ``back``...), or None."""

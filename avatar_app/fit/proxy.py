@@ -21,6 +21,7 @@ import numpy as np
 
 from avatar_app.raster.camera import OrthographicCamera, yaw_view_dir
 from avatar_app.raster.character_view import raster_mesh
+from avatar_app.raster.mesh import RasterMesh
 from avatar_app.raster.rasterizer import Rasterizer
 from avatar_app.rig import HumanoidPose, HumanoidRig, build_default_avatar
 from avatar_app.rig.avatar_style import AvatarStyle
@@ -28,6 +29,7 @@ from avatar_app.rig.quaternion import quat_from_axis_angle
 from avatar_app.rig.skeleton import forward_kinematics
 
 Z = np.array([0.0, 0.0, 1.0])
+HAIR_PARTS = ("hair",)
 
 
 @dataclass(frozen=True)
@@ -130,16 +132,26 @@ class Silhouettes:
         self.rasterizer = Rasterizer(size)
         self._meshes: dict[int, object] = {}
 
-    def render(self, model: ProxyModel, params: ViewParams, *, size_udp: bool = False) -> np.ndarray:
-        """float32 [S, S, 4] UDP map (channel 3 is the mask) of ``model`` in ``params``."""
+    def _mesh(self, model: ProxyModel):
         key = id(model)
         if key not in self._meshes:
             if len(self._meshes) > 32:
                 self._meshes.clear()
-            self._meshes[key] = (model, raster_mesh(model.character))
-        mesh = self._meshes[key][1]
+            self._meshes[key] = (model, hair_marked_mesh(model.character))
+        return self._meshes[key][1]
+
+    def render(self, model: ProxyModel, params: ViewParams) -> np.ndarray:
+        """float32 [S, S, 4] UDP map (channel 3 is the mask) of ``model`` in ``params``."""
+        mesh = self._mesh(model)
         mesh.update(model.vertices(params))
         return self.rasterizer.render(mesh, params.camera(), udp_only=True).udp.copy()
+
+    def render_hair(self, model: ProxyModel, params: ViewParams) -> tuple[np.ndarray, np.ndarray]:
+        """(mask, hair) float32 [S, S]: where the proxy is, and where its hair is in front."""
+        mesh = self._mesh(model)
+        mesh.update(model.vertices(params))
+        result = self.rasterizer.render(mesh, params.camera())
+        return result.udp[..., 3].copy(), result.color[..., 0].copy()
 
     def mask(self, model: ProxyModel, params: ViewParams) -> np.ndarray:
         return self.render(model, params)[..., 3] > 0.5
@@ -152,6 +164,17 @@ class Silhouettes:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def hair_marked_mesh(character):
+    """The character's raster mesh with colour 1 in red on its hair (and ears), 0 elsewhere."""
+    mesh = raster_mesh(character)
+    parts = character.mesh.part_names
+    hair = np.isin(character.mesh.part_ids, [parts.index(n) for n in HAIR_PARTS if n in parts])
+    colors = np.zeros((len(hair), 4), np.float32)
+    colors[:, 3] = 1.0
+    colors[hair, 0] = 1.0
+    return RasterMesh(mesh.positions, mesh.rest_udp, mesh.triangles, colors)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -39,10 +39,17 @@ from avatar_app.rig.avatar_style import AvatarStyle
 log = logging.getLogger(__name__)
 
 WORK_SIZE = 128
+TRUST_STEPS = 4.0  # Powell searches this many steps either side of where a refinement starts
+SHAPE_TRUST = 0.3
+HAIR_WEIGHT = 0.35  # the hair's share of the score: the silhouette alone cannot tell hair from cloth
+# How much a discrete choice must gain to be taken: an accessory that barely helps is more
+# likely filling a gap the shape left (a small head) than drawn.
+CHOICE_MARGIN = {"ears": 0.015}  # ... and this share of each shape factor's range
 LIMB_VISIBILITY = 0.3  # drawn elbows and wrists score low yet are mostly where mediapipe puts them
 TURNAROUND_YAWS = {1: (0.0,), 2: (0.0, 180.0), 3: (0.0, 90.0, 180.0), 4: (0.0, 45.0, 90.0, 180.0)}
 # per-view variables: (name, step of one unit for Powell, low, high)
 VIEW_VARIABLES = (
+    ("yaw", 5.0, -200.0, 200.0),
     ("half_height", 0.03, 0.1, 3.0),
     ("centre_x", 0.01, -1.0, 1.0),
     ("centre_y", 0.01, -0.5, 2.5),
@@ -66,7 +73,9 @@ class ViewFit:
     landmarks: DrawnLandmarks | None
     start: str  # how the view was started: "landmarks" or the fallback used
     target: np.ndarray = field(repr=False)  # float32 [WORK, WORK] coverage
-    iou: float = 0.0
+    hair: np.ndarray = field(repr=False)  # float32 [WORK, WORK]: where the drawing's hair colour is
+    score: float = 0.0  # what the search maximises (Objective.score)
+    iou: float = 0.0  # the silhouette's IoU, once fitted
 
 
 @dataclass
@@ -89,15 +98,31 @@ class Objective:
         self.note = note
         self.evaluations = 0
 
-    def coverage(self, model: ProxyModel, params: ViewParams) -> np.ndarray:
-        mask = self.silhouettes.render(model, params)[..., 3].astype(np.float32)
-        return cv2.resize(mask, (WORK_SIZE, WORK_SIZE), interpolation=cv2.INTER_AREA)
+    def coverage(self, model: ProxyModel, params: ViewParams) -> tuple[np.ndarray, np.ndarray]:
+        mask, hair = self.silhouettes.render_hair(model, params)
+        shrink = (WORK_SIZE, WORK_SIZE)
+        return (
+            cv2.resize(mask, shrink, interpolation=cv2.INTER_AREA),
+            cv2.resize(hair, shrink, interpolation=cv2.INTER_AREA),
+        )
 
     def score(self, model: ProxyModel, view: ViewFit, params: ViewParams | None = None) -> float:
+        """The silhouette's IoU, blended with the hair's (HAIR_WEIGHT) where the drawing's hair was found."""
         if self.cancel is not None and self.cancel.is_set():
             raise FitCancelled("fit", "the fit to run to the end", "it was cancelled", "start it again when ready")
         self.evaluations += 1
-        return iou(self.coverage(model, params or view.params), view.target)
+        mask, hair = self.coverage(model, params or view.params)
+        silhouette = iou(mask, view.target)
+        if not view.hair.any():
+            return silhouette
+        return (1.0 - HAIR_WEIGHT) * silhouette + HAIR_WEIGHT * iou(hair, view.hair)
+
+    def silhouette_iou(self, model: ProxyModel, view: ViewFit) -> float:
+        return iou(self.coverage(model, view.params)[0], view.target)
+
+
+def hair_target(drawing: Drawing) -> np.ndarray:
+    return cv2.resize(drawing.hair_mask(), (WORK_SIZE, WORK_SIZE), interpolation=cv2.INTER_AREA)
 
 
 def target_coverage(drawing: Drawing) -> np.ndarray:
@@ -116,6 +141,7 @@ def start_view(
         params = _start_from_landmarks(drawing, landmarks, model)
         if params is not None:
             return params, "landmarks"
+        return _frame_alpha(drawing, model, ViewParams(left_arm=75.0, right_arm=75.0)), "landmarks (too few to place)"
     yaw = drawing.name_yaw()
     how = "no person found: rest pose, yaw from the file name"
     if yaw is None:
@@ -154,15 +180,13 @@ def _frame_alpha(drawing: Drawing, model: ProxyModel, params: ViewParams) -> Vie
     return replace(params, half_height=half, centre_y=centre_y, centre_x=centre_x)
 
 
+# Landmarks the camera is solved from: the torso only. Elbows and knees move with a pose the
+# start can only guess, and would pull the scale with it.
 _PAIRS = (
     ("left_shoulder", "leftUpperArm"),
     ("right_shoulder", "rightUpperArm"),
     ("left_hip", "leftUpperLeg"),
     ("right_hip", "rightUpperLeg"),
-    ("left_elbow", "leftLowerArm"),
-    ("right_elbow", "rightLowerArm"),
-    ("left_knee", "leftLowerLeg"),
-    ("right_knee", "rightLowerLeg"),
 )
 
 
@@ -187,9 +211,11 @@ def _start_from_landmarks(drawing: Drawing, lm: DrawnLandmarks, model: ProxyMode
     span = abs(ls[0] - rs[0])
     nose = lm.point("nose")
     turn = float(np.clip((nose[0] - 0.5 * (ls[0] + rs[0])) / max(span, 1e-3), -1.0, 1.0))
+    # nose towards the picture's right of the shoulders' middle = turned to the character's right;
+    # the head turns further than the body, so the body's yaw is taken as a share of the head's
     yaw = 0.0 if facing > 0 else 180.0
-    if facing > 0 and abs(turn) > 0.25:
-        yaw = 45.0 * math.copysign(1.0, -turn)  # nose towards image right = turned to the character's right
+    if facing > 0 and abs(turn) > 0.15:
+        yaw = float(-40.0 * turn)
     left_arm, left_elbow = _arm_angles(lm, size, "left", facing)
     right_arm, right_elbow = _arm_angles(lm, size, "right", -facing)
     params = ViewParams(
@@ -200,7 +226,7 @@ def _start_from_landmarks(drawing: Drawing, lm: DrawnLandmarks, model: ProxyMode
         right_elbow=float(np.clip(right_elbow, -50, 70)),
     )
     joints = model.joints(params)
-    pairs = [(mp, bone) for mp, bone in _PAIRS if lm.seen(mp, size)]
+    pairs = [(mp, bone) for mp, bone in _PAIRS if lm.seen(mp, size, LIMB_VISIBILITY)]
     if len(pairs) < 2:
         return None
     uv = _screen(params, np.array([joints[b] for _, b in pairs]))
@@ -240,7 +266,7 @@ def place_arms(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
             score = objective.score(model, view, candidate)
             if score > best_score:
                 best, best_score = candidate, score
-        view.params, view.iou = best, best_score
+        view.params, view.score = best, best_score
 
 
 def refine_view(objective: Objective, model: ProxyModel, view: ViewFit, max_evaluations: int = 160) -> None:
@@ -249,8 +275,11 @@ def refine_view(objective: Objective, model: ProxyModel, view: ViewFit, max_eval
     names = [v[0] for v in VIEW_VARIABLES]
     steps = np.array([v[1] for v in VIEW_VARIABLES])
     start = np.array([getattr(view.params, n) for n in names]) / steps
-    bounds = [(low / step, high / step) for (_, step, low, high) in VIEW_VARIABLES]
-    start = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
+    limits = np.array([(low / step, high / step) for (_, step, low, high) in VIEW_VARIABLES])
+    start = np.clip(start, limits[:, 0], limits[:, 1])
+    # A local box: Powell's bounded line search samples the whole interval, and far from the
+    # start the silhouettes do not overlap at all (a flat score it cannot climb out of).
+    bounds = list(zip(np.maximum(start - TRUST_STEPS, limits[:, 0]), np.minimum(start + TRUST_STEPS, limits[:, 1])))
 
     def params_of(x: np.ndarray) -> ViewParams:
         return view.params.with_values(**dict(zip(names, (x * steps).tolist())))
@@ -264,11 +293,11 @@ def refine_view(objective: Objective, model: ProxyModel, view: ViewFit, max_eval
     )
     best = params_of(result.x)
     score = objective.score(model, view, best)
-    if score >= view.iou:
-        view.params, view.iou = best, score
+    if score >= view.score:
+        view.params, view.score = best, score
 
 
-def mean_iou(objective: Objective, model: ProxyModel, views: list[ViewFit]) -> float:
+def mean_score(objective: Objective, model: ProxyModel, views: list[ViewFit]) -> float:
     return float(np.mean([objective.score(model, v) for v in views]))
 
 
@@ -281,21 +310,103 @@ def _shape_tables() -> tuple[dict, dict]:
     return continuous, choices
 
 
+# The continuous factors that shape each discrete choice: an option is judged at its best
+# over a small grid of them (a bob with the default's length loses to twin tails that
+# happen to fill the same space; at its own length it wins).
+CHOICE_FACTORS = {
+    "hair_style": (("hair_length", 4), ("hair_volume", 3)),
+    "lower": (("skirt_length", 3), ("skirt_flare", 3)),
+    "sleeves": (("sleeve_volume", 2),),
+}
+
+
+def _option_grid(style: AvatarStyle, name: str, continuous: dict) -> list[AvatarStyle]:
+    grids = [
+        [(factor, float(v)) for v in np.linspace(*continuous[factor], points)]
+        for factor, points in CHOICE_FACTORS.get(name, ())
+        if factor in continuous
+    ]
+    candidates = [style]
+    for grid in grids:
+        candidates = [replace(c, **{factor: value}) for c in candidates for factor, value in grid]
+    return candidates
+
+
 def search_choices(
     objective: Objective, cache: ProxyCache, style: AvatarStyle, views: list[ViewFit]
 ) -> tuple[AvatarStyle, float]:
-    """Each discrete choice in turn, the others held (see module docstring)."""
-    _, choices = _shape_tables()
-    best_score = mean_iou(objective, cache.get(style), views)
+    """Each discrete choice in turn, the others held, each option at its best over a grid of
+    its own factors (see module docstring and CHOICE_FACTORS)."""
+    continuous, choices = _shape_tables()
+    best_score = mean_score(objective, cache.get(style), views)
     for name, options in choices.items():
+        current = getattr(style, name)
+        best_option = (style, best_score)
         for option in options:
-            if getattr(style, name) == option:
-                continue
-            candidate = replace(style, **{name: option})
-            score = mean_iou(objective, cache.get(candidate), views)
+            for candidate in _option_grid(replace(style, **{name: option}), name, continuous):
+                score = mean_score(objective, cache.get(candidate), views)
+                margin = 0.0 if option == current else CHOICE_MARGIN.get(name, 0.002)
+                if score > best_option[1] + margin:
+                    best_option = (candidate, score)
+        style, best_score = best_option
+        objective.note(f"  {name}: {getattr(style, name)} (mean score {best_score:.3f})")
+    return style, best_score
+
+
+def estimate_head_scale(views: list[ViewFit], cache: ProxyCache, style: AvatarStyle) -> AvatarStyle | None:
+    """The head size the drawings show, from how far the top of the head stands above the
+    shoulders for their width (landmarks; front-facing views only). Anime heads are big (5 to
+    8 heads tall) and a silhouette alone trades a big head for big hair; this pins it."""
+    continuous, _ = _shape_tables()
+    if "head_scale" not in continuous:
+        return None
+    ratios = []
+    for view in views:
+        lm, size = view.landmarks, view.drawing.size
+        if lm is None or view.start != "landmarks" or abs(view.params.yaw) > 30.0:
+            continue
+        ls, rs = lm.point("left_shoulder"), lm.point("right_shoulder")
+        top = np.nonzero(view.drawing.mask.any(axis=1))[0][0]
+        span = abs(ls[0] - rs[0]) / max(math.cos(math.radians(view.params.yaw)), 0.5)
+        if span > 0.05 * size:
+            ratios.append((0.5 * (ls[1] + rs[1]) - top) / span)
+    if not ratios:
+        return None
+    wanted = float(np.median(ratios))
+    best, best_error = None, math.inf
+    for value in np.linspace(*continuous["head_scale"], 12):
+        candidate = replace(style, head_scale=float(value))
+        model = cache.get(candidate)
+        joints = model.joints(ViewParams())
+        crown = model.vertices(ViewParams())[:, 1].max()
+        shoulders = 0.5 * (joints["leftUpperArm"][1] + joints["rightUpperArm"][1])
+        ratio = (crown - shoulders) / abs(joints["leftUpperArm"][0] - joints["rightUpperArm"][0])
+        if abs(ratio - wanted) < best_error:
+            best, best_error = candidate, abs(ratio - wanted)
+    return best
+
+
+def search_factors(
+    objective: Objective,
+    cache: ProxyCache,
+    style: AvatarStyle,
+    views: list[ViewFit],
+    points: int = 5,
+    fixed: tuple[str, ...] = (),
+) -> tuple[AvatarStyle, float]:
+    """Each continuous factor over a coarse grid of its range, the others held: the head's
+    size or the hair's length may sit far from the default's, beyond a local search's reach."""
+    continuous, _ = _shape_tables()
+    best_score = mean_score(objective, cache.get(style), views)
+    for name, (low, high) in continuous.items():
+        if name in fixed:
+            continue
+        for value in np.linspace(low, high, points):
+            candidate = replace(style, **{name: float(value)})
+            score = mean_score(objective, cache.get(candidate), views)
             if score > best_score + 1e-4:
                 style, best_score = candidate, score
-        objective.note(f"  {name}: {getattr(style, name)} (mean IoU {best_score:.3f})")
+    objective.note(f"  shape factors on a grid: mean score {best_score:.3f}")
     return style, best_score
 
 
@@ -310,7 +421,7 @@ def refine_shape(
     continuous, _ = _shape_tables()
     names = list(continuous)
     if not names:
-        return style, mean_iou(objective, cache.get(style), views)
+        return style, mean_score(objective, cache.get(style), views)
     low = np.array([continuous[n][0] for n in names])
     high = np.array([continuous[n][1] for n in names])
     span = high - low
@@ -319,17 +430,17 @@ def refine_shape(
         values = np.clip(low + x * span, low, high)
         return replace(style, **{n: float(v) for n, v in zip(names, values)})
 
-    start = (np.array([getattr(style, n) for n in names]) - low) / span
+    start = np.clip((np.array([getattr(style, n) for n in names]) - low) / span, 0.0, 1.0)
     result = minimize(
-        lambda x: 1.0 - mean_iou(objective, cache.get(style_of(x)), views),
+        lambda x: 1.0 - mean_score(objective, cache.get(style_of(x)), views),
         start,
         method="Powell",
-        bounds=[(0.0, 1.0)] * len(names),
+        bounds=list(zip(np.maximum(start - SHAPE_TRUST, 0.0), np.minimum(start + SHAPE_TRUST, 1.0))),
         options={"maxfev": max_evaluations, "xtol": 0.02, "ftol": 1e-4},
     )
     fitted = style_of(result.x)
-    before = mean_iou(objective, cache.get(style), views)
-    after = mean_iou(objective, cache.get(fitted), views)
+    before = mean_score(objective, cache.get(style), views)
+    after = mean_score(objective, cache.get(fitted), views)
     return (fitted, after) if after >= before else (style, before)
 
 
@@ -357,20 +468,34 @@ def fit_views(
                 params, how = fixed_views[k], "given"
             else:
                 params, how = start_view(drawing, lm, model, k, len(drawings))
-            view = ViewFit(drawing, params, lm, how, target_coverage(drawing))
-            view.iou = objective.score(model, view)
+            view = ViewFit(drawing, params, lm, how, target_coverage(drawing), hair_target(drawing))
+            view.score = objective.score(model, view)
+            if how == "landmarks":  # the landmarks' scale can be off (a turned torso): try the alpha's span too
+                spanned = _frame_alpha(drawing, model, params)
+                score = objective.score(model, view, spanned)
+                if score > view.score:
+                    view.params, view.score = spanned, score
             views.append(view)
-            note(f"{drawing.name}: start from {how}, IoU {view.iou:.3f}")
+            note(f"{drawing.name}: start from {how}, score {view.score:.3f}")
         for view in views:
             refine_view(objective, model, view, max_evaluations=120)
-        note(f"views placed: mean IoU {np.mean([v.iou for v in views]):.3f}")
+        note(f"views placed: mean score {np.mean([v.score for v in views]):.3f}")
         for round_ in range(rounds):
+            if round_ == 0:  # the head's size first: a small head leaves room that tails or ears fill
+                measured = estimate_head_scale(views, cache, style)
+                if measured is not None:
+                    style = measured
+                    note(f"  head scale from the drawings: {style.head_scale:.2f}")
+                style, score = search_factors(objective, cache, style, views, fixed=("head_scale",) if measured else ())
             style, score = search_choices(objective, cache, style, views)
+            style, score = search_factors(objective, cache, style, views, fixed=("head_scale",))
             style, score = refine_shape(objective, cache, style, views)
             model = cache.get(style)
             for view in views:
-                view.iou = objective.score(model, view)
+                view.score = objective.score(model, view)
                 refine_view(objective, model, view)
-            note(f"round {round_ + 1}: mean IoU {np.mean([v.iou for v in views]):.3f}")
+            note(f"round {round_ + 1}: mean score {np.mean([v.score for v in views]):.3f}")
+        for view in views:
+            view.iou = objective.silhouette_iou(model, view)
         log.info("fit: %d silhouettes compared", objective.evaluations)
     return FitResult(style, views, model)

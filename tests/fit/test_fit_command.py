@@ -1,0 +1,130 @@
+"""`avatar-app fit` end to end on real drawings, then the character it made, used."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from avatar_app.cli.main import main
+from avatar_app.fit.run import fit_folder
+from avatar_app.fit.search import FitCancelled
+from avatar_app.io.character_folder import open_character_folder
+from avatar_app.io.sheet import load_sheet
+from avatar_app.io.udp import load_udp
+from avatar_app.io.udp_sequence import iter_udp_sequence
+
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def eileen_character(tmp_path_factory, eileen):
+    out = tmp_path_factory.mktemp("characters") / "eileen"
+    assert main(["fit", "--sheet", str(eileen), "--out", str(out), "--size", str(SIZE), "--rounds", "1"]) == 0
+    return out
+
+
+def test_fit_writes_a_character_folder(eileen_character):
+    folder = open_character_folder(eileen_character)
+    assert sorted(p.name for p in folder.sheet_dir.iterdir()) == [
+        "concerned.png",
+        "happy.png",
+        "very_happy_mouth_open.png",
+    ]
+    assert (eileen_character / "fit.png").is_file() and folder.avatar.is_file()
+    assert folder.framing in ("waist", "knee"), "Eileen is drawn down to the thighs"
+    info = json.loads((eileen_character / "character.json").read_text())
+    assert info["made_by"]["tool"] == "avatar-app fit" and len(info["views"]) == 3
+    assert all(v["start"] == "landmarks" for v in info["views"])
+
+
+def test_each_views_udp_lines_up_with_the_sheet_as_loaded(eileen_character):
+    folder = open_character_folder(eileen_character)
+    sheet = load_sheet(folder.sheet_dir, size=SIZE)
+    for k, view in enumerate(folder.views):
+        udp = load_udp(folder.sheet_udp_dir / (view["file"].split("/")[-1][:-4] + ".npz")).data
+        assert udp.shape == (SIZE, SIZE, 4)
+        drawn = sheet.alpha[k, 0] >= 128
+        proxy = udp[..., 3] > 0.5
+        overlap = (drawn & proxy).sum() / (drawn | proxy).sum()
+        assert overlap >= 0.85, f"{view['file']}: the proxy covers the drawing (IoU {overlap:.3f})"
+        assert view["iou"] >= 0.85
+
+
+def test_render_with_the_character_uses_its_body_and_framing(eileen_character, tmp_path, capsys):
+    out = tmp_path / "frames"
+    code = main(
+        ["render", "--character", str(eileen_character), "--frames", "2", "--size", str(SIZE), "--out", str(out)]
+    )
+    assert code == 0
+    assert "fitted proxy body" in capsys.readouterr().err
+    assert len(list(out.glob("*.png"))) == 2
+
+
+def test_udp_with_the_character_is_framed_like_its_drawings(eileen_character, tmp_path):
+    framed, full = tmp_path / "framed", tmp_path / "full"
+    base = ["udp", "--motion", "demo", "--frames", "1", "--size", str(SIZE), "--character", str(eileen_character)]
+    assert main([*base, "--out", str(framed)]) == 0
+    assert main([*base, "--framing", "full", "--out", str(full)]) == 0
+    (a,), (b,) = ([u.data for u in iter_udp_sequence(p)] for p in (framed, full))
+    rows_a = np.nonzero(a[..., 3].max(axis=1) > 0.5)[0]
+    assert rows_a[-1] == SIZE - 1, "a waist-up picture is cut off at its bottom edge"
+    assert a[..., 3].sum() > 1.5 * b[..., 3].sum(), "closer framing: the body fills more of the picture"
+
+
+def test_a_cancelled_fit_writes_nothing(eileen, tmp_path):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(FitCancelled):
+        fit_folder(eileen, tmp_path / "never", size=SIZE, cancel=cancel)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_refuses_to_write_over_other_files(eileen, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["fit", "--sheet", str(eileen), "--out", str(tmp_path)]) == 2
+    assert "--out" in capsys.readouterr().err and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_fit_weights_solves_and_saves_the_map_the_raster_then_applies(eileen_character, tmp_path):
+    """The official weights cannot be had here: their detector is stood in for by a known map of
+    our own sheet UDP (with a fifth of its pixels wrong), which the solver must recover."""
+    import shutil
+
+    from avatar_app.fit.official import calibrate_official
+    from avatar_app.pipeline import PipelineSettings, build_pipeline
+    from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS, udp_map_for
+    from avatar_app.pipeline.specs import SourceSpec
+    from avatar_app.raster.character_view import raster_mesh
+    from avatar_app.rig.character import rest_udp_coordinates
+
+    known = np.array([[0.0, -0.9, 0.0, 0.95], [1.1, 0.0, 0.0, -0.05], [0.0, 0.0, 0.8, 0.1]])
+    folder = open_character_folder(eileen_character)
+    ours = [load_udp(folder.sheet_udp_dir / (v["file"][6:-4] + ".npz")).data for v in folder.views]
+    rng = np.random.default_rng(0)
+    answers = []
+    for udp in ours:
+        theirs = udp.copy()
+        theirs[..., :3] = udp[..., :3] @ known[:, :3].T + known[:, 3] * udp[..., 3:4]
+        wrong = rng.random(udp.shape[:2]) < 0.2
+        theirs[wrong, :3] = rng.random((int(wrong.sum()), 3))
+        answers.append(theirs)
+    weights = tmp_path / "official"
+    shutil.copytree(DEFAULT_WEIGHTS, weights)
+    affine = calibrate_official(eileen_character, weights, size=SIZE, detect=lambda view: answers.pop(0))
+    assert np.abs(affine.matrix - known).max() < 0.01
+    saved = udp_map_for(weights)
+    assert saved is not None and np.allclose(saved.matrix, affine.matrix)
+    assert "udp_map" in json.loads((eileen_character / "character.json").read_text())
+
+    settings = PipelineSettings(
+        SourceSpec("demo"), renderer="conr", sheet_dir=folder.sheet_dir, weights=weights, size=SIZE, max_frames=1
+    )
+    with build_pipeline(settings) as pipeline:
+        character = pipeline.character
+    assert character.udp_calibration is not None
+    plain = rest_udp_coordinates(character.with_udp_map(None))
+    expected = np.clip(plain @ affine.matrix[:, :3].T + affine.matrix[:, 3], 0.0, 1.0)
+    assert np.allclose(raster_mesh(character).rest_udp, expected, atol=1e-5)
