@@ -3,7 +3,7 @@
 
     python tools/make_default_avatar.py [--out assets/characters/default] [--size 512]
 
-Writes ``avatar.glb`` (skinned mesh, VRM humanoid map, spring bones), a character
+Writes ``character.json``, ``avatar.glb`` (skinned mesh, VRM humanoid map, spring bones), a character
 sheet ``sheet/{0_front,1_three_quarter,2_side,3_back}.png`` (RGBA, straight alpha,
 antialiased) and the exact UDP map of each view ``sheet_udp/<view>.npz`` (key ``i``,
 float32 [S,S,4], rendered without antialiasing from the same camera). Deterministic.
@@ -21,6 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from avatar_app.core.frames import RgbaFrame  # noqa: E402
+from avatar_app.io.character_folder import save_character_info  # noqa: E402
 from avatar_app.io.udp import save_udp  # noqa: E402
 from avatar_app.raster.character_view import CharacterView, sheet_cameras  # noqa: E402
 from avatar_app.rig import build_default_avatar, save_glb  # noqa: E402
@@ -44,6 +45,22 @@ def render_sheet(character, size: int):
     return out
 
 
+def character_info() -> dict:
+    """character.json of the built-in character (io/character_folder.py): a full-body sheet."""
+    from avatar_app.rig.avatar_style import AvatarStyle
+
+    return {
+        "name": "default",
+        "made_by": {"tool": "tools/make_default_avatar.py", "sources": []},
+        "proxy": AvatarStyle().describe(),
+        "framing": {"name": "full", "cut": None},
+        "views": [
+            {"file": f"sheet/{name}.png", "framing": "full", "yaw": yaw}
+            for name, yaw in zip(sheet_view_names(), (0.0, 45.0, 90.0, 180.0))
+        ],
+    }
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "assets" / "characters" / "default"))
@@ -57,6 +74,7 @@ def main(argv=None) -> int:
     for name, rgba, udp in render_sheet(character, args.size):
         cv2.imwrite(str(out / "sheet" / f"{name}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
         save_udp(out / "sheet_udp" / f"{name}.npz", udp)
+    save_character_info(out, character_info())
     print(f"wrote {out}/avatar.glb, {len(VIEWS)} sheet views and their UDP maps ({args.size}x{args.size})")
     return 0
 

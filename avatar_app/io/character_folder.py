@@ -88,7 +88,8 @@ class CharacterFolder:
     def describe(self) -> str:
         """One line for the user: which body and framing this character uses."""
         made = self.info.get("made_by", {}).get("tool", "unknown")
-        return f"{self.name}: fitted proxy body ({self.avatar.name}, made by {made}), framing {self.framing}"
+        body = "fitted proxy body" if made == "avatar-app fit" else "body"
+        return f"{self.name}: its {body} ({self.avatar.name}, made by {made}), framing {self.framing}"
 
 
 def is_character_folder(path: str | Path) -> bool:

@@ -59,7 +59,7 @@ def test_render_with_the_character_uses_its_body_and_framing(eileen_character, t
         ["render", "--character", str(eileen_character), "--frames", "2", "--size", str(SIZE), "--out", str(out)]
     )
     assert code == 0
-    assert "fitted proxy body" in capsys.readouterr().err
+    assert "its fitted proxy body" in capsys.readouterr().err
     assert len(list(out.glob("*.png"))) == 2
 
 
