@@ -24,7 +24,9 @@ APP_DIR = "avatar_app"
 @dataclass
 class AppSettings:
     # [character]
-    sheet_dir: str = ""  # "" = the built-in character's sheet
+    character: str = ""  # a character folder or a .glb/.vrm body; "" = the built-in character
+    framing: str = ""  # full | knee | waist | bust; "" = the character's own (from its fit)
+    sheet_dir: str = ""  # "" = the character's sheet
     # [source]
     source: str = "demo"  # demo | webcam | vmc | motion | video
     camera: str = "0"  # a camera index or a device path
@@ -55,7 +57,7 @@ class AppSettings:
 
 
 SECTIONS = {
-    "character": ("sheet_dir",),
+    "character": ("character", "framing", "sheet_dir"),
     "source": ("source", "camera", "vmc_port", "motion_file", "video_file", "udp_detector", "springs"),
     "render": ("renderer", "backend", "precision", "size", "views"),
     "output": (

@@ -1,4 +1,4 @@
-"""The main window: character sheet, source, render and output panels beside the live previews.
+"""The main window: character, sheet, source, render and output panels beside the live previews.
 
 It never blocks: the `LiveSession` worker starts and stops pipelines; sheets, camera lists
 and engine builds load in background tasks; one timer (at most 30 Hz) moves the newest
@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QMainWindow, QScrollArea, QSizePolicy, 
 
 from avatar_app.core.errors import AvatarAppError, SettingError
 from avatar_app.core.settings_file import AppSettings, default_settings_path, load_settings, save_settings
+from avatar_app.gui.character_panel import CharacterPanel
 from avatar_app.gui.output_panel import OutputPanel
 from avatar_app.gui.preview_view import PreviewView
 from avatar_app.gui.render_panel import RenderPanel
@@ -39,6 +40,8 @@ SHORTCUTS = {
     "record": "Ctrl+R",
     "virtual_camera": "Ctrl+Shift+V",
     "load_sheet": "Ctrl+O",
+    "open_character": "Ctrl+Shift+O",
+    "new_character": "Ctrl+N",
     "quit": "Ctrl+Q",
 }
 
@@ -70,17 +73,18 @@ class MainWindow(QMainWindow):
         self._camera_preview: CameraPreview | None = None
         self._closing_previews: list[CameraPreview] = []
         self._pipeline_error_shown = False
+        self._config_before_character: tuple | None = None  # (config,) while a new character's sheet loads
         try:
             self.background_rgb = defaults.parse_colour(self.settings.background, "settings: background")
         except SettingError as err:
             self.settings_warnings.append(f"{err}; using green")
             self.background_rgb = (0, 255, 0)
 
+        self.character_panel = CharacterPanel()
+        self.settings_warnings += self.character_panel.apply_settings(self.settings)
         self.sheet_panel = SheetPanel()
         self.source_panel = SourcePanel(**({"camera_lister": camera_lister} if camera_lister else {}))
-        self.render_panel = RenderPanel(
-            weights_folder=self.weights_folder, weights_looked_in=str(defaults.DEFAULT_WEIGHTS)
-        )
+        self.render_panel = RenderPanel(weights_folder=self.weights, weights_looked_in=str(defaults.DEFAULT_WEIGHTS))
         self.output_panel = OutputPanel()
         self.preview = PreviewView()
         self.stats_bar = StatsBar()
@@ -88,14 +92,14 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_actions()
 
-        self.source_panel.set_detector_available(
-            self.weights_folder is not None, f"needs trained CoNR weights (looked in {defaults.DEFAULT_WEIGHTS})"
-        )
+        self._show_weights()
         self.source_panel.apply_settings(self.settings)
         self.render_panel.apply_settings(self.settings)
         self.output_panel.apply_settings(self.settings)
         self.resize(self.settings.width, self.settings.height)
 
+        self.character_panel.characterChanged.connect(self._character_changed)
+        self.character_panel.framingChanged.connect(self.apply)
         self.sheet_panel.sheetLoaded.connect(self._sheet_loaded)
         self.sheet_panel.sheetFailed.connect(self._sheet_failed)
         self.source_panel.sourceChanged.connect(self._source_chosen)
@@ -103,7 +107,8 @@ class MainWindow(QMainWindow):
         self.render_panel.settingsChanged.connect(self.apply)
         self.output_panel.outputsChanged.connect(self._outputs_changed)
 
-        self._initial_sheet = Path(self.settings.sheet_dir) if self.settings.sheet_dir else DEFAULT_SHEET
+        saved_sheet = self.settings.sheet_dir
+        self._initial_sheet = Path(saved_sheet) if saved_sheet else self.character_panel.sheet_dir
         self.sheet_panel.load(self._initial_sheet)
         self.source_panel.refresh_cameras()
         self._outputs_changed()
@@ -120,7 +125,8 @@ class MainWindow(QMainWindow):
     def _build_layout(self) -> None:
         side = QWidget()
         side_layout = QVBoxLayout(side)
-        for panel in (self.sheet_panel, self.source_panel, self.output_panel, self.render_panel):  # live controls first
+        panels = (self.character_panel, self.sheet_panel, self.source_panel, self.output_panel, self.render_panel)
+        for panel in panels:  # live controls first
             side_layout.addWidget(panel)
         side_layout.addStretch(1)
         scroll = QScrollArea()
@@ -158,12 +164,27 @@ class MainWindow(QMainWindow):
         load_action = self._action(
             "Load sheet…", "load_sheet", self.sheet_panel.choose_folder, "Load a character-sheet folder"
         )
+        self.open_character_action = self._action(
+            "Open character…",
+            "open_character",
+            self.character_panel.choose_file,
+            "Open a character folder or a .glb/.vrm body",
+        )
+        self.new_character_action = self._action(
+            "New character from drawings…",
+            "new_character",
+            lambda: self.character_panel.new_from_drawings(),
+            "Fit a body to your drawings and make a character folder",
+        )
         quit_action = self._action("Quit", "quit", self.close, "Close the window")
         live_menu = self.menuBar().addMenu("&Live")
         for action in (self.start_stop_action, self.record_action, self.virtual_camera_action):
             live_menu.addAction(action)
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(load_action)
+        for action in (self.new_character_action, self.open_character_action, load_action):
+            file_menu.addAction(action)
+        self.edit_fit_action = file_menu.addAction("Edit fit…")
+        self.edit_fit_action.triggered.connect(self.character_panel.edit_fit)
         file_menu.addAction(quit_action)
         toolbar = self.addToolBar("Live")
         toolbar.setMovable(False)
@@ -198,7 +219,7 @@ class MainWindow(QMainWindow):
             source=self.source_panel.spec(),
             sheet_dir=(self.sheet_panel.sheet_path or self._initial_sheet) if conr else None,
             renderer=renderer,
-            weights=self.weights_folder if (conr or self.source_panel.detector_wanted) else None,
+            weights=self.weights if (conr or self.source_panel.detector_wanted) else None,
             backend=option.backend,
             device=option.device,
             precision=self.render_panel.precision.currentData() or "fp32",
@@ -207,6 +228,8 @@ class MainWindow(QMainWindow):
             udp_detector=self.source_panel.detector_wanted,
             fps=self.settings.fps,
             springs=self.source_panel.springs.isChecked(),
+            character=self.character_panel.choice.body,
+            framing=self.character_panel.live_framing,
         )
 
     def apply(self) -> None:
@@ -236,15 +259,42 @@ class MainWindow(QMainWindow):
     def _outputs_changed(self) -> None:
         self.session.set_outputs(self.output_panel.request(self.background_rgb, self.settings.virtual_camera_backend))
 
+    @property
+    def weights(self) -> Path | None:
+        """CoNR's weights: the character's own (its weights/), else the window's."""
+        return self.character_panel.weights or self.weights_folder
+
+    def _show_weights(self) -> None:
+        weights = self.weights
+        self.render_panel.set_weights_folder(weights)
+        self.source_panel.set_detector_available(
+            weights is not None, f"needs trained CoNR weights (looked in {defaults.DEFAULT_WEIGHTS})"
+        )
+
+    def _character_changed(self) -> None:
+        """Another character (or the open one, edited): its weights and sheet, then a pipeline for its body."""
+        self._show_weights()
+        self._initial_sheet = self.character_panel.sheet_dir
+        self._config_before_character = (self.session.wanted_config,)
+        self.sheet_panel.load(self._initial_sheet)  # the pipeline follows once it is checked (_apply_sheet)
+
+    def _apply_sheet(self) -> None:
+        before, self._config_before_character = self._config_before_character, None
+        self.apply()
+        if before is not None and before[0] is not None and self.live and self.session.wanted_config == before[0]:
+            self.session.restart()  # the same paths, new files: the fit editor saves a character in place
+
     def _sheet_loaded(self, path: Path) -> None:
         self.render_panel.set_sheet_views(self.sheet_panel.sheet.num_views)
-        self.apply()
+        self._apply_sheet()
 
     def _sheet_failed(self, error: str) -> None:
         if self.sheet_panel.sheet is None and self._initial_sheet != DEFAULT_SHEET:
             log.warning("the saved sheet %s is unusable (%s); loading the built-in one", self._initial_sheet, error)
             self._initial_sheet = DEFAULT_SHEET
             self.sheet_panel.load(DEFAULT_SHEET)
+            return
+        self._apply_sheet()
 
     # ---- the UI timer ----
 
@@ -303,10 +353,10 @@ class MainWindow(QMainWindow):
 
     def store_settings(self) -> AppSettings:
         settings = self.settings
-        if self.sheet_panel.sheet_path is not None:
-            settings.sheet_dir = (
-                "" if self.sheet_panel.sheet_path == DEFAULT_SHEET else str(self.sheet_panel.sheet_path)
-            )
+        sheet = self.sheet_panel.sheet_path
+        if sheet is not None:  # "" = the character's own sheet
+            settings.sheet_dir = "" if sheet in (DEFAULT_SHEET, self.character_panel.sheet_dir) else str(sheet)
+        self.character_panel.store_settings(settings)
         self.source_panel.store_settings(settings)
         self.render_panel.store_settings(settings)
         self.output_panel.store_settings(settings)
@@ -328,7 +378,7 @@ class MainWindow(QMainWindow):
         for preview in self._closing_previews:
             preview.join()
         self._closing_previews.clear()
-        for panel in (self.sheet_panel, self.source_panel, self.render_panel):
+        for panel in (self.character_panel, self.sheet_panel, self.source_panel, self.render_panel):
             panel.join()
 
     def closeEvent(self, event) -> None:

@@ -49,10 +49,7 @@ class RenderPanel(QGroupBox):
         self.renderer = QComboBox()
         for key, label in RENDERERS:
             self.renderer.addItem(label, key)
-        if weights_folder is None:
-            reason = f"no trained CoNR weights (looked in {weights_looked_in})"
-            _set_item_enabled(self.renderer, 1, False, reason)
-            self.renderer.setItemText(1, "CoNR — needs trained weights")
+        self._show_conr_available()
         self.backend = QComboBox()
         self.precision = QComboBox()
         self.size = QComboBox()
@@ -113,6 +110,23 @@ class RenderPanel(QGroupBox):
     @property
     def view_count(self) -> int | None:
         return self.views.value() or None
+
+    def set_weights_folder(self, folder) -> None:
+        """Another weights folder (a character's own, or none): CoNR's availability and the notes follow."""
+        if folder == self.weights_folder:
+            return
+        self.weights_folder = folder
+        self._show_conr_available()
+        if folder is None and self.renderer.currentData() == "conr":
+            self.renderer.setCurrentIndex(0)  # emits settingsChanged
+        self._update_build()
+        self._update_note()
+
+    def _show_conr_available(self) -> None:
+        available = self.weights_folder is not None
+        reason = "" if available else f"no trained CoNR weights (looked in {self._weights_looked_in})"
+        _set_item_enabled(self.renderer, 1, available, reason)
+        self.renderer.setItemText(1, RENDERERS[1][1] if available else "CoNR — needs trained weights")
 
     def set_sheet_views(self, count: int) -> None:
         self.views.setMaximum(max(1, count))

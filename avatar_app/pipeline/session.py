@@ -9,7 +9,9 @@ at UI rate. Pipelines come from `builder.build_pipeline`, as the CLI's do. No Qt
 (it is tested without the window): frames reach the UI through slots it polls.
 
 Outputs hang off an `OutputHub` (``output_hub``) that outlives each pipeline; they are
-opened at the model size and re-opened when it changes.
+opened at the model size and re-opened when it changes. Weights are loaded once per folder
+for the session's life; a character's body once per version of its file, because the
+window's fit editor rewrites a character's ``avatar.glb`` in place and then restarts.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ class SessionSnapshot:
 class LiveSession:
     """Owns the pipeline and the outputs; every start, stop, open and close runs on ``gui-session``.
 
-    ``character_loader()`` and ``networks_loader(folder)`` are called on the worker and
-    cached. ``capture_factory`` reaches camera sources (tests). ``poll_s``: how often the
-    worker looks again when nothing woke it. ``passes`` counts the worker's finished passes,
+    ``character_loader(path)`` (``character_loader()`` for the built-in body) and
+    ``networks_loader(folder)`` are called on the worker and cached (a body per file version).
+    ``capture_factory`` reaches camera sources (tests). ``poll_s``: how often the worker looks
+    again when nothing woke it. ``passes`` counts the worker's finished passes,
     so a test can wait for the worker to have looked again instead of sleeping.
     """
 
@@ -62,7 +65,8 @@ class LiveSession:
         self.tap = PreviewTap()
         self._wake = threading.Event()
         self.hub = OutputHub(on_failure=self._wake.set)
-        self._loaders = Loaders(character_loader, networks_loader)
+        self._networks = Loaders(networks_loader=networks_loader)  # weights: once per folder, across restarts
+        self._characters = CharacterFiles(character_loader)
         self._capture_factory = capture_factory
         self._lock = threading.Lock()
         # asked for (UI thread writes, worker reads)
@@ -204,7 +208,7 @@ class LiveSession:
         return build_pipeline(
             config,
             [PreviewSink(self.hub)],
-            loaders=self._loaders,
+            loaders=Loaders(self._characters, self._networks.networks),
             tap=self.tap,
             note=lambda text: self._set_note(("starting", text)),
             capture_factory=self._capture_factory,
@@ -276,6 +280,32 @@ class LiveSession:
     def _set_output(self, kind: str, state: OutputState) -> None:
         with self._lock:
             self._out_states[kind] = state
+
+
+class CharacterFiles:
+    """``load(path)`` once per version of the file (modification time and size), ``load()`` for the built-in."""
+
+    def __init__(self, load=None):
+        if load is None:
+            from avatar_app.pipeline.defaults import load_character as load
+        self._load = load
+        self._loaded: dict = {}  # path -> (stamp, character)
+
+    def __call__(self, path: Path | None = None):
+        stamp = _file_stamp(path)
+        kept = self._loaded.get(path)
+        if kept is None or kept[0] != stamp:
+            kept = (stamp, self._load(path) if path is not None else self._load())
+            self._loaded[path] = kept
+        return kept[1]
+
+
+def _file_stamp(path: Path | None) -> tuple | None:
+    try:
+        info = Path(path).stat() if path is not None else None
+    except OSError:
+        return None  # the loader says what is wrong with it
+    return None if info is None else (info.st_mtime_ns, info.st_size)
 
 
 def _describe(exc: BaseException) -> str:

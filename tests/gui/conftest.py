@@ -69,3 +69,11 @@ def sheet_without_alpha(tmp_path) -> Path:
     cv2.ellipse(rgb, (60, 80), (35, 60), 0, 0, 360, (200, 60, 90), -1)
     write_view(folder / "front.png", rgb)
     return folder
+
+
+@pytest.fixture
+def character_folder(tmp_path, good_sheet) -> Path:
+    """A fitted character (miniature, no fit run): waist framing, cut at 0.74 m, the built-in body."""
+    from character_helpers import write_character
+
+    return write_character(tmp_path / "characters" / "test_char", good_sheet)

@@ -176,3 +176,33 @@ def test_a_conr_session_on_onnx_runtime_renders_from_the_weights_deployment(
         assert frame.data.shape == (SIZE, SIZE, 4) and frame.data[..., 3].max() > 0.5
     finally:
         session.close()
+
+
+def test_a_character_file_rewritten_in_place_is_loaded_again_on_restart(character, tmp_path, no_new_threads):
+    """The fit editor saves a character's avatar.glb under the same path and restarts the session."""
+    import os
+
+    body = tmp_path / "avatar.glb"
+    body.write_bytes(b"version 1")
+    loaded = []
+
+    def load(path=None):
+        loaded.append((path, path.read_bytes() if path else None))
+        return character
+
+    session = LiveSession(character_loader=load, poll_s=0.01)
+    try:
+        session.set_config(PipelineSettings(SourceSpec("demo"), size=SIZE, character=body))
+        assert wait_until(lambda: session.snapshot().phase == "running")
+        session.restart()  # the same file: not read again
+        wait_for_passes(session)
+        assert wait_until(lambda: session.snapshot().phase == "running")
+        assert loaded == [(body, b"version 1")]
+        body.write_bytes(b"version 2!")
+        os.utime(body, ns=(body.stat().st_atime_ns, body.stat().st_mtime_ns + 1_000_000_000))
+        session.restart()
+        assert wait_until(lambda: len(loaded) == 2)
+        assert loaded[1] == (body, b"version 2!")
+        assert wait_until(lambda: session.snapshot().phase == "running")
+    finally:
+        session.close()

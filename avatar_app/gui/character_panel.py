@@ -1,0 +1,249 @@
+"""The character: which body the pose drives, how the live avatar is framed, and where characters come from.
+
+A character is what ``--character`` names in the CLI (``pipeline.defaults.open_character_arg``):
+a character folder (``avatar-app fit`` or New character from drawings… makes them: body, sheet,
+framing, optional weights) or a bare .glb/.vrm body. The panel holds the open one as a
+`CharacterChoice` and says in one line which body the pose drives; the window builds the live
+pipeline from it, as ``stream`` does. The framing list starts at the character's own
+("as drawn") and offers the four named framings.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from avatar_app.core.errors import AvatarAppError
+from avatar_app.gui.fit_editor import FRAMING_LABELS, FitEditorDialog
+from avatar_app.gui.new_character_dialog import NewCharacterDialog
+from avatar_app.gui.sheet_panel import ERROR_STYLE, INFO_STYLE
+from avatar_app.io.character_folder import CHARACTER_JSON
+from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, FRAMINGS, CharacterChoice, open_character_arg
+
+log = logging.getLogger(__name__)
+
+OPEN_FILTER = "Characters (character.json *.glb *.vrm *.gltf);;All files (*)"
+
+
+def framing_text(framing: str | float, named: str | None = None) -> str:
+    """``bust``, or ``bust (cut at 0.83 m)`` for a measured cut."""
+    if isinstance(framing, str):
+        return FRAMING_LABELS.get(framing, framing).lower()
+    return f"{FRAMING_LABELS.get(named or '', 'cut').lower()}, cut at {framing:.2f} m"
+
+
+class CharacterPanel(QGroupBox):
+    characterChanged = pyqtSignal()  # another character, or the same one saved with edits (`choice`)
+    framingChanged = pyqtSignal()
+
+    def __init__(self, parent=None):
+        super().__init__("Character", parent)
+        self.choice: CharacterChoice = _built_in()
+        self.new_dialog: NewCharacterDialog | None = None
+        self.editor: FitEditorDialog | None = None
+        self.body_label = QLabel("")
+        self.body_label.setWordWrap(True)
+        self.body_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.framing = QComboBox()
+        self.framing.addItem("as drawn", None)
+        for name in FRAMINGS:
+            self.framing.addItem(FRAMING_LABELS[name], name)
+        self.framing.setToolTip("How much of the body the live picture shows; 'as drawn' follows the character's fit")
+        self.framing.currentIndexChanged.connect(lambda _: self.framingChanged.emit())
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("A character folder (its character.json) or a .glb/.vrm body")
+        self.open_button.clicked.connect(self.choose_file)
+        self.new_button = QPushButton("New from drawings…")
+        self.new_button.setToolTip("Fit a body to your drawings and make a character folder (10–60 s)")
+        self.new_button.clicked.connect(lambda: self.new_from_drawings())
+        self.edit_button = QPushButton("Edit fit…")
+        self.edit_button.clicked.connect(self.edit_fit)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+
+        form = QFormLayout()
+        form.addRow("Framing", self.framing)
+        buttons = QHBoxLayout()
+        for button in (self.open_button, self.new_button, self.edit_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.body_label)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        self._show_choice()
+
+    # ---- what is chosen ----
+
+    @property
+    def live_framing(self) -> str | float:
+        """The framing the live pipeline uses: the one picked, else the character's own."""
+        return self.framing.currentData() or self.choice.framing
+
+    @property
+    def sheet_dir(self) -> Path:
+        return self.choice.sheet_dir
+
+    @property
+    def weights(self) -> Path | None:
+        return self.choice.weights
+
+    # ---- opening ----
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open a character folder (or its character.json) or a body file; False, with the error shown, if unusable."""
+        path = Path(path)
+        if path.name == CHARACTER_JSON:
+            path = path.parent
+        try:
+            choice = open_character_arg(path)
+        except AvatarAppError as exc:
+            self.show_message(f"Could not open {path}: {exc}", error=True)
+            return False
+        self._set_choice(choice, keep_framing=False)
+        return True
+
+    def choose_file(self) -> None:
+        start = str(self.choice.folder.root.parent) if self.choice.folder else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open character (character.json) or body", start, OPEN_FILTER)
+        if path:
+            self.open_path(path)
+
+    def new_from_drawings(self, drawings: Path | None = None, out: Path | None = None) -> NewCharacterDialog:
+        if self.new_dialog is not None and self.new_dialog.running:
+            self.new_dialog.show()
+            self.new_dialog.raise_()
+            return self.new_dialog
+        self.new_dialog = NewCharacterDialog(self.window(), drawings=drawings, out=out)
+        self.new_dialog.characterMade.connect(self.open_path)
+        self.new_dialog.show()
+        return self.new_dialog
+
+    def edit_fit(self) -> FitEditorDialog | None:
+        folder = self.choice.folder
+        if not is_fitted(self.choice):
+            self.show_message(
+                "Only a character made from drawings has a fit to edit (the built-in one is shipped as it is); "
+                "open or make one first.",
+                error=True,
+            )
+            return None
+        if self.editor is not None and self.editor.isVisible() and self.editor.edit.folder.root == folder.root:
+            self.editor.raise_()
+            return self.editor
+        try:
+            self.editor = FitEditorDialog(folder, self.window())
+        except AvatarAppError as exc:
+            self.show_message(str(exc), error=True)
+            return None
+        self.editor.characterSaved.connect(self._saved)
+        self.editor.show()
+        return self.editor
+
+    def _saved(self, folder) -> None:
+        """The editor rewrote the open character: the same folder, read again."""
+        try:
+            choice = open_character_arg(folder.root)
+        except AvatarAppError as exc:
+            self.show_message(f"Could not reopen {folder.root} after saving: {exc}", error=True)
+            return
+        self._set_choice(choice)
+
+    def _set_choice(self, choice: CharacterChoice, *, keep_framing: bool = True) -> None:
+        self.choice = choice
+        if not keep_framing:
+            blocked = self.framing.blockSignals(True)
+            self.framing.setCurrentIndex(0)  # a new character comes with its own framing
+            self.framing.blockSignals(blocked)
+        self._show_choice()
+        self.show_message("")
+        self.characterChanged.emit()
+
+    # ---- showing ----
+
+    def _show_choice(self) -> None:
+        choice = self.choice
+        self.body_label.setText(f"The pose drives {choice.describe()}.")
+        self.body_label.setToolTip(str(choice.folder.root if choice.folder else choice.body or "built in"))
+        named = choice.folder.framing if choice.folder else None
+        self.framing.setItemText(0, f"As drawn ({framing_text(choice.framing, named)})")
+        fitted = is_fitted(choice)
+        self.edit_button.setEnabled(fitted)
+        self.edit_button.setToolTip(
+            "Look at the fit, change the proxy's shape and the framings, re-fit, save"
+            if fitted
+            else "Open a character made from drawings to edit its fit"
+        )
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
+        self.message.setVisible(bool(text))
+
+    @property
+    def message_is_error(self) -> bool:
+        return self.message.isVisible() and self.message.styleSheet() == ERROR_STYLE
+
+    # ---- settings and shutdown ----
+
+    def apply_settings(self, settings) -> list[str]:
+        """Open the saved character and framing (quietly); warnings for what could not be used."""
+        warnings = []
+        if settings.character:
+            try:
+                self.choice = open_character_arg(settings.character)
+            except AvatarAppError as exc:
+                warnings.append(f"the saved character is unusable ({exc}); using the built-in one")
+        index = self.framing.findData(settings.framing) if settings.framing else 0
+        if index < 0:
+            warnings.append(f"settings: framing {settings.framing!r} is not one of {', '.join(FRAMINGS)}; as drawn")
+        blocked = self.framing.blockSignals(True)
+        self.framing.setCurrentIndex(max(0, index))
+        self.framing.blockSignals(blocked)
+        self._show_choice()
+        for warning in warnings:
+            log.warning("%s", warning)
+        return warnings
+
+    def store_settings(self, settings) -> None:
+        choice = self.choice
+        if choice.body is None:  # the built-in character
+            settings.character = ""
+        else:
+            settings.character = str(choice.folder.root if choice.folder else choice.body)
+        settings.framing = self.framing.currentData() or ""
+
+    def join(self, timeout: float = 10.0) -> None:
+        for dialog in (self.new_dialog, self.editor):
+            if dialog is not None:
+                dialog.join(timeout)
+
+
+def is_fitted(choice: CharacterChoice) -> bool:
+    """A character folder a fit made (each view has its camera and pose), and not the shipped one."""
+    folder = choice.folder
+    if folder is None or folder.root.resolve() == DEFAULT_CHARACTER.resolve() or not folder.views:
+        return False
+    return all("params" in view for view in folder.views)
+
+
+def _built_in() -> CharacterChoice:
+    try:
+        return open_character_arg(None)
+    except AvatarAppError as exc:  # a broken character.json in the shipped folder: still start
+        log.warning("the built-in character folder is unusable (%s); using its body alone", exc)
+        return CharacterChoice(None, None)
