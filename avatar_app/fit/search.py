@@ -1,21 +1,18 @@
 """Fit a proxy to drawings: each view's camera and pose, and the shape they share.
 
 1. **Start per view.** With landmarks (``fit.landmarks``): the camera that puts the proxy's
-   shoulders, hips, elbows and knees where the drawing has them (linear least squares for
-   scale and centre), the arms' angles from shoulder -> elbow -> wrist, and the yaw from
-   where the nose sits between the shoulders. Without: a rest pose, the yaw the file name
-   or the view's place in a turnaround sheet suggests (front, three-quarter, side, back),
-   and the camera that spans the drawing's alpha from the top of the head to the feet
-   (or, for a drawing cut off at the bottom, to the thighs).
-2. **Shape, coarse.** Each discrete choice (hair style, lower body, sleeves, bangs...) is
-   tried in turn with the others held, keeping the one whose silhouettes overlap the
-   drawings best (mean IoU over the views).
-3. **Refine.** scipy's Powell method, bounded, on 1 - IoU: first each view's camera and
-   pose with the shape held, then the continuous shape factors with the views held, then
-   the views again.
+   shoulders and hips where the drawing has them (linear least squares for scale and
+   centre; the alpha's span is tried too, as a turned torso misleads the scale), the arms'
+   angles from shoulder -> elbow -> wrist, and a yaw from where the nose sits between the
+   shoulders. Without: a rest pose, the yaw the file name or the view's place in a
+   turnaround sheet suggests (front, three-quarter, side, back), and the camera that spans
+   the drawing's alpha from the top of the head to the feet (or, cut off, to the thighs).
+2. **Shape** (``fit.shape_search``): the head's size measured from the drawings, then a
+   coarse search over the discrete choices and the continuous factors, then Powell.
+3. **Views.** Each view's camera and pose: a coarse grid for the arms, then scipy's Powell
+   method in a local box, the shape held. ``fit_views`` alternates 2 and 3 for ``rounds``.
 
-Silhouettes are compared at ``WORK_SIZE`` (the proxy rendered at twice that and averaged
-down, so the score changes smoothly with sub-pixel moves).
+What is maximised is ``fit.objective.Objective.score`` (silhouette and hair).
 """
 
 from __future__ import annotations
@@ -24,27 +21,41 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-import cv2
 import numpy as np
 from scipy.optimize import minimize
 
-from avatar_app.core.errors import AvatarAppError
 from avatar_app.fit.drawing import Drawing
 from avatar_app.fit.landmarks import DrawnLandmarks
-from avatar_app.fit.proxy import ProxyCache, ProxyModel, Silhouettes, ViewParams, iou
+from avatar_app.fit.objective import (
+    WORK_SIZE,
+    FitCancelled,
+    FitResult,
+    Objective,
+    ViewFit,
+    hair_target,
+    target_coverage,
+)
+from avatar_app.fit.proxy import ProxyCache, ProxyModel, Silhouettes, ViewParams
+from avatar_app.fit.shape_search import estimate_head_scale, refine_shape, search_choices, search_factors
 from avatar_app.rig.avatar_style import AvatarStyle
+
+__all__ = [
+    "WORK_SIZE",
+    "FitCancelled",
+    "FitResult",
+    "Objective",
+    "ViewFit",
+    "fit_views",
+    "hair_target",
+    "start_view",
+    "target_coverage",
+]
 
 log = logging.getLogger(__name__)
 
-WORK_SIZE = 128
 TRUST_STEPS = 4.0  # Powell searches this many steps either side of where a refinement starts
-SHAPE_TRUST = 0.3
-HAIR_WEIGHT = 0.35  # the hair's share of the score: the silhouette alone cannot tell hair from cloth
-# How much a discrete choice must gain to be taken: an accessory that barely helps is more
-# likely filling a gap the shape left (a small head) than drawn.
-CHOICE_MARGIN = {"ears": 0.015}  # ... and this share of each shape factor's range
 LIMB_VISIBILITY = 0.3  # drawn elbows and wrists score low yet are mostly where mediapipe puts them
 TURNAROUND_YAWS = {1: (0.0,), 2: (0.0, 180.0), 3: (0.0, 90.0, 180.0), 4: (0.0, 45.0, 90.0, 180.0)}
 # per-view variables: (name, step of one unit for Powell, low, high)
@@ -60,74 +71,6 @@ VIEW_VARIABLES = (
     ("legs", 3.0, -5.0, 30.0),
     ("head_tilt", 3.0, -25.0, 25.0),
 )
-
-
-class FitCancelled(AvatarAppError):
-    """The user stopped the fit; nothing was written."""
-
-
-@dataclass
-class ViewFit:
-    drawing: Drawing
-    params: ViewParams
-    landmarks: DrawnLandmarks | None
-    start: str  # how the view was started: "landmarks" or the fallback used
-    target: np.ndarray = field(repr=False)  # float32 [WORK, WORK] coverage
-    hair: np.ndarray = field(repr=False)  # float32 [WORK, WORK]: where the drawing's hair colour is
-    score: float = 0.0  # what the search maximises (Objective.score)
-    iou: float = 0.0  # the silhouette's IoU, once fitted
-
-
-@dataclass
-class FitResult:
-    style: AvatarStyle
-    views: list[ViewFit]
-    model: ProxyModel
-
-    @property
-    def mean_iou(self) -> float:
-        return float(np.mean([v.iou for v in self.views]))
-
-
-class Objective:
-    """1 - IoU of proxy silhouettes against the drawings, with cancellation and progress."""
-
-    def __init__(self, silhouettes: Silhouettes, cancel: threading.Event | None, note: Callable[[str], None]):
-        self.silhouettes = silhouettes
-        self.cancel = cancel
-        self.note = note
-        self.evaluations = 0
-
-    def coverage(self, model: ProxyModel, params: ViewParams) -> tuple[np.ndarray, np.ndarray]:
-        mask, hair = self.silhouettes.render_hair(model, params)
-        shrink = (WORK_SIZE, WORK_SIZE)
-        return (
-            cv2.resize(mask, shrink, interpolation=cv2.INTER_AREA),
-            cv2.resize(hair, shrink, interpolation=cv2.INTER_AREA),
-        )
-
-    def score(self, model: ProxyModel, view: ViewFit, params: ViewParams | None = None) -> float:
-        """The silhouette's IoU, blended with the hair's (HAIR_WEIGHT) where the drawing's hair was found."""
-        if self.cancel is not None and self.cancel.is_set():
-            raise FitCancelled("fit", "the fit to run to the end", "it was cancelled", "start it again when ready")
-        self.evaluations += 1
-        mask, hair = self.coverage(model, params or view.params)
-        silhouette = iou(mask, view.target)
-        if not view.hair.any():
-            return silhouette
-        return (1.0 - HAIR_WEIGHT) * silhouette + HAIR_WEIGHT * iou(hair, view.hair)
-
-    def silhouette_iou(self, model: ProxyModel, view: ViewFit) -> float:
-        return iou(self.coverage(model, view.params)[0], view.target)
-
-
-def hair_target(drawing: Drawing) -> np.ndarray:
-    return cv2.resize(drawing.hair_mask(), (WORK_SIZE, WORK_SIZE), interpolation=cv2.INTER_AREA)
-
-
-def target_coverage(drawing: Drawing) -> np.ndarray:
-    alpha = drawing.square[..., 3].astype(np.float32) / 255.0
-    return cv2.resize(alpha, (WORK_SIZE, WORK_SIZE), interpolation=cv2.INTER_AREA)
 
 
 # ---- 1. start ---------------------------------------------------------------------------
@@ -295,153 +238,6 @@ def refine_view(objective: Objective, model: ProxyModel, view: ViewFit, max_eval
     score = objective.score(model, view, best)
     if score >= view.score:
         view.params, view.score = best, score
-
-
-def mean_score(objective: Objective, model: ProxyModel, views: list[ViewFit]) -> float:
-    return float(np.mean([objective.score(model, v) for v in views]))
-
-
-def _shape_tables() -> tuple[dict, dict]:
-    """(continuous factors with bounds, discrete choices) the fitter may vary."""
-    from avatar_app.rig import avatar_style
-
-    continuous = dict(getattr(avatar_style, "SHAPE_CONTINUOUS", {}))
-    choices = dict(getattr(avatar_style, "SHAPE_CHOICES", {}))
-    return continuous, choices
-
-
-# The continuous factors that shape each discrete choice: an option is judged at its best
-# over a small grid of them (a bob with the default's length loses to twin tails that
-# happen to fill the same space; at its own length it wins).
-CHOICE_FACTORS = {
-    "hair_style": (("hair_length", 4), ("hair_volume", 3)),
-    "lower": (("skirt_length", 3), ("skirt_flare", 3)),
-    "sleeves": (("sleeve_volume", 2),),
-}
-
-
-def _option_grid(style: AvatarStyle, name: str, continuous: dict) -> list[AvatarStyle]:
-    grids = [
-        [(factor, float(v)) for v in np.linspace(*continuous[factor], points)]
-        for factor, points in CHOICE_FACTORS.get(name, ())
-        if factor in continuous
-    ]
-    candidates = [style]
-    for grid in grids:
-        candidates = [replace(c, **{factor: value}) for c in candidates for factor, value in grid]
-    return candidates
-
-
-def search_choices(
-    objective: Objective, cache: ProxyCache, style: AvatarStyle, views: list[ViewFit]
-) -> tuple[AvatarStyle, float]:
-    """Each discrete choice in turn, the others held, each option at its best over a grid of
-    its own factors (see module docstring and CHOICE_FACTORS)."""
-    continuous, choices = _shape_tables()
-    best_score = mean_score(objective, cache.get(style), views)
-    for name, options in choices.items():
-        current = getattr(style, name)
-        best_option = (style, best_score)
-        for option in options:
-            for candidate in _option_grid(replace(style, **{name: option}), name, continuous):
-                score = mean_score(objective, cache.get(candidate), views)
-                margin = 0.0 if option == current else CHOICE_MARGIN.get(name, 0.002)
-                if score > best_option[1] + margin:
-                    best_option = (candidate, score)
-        style, best_score = best_option
-        objective.note(f"  {name}: {getattr(style, name)} (mean score {best_score:.3f})")
-    return style, best_score
-
-
-def estimate_head_scale(views: list[ViewFit], cache: ProxyCache, style: AvatarStyle) -> AvatarStyle | None:
-    """The head size the drawings show, from how far the top of the head stands above the
-    shoulders for their width (landmarks; front-facing views only). Anime heads are big (5 to
-    8 heads tall) and a silhouette alone trades a big head for big hair; this pins it."""
-    continuous, _ = _shape_tables()
-    if "head_scale" not in continuous:
-        return None
-    ratios = []
-    for view in views:
-        lm, size = view.landmarks, view.drawing.size
-        if lm is None or view.start != "landmarks" or abs(view.params.yaw) > 30.0:
-            continue
-        ls, rs = lm.point("left_shoulder"), lm.point("right_shoulder")
-        top = np.nonzero(view.drawing.mask.any(axis=1))[0][0]
-        span = abs(ls[0] - rs[0]) / max(math.cos(math.radians(view.params.yaw)), 0.5)
-        if span > 0.05 * size:
-            ratios.append((0.5 * (ls[1] + rs[1]) - top) / span)
-    if not ratios:
-        return None
-    wanted = float(np.median(ratios))
-    best, best_error = None, math.inf
-    for value in np.linspace(*continuous["head_scale"], 12):
-        candidate = replace(style, head_scale=float(value))
-        model = cache.get(candidate)
-        joints = model.joints(ViewParams())
-        crown = model.vertices(ViewParams())[:, 1].max()
-        shoulders = 0.5 * (joints["leftUpperArm"][1] + joints["rightUpperArm"][1])
-        ratio = (crown - shoulders) / abs(joints["leftUpperArm"][0] - joints["rightUpperArm"][0])
-        if abs(ratio - wanted) < best_error:
-            best, best_error = candidate, abs(ratio - wanted)
-    return best
-
-
-def search_factors(
-    objective: Objective,
-    cache: ProxyCache,
-    style: AvatarStyle,
-    views: list[ViewFit],
-    points: int = 5,
-    fixed: tuple[str, ...] = (),
-) -> tuple[AvatarStyle, float]:
-    """Each continuous factor over a coarse grid of its range, the others held: the head's
-    size or the hair's length may sit far from the default's, beyond a local search's reach."""
-    continuous, _ = _shape_tables()
-    best_score = mean_score(objective, cache.get(style), views)
-    for name, (low, high) in continuous.items():
-        if name in fixed:
-            continue
-        for value in np.linspace(low, high, points):
-            candidate = replace(style, **{name: float(value)})
-            score = mean_score(objective, cache.get(candidate), views)
-            if score > best_score + 1e-4:
-                style, best_score = candidate, score
-    objective.note(f"  shape factors on a grid: mean score {best_score:.3f}")
-    return style, best_score
-
-
-def refine_shape(
-    objective: Objective,
-    cache: ProxyCache,
-    style: AvatarStyle,
-    views: list[ViewFit],
-    max_evaluations: int = 60,
-) -> tuple[AvatarStyle, float]:
-    """Powell on the continuous shape factors, the views held."""
-    continuous, _ = _shape_tables()
-    names = list(continuous)
-    if not names:
-        return style, mean_score(objective, cache.get(style), views)
-    low = np.array([continuous[n][0] for n in names])
-    high = np.array([continuous[n][1] for n in names])
-    span = high - low
-
-    def style_of(x: np.ndarray) -> AvatarStyle:
-        values = np.clip(low + x * span, low, high)
-        return replace(style, **{n: float(v) for n, v in zip(names, values)})
-
-    start = np.clip((np.array([getattr(style, n) for n in names]) - low) / span, 0.0, 1.0)
-    result = minimize(
-        lambda x: 1.0 - mean_score(objective, cache.get(style_of(x)), views),
-        start,
-        method="Powell",
-        bounds=list(zip(np.maximum(start - SHAPE_TRUST, 0.0), np.minimum(start + SHAPE_TRUST, 1.0))),
-        options={"maxfev": max_evaluations, "xtol": 0.02, "ftol": 1e-4},
-    )
-    fitted = style_of(result.x)
-    before = mean_score(objective, cache.get(style), views)
-    after = mean_score(objective, cache.get(fitted), views)
-    return (fitted, after) if after >= before else (style, before)
 
 
 def fit_views(

@@ -7,11 +7,12 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from conftest import read_rgba, write_rgba
 
 from avatar_app.core.errors import SheetError
 from avatar_app.fit.drawing import load_drawings, square_transform
 from avatar_app.io.sheet import load_sheet
+
+from fit_helpers import read_rgba, write_rgba
 
 
 def test_views_are_in_the_sheets_own_frame(eileen):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import write_rgba
 
 from avatar_app.fit.drawing import load_drawings
 from avatar_app.fit.landmarks import LandmarkFinder
 from avatar_app.fit.proxy import ProxyModel
 from avatar_app.fit.search import start_view
 from avatar_app.rig.avatar_style import AvatarStyle
+
+from fit_helpers import write_rgba
 
 
 @pytest.fixture(scope="module")

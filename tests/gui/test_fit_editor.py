@@ -117,10 +117,10 @@ def test_refit_runs_the_fitter_from_the_edits_in_the_background_and_writes_nothi
 
 def test_saving_the_open_character_restarts_the_live_avatar_with_its_new_body(qtbot, make_window, good_sheet, tmp_path):
     """Same paths, same settings: the window restarts the session, and the session reads the new avatar.glb."""
-    from character_helpers import write_character
-
     from avatar_app.pipeline.defaults import load_character
     from avatar_app.pipeline.session import LiveSession
+
+    from character_helpers import write_character
 
     folder = write_character(tmp_path / "full_char", good_sheet, framing="full", cut=None)
     bodies = []

@@ -9,9 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from character_helpers import fake_fit_folder
 
 from avatar_app.core.errors import SheetError
+
+from character_helpers import fake_fit_folder
 
 REPO = Path(__file__).resolve().parents[2]
 EILEEN = REPO / "examples" / "drawn" / "eileen"
