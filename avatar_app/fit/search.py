@@ -39,6 +39,7 @@ from avatar_app.fit.objective import (
 )
 from avatar_app.fit.proxy import ProxyCache, ProxyModel, Silhouettes, ViewParams
 from avatar_app.fit.shape_search import estimate_head_scale, refine_shape, search_choices, search_factors
+from avatar_app.raster.framing import cut_height
 from avatar_app.rig.avatar_style import AvatarStyle
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+CUT_FRAMINGS = ("knee", "waist", "bust")
 TRUST_STEPS = 4.0  # Powell searches this many steps either side of where a refinement starts
 LIMB_VISIBILITY = 0.3  # drawn elbows and wrists score low yet are mostly where mediapipe puts them
 TURNAROUND_YAWS = {1: (0.0,), 2: (0.0, 180.0), 3: (0.0, 90.0, 180.0), 4: (0.0, 45.0, 90.0, 180.0)}
@@ -107,12 +109,12 @@ def _view_dir(yaw: float) -> np.ndarray:
     return yaw_view_dir(yaw)
 
 
-def _frame_alpha(drawing: Drawing, model: ProxyModel, params: ViewParams) -> ViewParams:
-    """The camera spanning the drawing's alpha rows with the proxy, head top to feet (or thighs)."""
+def _frame_alpha(drawing: Drawing, model: ProxyModel, params: ViewParams, cut: str = "waist") -> ViewParams:
+    """The camera spanning the drawing's alpha rows with the proxy: head top to feet, or, for a
+    drawing cut off at the bottom, to the ``cut`` framing's height (``raster.framing``)."""
     uv = _screen(params, model.vertices(params).astype(np.float64))
     top_v = uv[:, 1].max()
-    joints = model.joints(params)
-    bottom_v = uv[:, 1].min() if not drawing.cut_bottom else 0.5 * (joints["hips"][1] + joints["leftLowerLeg"][1])
+    bottom_v = uv[:, 1].min() if not drawing.cut_bottom else cut_height(model.character, cut)
     rows = np.nonzero(drawing.mask.any(axis=1))[0]
     cols = np.nonzero(drawing.mask.any(axis=0))[0]
     size = drawing.size
@@ -266,11 +268,16 @@ def fit_views(
                 params, how = start_view(drawing, lm, model, k, len(drawings))
             view = ViewFit(drawing, params, lm, how, target_coverage(drawing), hair_target(drawing))
             view.score = objective.score(model, view)
-            if how == "landmarks":  # the landmarks' scale can be off (a turned torso): try the alpha's span too
-                spanned = _frame_alpha(drawing, model, params)
-                score = objective.score(model, view, spanned)
+            # Also try the cameras spanning the alpha: the landmarks' scale can be off (a turned
+            # torso), and without landmarks where the drawing is cut is a guess: try each framing.
+            candidates = []
+            if how != "given":
+                cuts = CUT_FRAMINGS if drawing.cut_bottom else ("full",)
+                candidates = [_frame_alpha(drawing, model, params, cut) for cut in cuts]
+            for candidate in candidates:
+                score = objective.score(model, view, candidate)
                 if score > view.score:
-                    view.params, view.score = spanned, score
+                    view.params, view.score = candidate, score
             views.append(view)
             note(f"{drawing.name}: start from {how}, score {view.score:.3f}")
         for view in views:

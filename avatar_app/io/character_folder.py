@@ -33,6 +33,7 @@ from avatar_app.core.errors import InputError
 SCHEMA_VERSION = 1
 CHARACTER_JSON = "character.json"
 FRAMING_NAMES = ("full", "knee", "waist", "bust")
+WEIGHT_FILES = ("udpparsernet.pth", "target_pose_encoder.pth", "shader.pth", "rgbadecodernet.pth")
 REFIT_FIX = "make the folder again: avatar-app fit --sheet {root}/sheet --out {root}"
 
 
@@ -65,8 +66,9 @@ class CharacterFolder:
 
     @property
     def weights(self) -> Path | None:
+        """``weights/`` when it holds the four CoNR files (an empty or partial one is not used)."""
         folder = self.root / "weights"
-        return folder if folder.is_dir() else None
+        return folder if all((folder / name).is_file() for name in WEIGHT_FILES) else None
 
     @property
     def framing(self) -> str:

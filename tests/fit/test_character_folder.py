@@ -84,3 +84,13 @@ def test_character_argument_kinds(tmp_path):
 
     with pytest.raises(SettingError, match="avatar-app fit"):
         open_character_arg(tmp_path / "nothing.txt")
+
+
+def test_only_a_complete_weights_folder_is_the_characters(tmp_path):
+    root = _folder(tmp_path, {"schema": SCHEMA_VERSION})
+    (root / "weights").mkdir()
+    (root / "weights" / "shader.pth").write_bytes(b"")
+    assert open_character_folder(root).weights is None, "a partial weights/ would make auto pick CoNR and fail"
+    for name in ("udpparsernet.pth", "target_pose_encoder.pth", "rgbadecodernet.pth"):
+        (root / "weights" / name).write_bytes(b"")
+    assert open_character_folder(root).weights == root / "weights"
