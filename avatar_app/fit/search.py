@@ -50,6 +50,7 @@ __all__ = [
     "ViewFit",
     "fit_views",
     "hair_target",
+    "measure_views",
     "start_view",
     "target_coverage",
 ]
@@ -301,4 +302,21 @@ def fit_views(
         for view in views:
             view.iou = objective.silhouette_iou(model, view)
         log.info("fit: %d silhouettes compared", objective.evaluations)
+    return FitResult(style, views, model)
+
+
+def measure_views(
+    drawings: list[Drawing], style: AvatarStyle, params: list[ViewParams], starts: list[str]
+) -> FitResult:
+    """A ``FitResult`` for a given shape and views, measured, not searched (the window's Save)."""
+    model = ProxyModel(style)
+    views = [
+        ViewFit(drawing, view_params, None, start, target_coverage(drawing), hair_target(drawing))
+        for drawing, view_params, start in zip(drawings, params, starts, strict=True)
+    ]
+    with Silhouettes(2 * WORK_SIZE) as silhouettes:
+        objective = Objective(silhouettes, None, lambda text: None)
+        for view in views:
+            view.score = objective.score(model, view)
+            view.iou = objective.silhouette_iou(model, view)
     return FitResult(style, views, model)

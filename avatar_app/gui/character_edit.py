@@ -180,26 +180,10 @@ def fit_result(edit: CharacterEdit, note: Note = lambda text: None):
 
 
 def measured_result(drawings: list, style: AvatarStyle, params: list, starts: list[str]):
-    """``FitResult`` for given shape and views without searching: what ``write_character_folder`` takes.
+    """``FitResult`` for given shape and views without searching: what ``write_character_folder`` takes."""
+    from avatar_app.fit.search import measure_views
 
-    Builds each ``ViewFit`` from the targets ``fit.search`` defines for it (the silhouette, and the
-    hair where the fitter scores it), so a new target there needs no change here."""
-    from avatar_app.fit import search
-    from avatar_app.fit.proxy import ProxyModel, Silhouettes
-
-    targets = {"target": search.target_coverage, "hair": getattr(search, "hair_target", None)}
-    wanted = {f.name for f in dataclasses.fields(search.ViewFit) if f.default is dataclasses.MISSING}
-    model = ProxyModel(style)
-    views = []
-    for drawing, view_params, start in zip(drawings, params, starts):
-        extra = {name: make(drawing) for name, make in targets.items() if name in wanted and make is not None}
-        views.append(search.ViewFit(drawing, view_params, None, start, **extra))
-    with Silhouettes(2 * search.WORK_SIZE) as silhouettes:
-        objective = search.Objective(silhouettes, None, lambda text: None)
-        measure = getattr(objective, "silhouette_iou", None) or objective.score
-        for view in views:
-            view.iou = float(measure(model, view))
-    return search.FitResult(style, views, model)
+    return measure_views(drawings, style, params, starts)
 
 
 def save(edit: CharacterEdit, note: Note = lambda text: None) -> CharacterEdit:

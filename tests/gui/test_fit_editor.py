@@ -5,11 +5,14 @@ in the background and writes nothing."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox
 
 from avatar_app.gui.character_edit import shape_tables
+from avatar_app.io.character_folder import WEIGHT_FILES
+from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS
 
 
 def read_info(folder) -> dict:
@@ -43,6 +46,8 @@ def test_editing_the_shape_and_framings_and_saving_rewrites_character_json(qtbot
     weights = character_folder / "weights"
     weights.mkdir()
     (weights / "adapted.txt").write_text("kept")
+    for name in WEIGHT_FILES:  # a complete weights/ (CharacterFolder.weights needs all four)
+        shutil.copyfile(DEFAULT_WEIGHTS / name, weights / name)
     window = make_window()
     editor = open_editor(qtbot, window, character_folder)
     continuous, choices = shape_tables()
