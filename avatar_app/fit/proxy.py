@@ -153,9 +153,6 @@ class Silhouettes:
         result = self.rasterizer.render(mesh, params.camera())
         return result.udp[..., 3].copy(), result.color[..., 0].copy()
 
-    def mask(self, model: ProxyModel, params: ViewParams) -> np.ndarray:
-        return self.render(model, params)[..., 3] > 0.5
-
     def close(self) -> None:
         self.rasterizer.close()
 

@@ -32,7 +32,7 @@ from avatar_app.core.errors import InputError
 
 SCHEMA_VERSION = 1
 CHARACTER_JSON = "character.json"
-FRAMING_NAMES = ("full", "knee", "waist", "bust")
+FRAMING_NAMES = ("full", "knee", "waist", "bust")  # raster.framing.FRAMINGS (io may not import raster)
 WEIGHT_FILES = ("udpparsernet.pth", "target_pose_encoder.pth", "shader.pth", "rgbadecodernet.pth")
 REFIT_FIX = "make the folder again: avatar-app fit --sheet {root}/sheet --out {root}"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from avatar_app.core.errors import SettingError
 from avatar_app.io.character_folder import CharacterFolder, open_character_folder
+from avatar_app.raster.framing import FRAMINGS
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ def load_character(path: str | Path | None = None):
 
 
 BODY_SUFFIXES = (".glb", ".vrm", ".gltf")
-FRAMINGS = ("full", "knee", "waist", "bust")
 
 
 @dataclass(frozen=True)

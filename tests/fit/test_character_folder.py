@@ -94,3 +94,10 @@ def test_only_a_complete_weights_folder_is_the_characters(tmp_path):
     for name in ("udpparsernet.pth", "target_pose_encoder.pth", "rgbadecodernet.pth"):
         (root / "weights" / name).write_bytes(b"")
     assert open_character_folder(root).weights == root / "weights"
+
+
+def test_the_folder_knows_the_rasters_framings():
+    from avatar_app.io.character_folder import FRAMING_NAMES
+    from avatar_app.raster.framing import FRAMINGS
+
+    assert FRAMING_NAMES == FRAMINGS
