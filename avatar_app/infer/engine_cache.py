@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from avatar_app.core.atomic import write_text_atomic
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -83,18 +83,8 @@ def engine_paths(directory, spec: EngineSpec) -> tuple[Path, Path]:
 
 def write_sidecar(path, spec: EngineSpec, **extra) -> Path:
     """Write the sidecar atomically (``extra``: build seconds, host, ... informational only)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": SIDECAR_FORMAT, "key": spec.key, **spec.fields(), "info": extra}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def read_sidecar(path) -> dict | None:

@@ -23,11 +23,10 @@ This module reads and writes the folder's files; it knows nothing of rigs or net
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from avatar_app.core.atomic import write_text_atomic
 from avatar_app.core.errors import InputError
 
 SCHEMA_VERSION = 1
@@ -151,18 +150,7 @@ def open_character_folder(path: str | Path) -> CharacterFolder:
 
 def write_json_atomic(path: str | Path, data: dict) -> Path:
     """Write ``data`` as JSON to ``path`` through a temporary file: never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def save_character_info(root: str | Path, info: dict) -> Path:

@@ -22,14 +22,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from avatar_app.core.atomic import write_text_atomic
 from avatar_app.core.errors import InputError, SettingError
 
 log = logging.getLogger(__name__)
@@ -344,16 +343,7 @@ def save_udp_affine(path: str | Path, affine: UdpAffine, *, meta: Mapping) -> Pa
         raise SettingError(
             "UDP calibration meta", "JSON values (str, numbers, lists, dicts)", str(err), "pass plain values"
         ) from None
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text, fsync=True)
     return path
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from avatar_app.core import atomic
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import UdpMap
 from avatar_app.rig import Character, SkinnedMesh, rest_udp_coordinates, udp_calibration
@@ -213,7 +214,7 @@ def test_a_failing_write_keeps_the_old_file_and_leaves_no_temporary(our_views, t
     def fail(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(udp_calibration.os, "replace", fail)
+    monkeypatch.setattr(atomic.os, "replace", fail)  # the one atomic writer (core/atomic.py)
     with pytest.raises(OSError, match="disk full"):
         save_udp_affine(path, _fitted(our_views), meta={"run": 2})
     assert path.read_bytes() == before
