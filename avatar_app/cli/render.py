@@ -17,7 +17,6 @@ from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
 from avatar_app.pipeline.defaults import (
     DEFAULT_WEIGHTS,
-    check_framing,
     load_character,
     load_networks,
     open_character_arg,
@@ -130,7 +129,7 @@ def run(args) -> int:
     if args.poses:
         poses = iter_udp_sequence(args.poses, fps=args.fps)
     else:
-        framing = check_framing(args.framing) if args.framing is not None else choice.framing
+        framing = choice.framing_or(args.framing)
         print(f"render: {args.motion} motion on {choice.describe()}, framing {framing}", file=sys.stderr)
         character = load_character(choice.body)
         udp_map = udp_map_for(args.weights)

@@ -23,7 +23,6 @@ from avatar_app.cli.common import add_character_arguments
 from avatar_app.core.errors import AvatarAppError
 from avatar_app.pipeline.defaults import (
     DEFAULT_WEIGHTS,
-    check_framing,
     choose_renderer,
     open_character_arg,
     parse_colour,
@@ -150,7 +149,7 @@ def settings_from_args(args):
     if warning:
         print(warning, file=sys.stderr, flush=True)
     print(f"avatar-app: the pose drives {choice.describe()}", file=sys.stderr, flush=True)
-    framing = check_framing(args.framing) if args.framing is not None else choice.framing
+    framing = choice.framing_or(args.framing)
     return PipelineSettings(
         source=source,
         renderer=renderer,

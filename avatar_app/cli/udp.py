@@ -8,7 +8,7 @@ from pathlib import Path
 from avatar_app.cli.common import add_character_arguments, load_motion
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
-from avatar_app.pipeline.defaults import check_framing, load_character, open_character_arg
+from avatar_app.pipeline.defaults import load_character, open_character_arg
 
 
 def add_parser(sub) -> None:
@@ -39,7 +39,7 @@ def run(args) -> int:
     motion = load_motion(args.motion)
     choice = open_character_arg(args.character)
     character = load_character(choice.body)
-    framing = check_framing(args.framing) if args.framing is not None else choice.framing
+    framing = choice.framing_or(args.framing)
     frames = args.frames if args.frames is not None else max(1, int(round(motion.duration * args.fps)))
     if frames < 1:
         raise SettingError("--frames", "at least 1", repr(frames), "use e.g. --frames 60")

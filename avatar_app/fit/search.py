@@ -100,14 +100,8 @@ def start_view(
 
 def _screen(params: ViewParams, points: np.ndarray) -> np.ndarray:
     """World points -> (u, v): along the camera's right axis and up."""
-    right = np.cross(-_view_dir(params.yaw), [0.0, 1.0, 0.0])
+    right, _, _ = params.camera().basis()
     return np.stack([points @ right, points[:, 1]], axis=1)
-
-
-def _view_dir(yaw: float) -> np.ndarray:
-    from avatar_app.raster.camera import yaw_view_dir
-
-    return yaw_view_dir(yaw)
 
 
 def _frame_alpha(drawing: Drawing, model: ProxyModel, params: ViewParams, cut: str = "waist") -> ViewParams:

@@ -77,6 +77,10 @@ class CharacterChoice:
             return "full"
         return self.folder.cut if self.folder.cut is not None else self.folder.framing
 
+    def framing_or(self, override: str | None) -> str | float:
+        """``--framing`` when given (checked), else the character's own."""
+        return check_framing(override) if override is not None else self.framing
+
     def describe(self) -> str:
         if self.folder is not None:
             return self.folder.describe()
