@@ -12,6 +12,9 @@ Why it is built this way:
   colour gets its own multisampled pass and resolve.
 * The projection is flipped vertically so GL's bottom-up readback already
   has image row 0 at the top: no per-frame flip copy, arrays stay C-contiguous.
+* With a :class:`~avatar_app.raster.drawn_look.DrawnLook` the colour is drawn instead by the
+  drawn pass (:mod:`avatar_app.raster.drawn_pass`: colour per fragment from the rest
+  position, cel shading, contour lines), after the UDP pass, which stays as it is.
 * Static vertex data is uploaded once per mesh; per frame only positions are
   written, and only when :meth:`RasterMesh.update` ran. Framebuffers and the
   numpy readback buffers are allocated once.
@@ -30,6 +33,8 @@ from avatar_app.core.errors import InputError, SettingError
 from avatar_app.core.frames import UdpMap, check_model_size
 from avatar_app.raster.camera import OrthographicCamera, PerspectiveCamera
 from avatar_app.raster.context import create_headless_context
+from avatar_app.raster.drawn_look import DrawnLook
+from avatar_app.raster.drawn_pass import DrawnPass
 from avatar_app.raster.mesh import RasterMesh
 
 log = logging.getLogger(__name__)
@@ -115,6 +120,7 @@ class _GpuMesh:
         self.buffers = [self.positions, ctx.buffer(mesh.rest_udp), ctx.buffer(mesh.triangles)]
         position, udp, index = self.buffers
         self.index_count = mesh.triangles.size
+        self.looks: dict = {}  # id(DrawnLook) -> (weakref, buffers), made by the drawn pass
         self.udp_vao = ctx.vertex_array(
             programs["udp"], [(position, "3f", "in_position"), (udp, "3f", "in_udp")], index, index_element_size=4
         )
@@ -140,6 +146,9 @@ class _GpuMesh:
                 self.vertex_arrays.append(self.color_vao)
 
     def release(self) -> None:
+        for _, buffers in self.looks.values():
+            buffers.release()
+        self.looks = {}
         for obj in self.vertex_arrays + self.buffers:
             obj.release()
         self.vertex_arrays, self.buffers = [], []
@@ -211,6 +220,7 @@ class Rasterizer:
             self._gl_objects[:0] = [self._msaa_fbo, self._resolve_fbo, self._msaa_color, self._msaa_depth]
         self._gl_objects += list(self._programs.values())
 
+        self._drawn = None  # the drawn pass, made on the first render with a look
         self._result = self.allocate_result()
         self._meshes: dict[int, tuple[weakref.ref, _GpuMesh, weakref.finalize]] = {}
         self._dead_meshes: list[int] = []  # appended by finalizers, released on the GL thread
@@ -228,11 +238,19 @@ class Rasterizer:
         return RasterResult(np.zeros(shape, np.float32), np.zeros(shape, np.float32) if with_color else None)
 
     def render(
-        self, mesh: RasterMesh, camera, *, udp_only: bool = False, out: RasterResult | None = None
+        self,
+        mesh: RasterMesh,
+        camera,
+        *,
+        udp_only: bool = False,
+        out: RasterResult | None = None,
+        look: DrawnLook | None = None,
     ) -> RasterResult:
         """Rasterize ``mesh`` seen by ``camera``; colour too when the mesh has colours and not ``udp_only``.
 
-        Returns ``out`` (filled) or the rasterizer's reused buffers; see RasterResult.
+        With ``look`` (a DrawnLook of this mesh) the colour is the drawn look instead, never
+        multisampled: its alpha is the UDP mask exactly. Returns ``out`` (filled) or the
+        rasterizer's reused buffers; see RasterResult.
         """
         self._enter()
         if not isinstance(mesh, RasterMesh):
@@ -246,7 +264,9 @@ class Rasterizer:
                 type(camera).__name__,
                 "use auto_frame(...)",
             )
-        with_color = mesh.colors is not None and not udp_only
+        if look is not None and not isinstance(look, DrawnLook):
+            raise InputError("Rasterizer.render(look)", "a DrawnLook or None", type(look).__name__, "use drawn_look()")
+        with_color = (mesh.colors is not None or look is not None) and not udp_only
         result = self._result if out is None else self._check_out(out, with_color)
 
         gpu = self._gpu_mesh(mesh)
@@ -261,7 +281,16 @@ class Rasterizer:
         ctx.disable(mgl.BLEND | mgl.CULL_FACE)  # two-sided hair/skirt; UDP must never blend
         ctx.depth_func = "<"
 
-        if with_color and not self.color_samples:
+        if with_color and look is not None:
+            self._programs["udp"]["view_projection"].write(matrix_bytes)
+            self._udp_fbo.use()
+            self._udp_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+            gpu.udp_vao.render(mgl.TRIANGLES, vertices=gpu.index_count)
+            self._udp_texture.read_into(result.udp)
+            if self._drawn is None:
+                self._drawn = DrawnPass(ctx, self.width, self.height, self._depth)
+            self._drawn.render(gpu, mesh, look, camera, matrix_bytes, result.color)
+        elif with_color and not self.color_samples:
             self._programs["udp+color"]["view_projection"].write(matrix_bytes)
             self._mrt_fbo.use()
             self._mrt_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
@@ -306,6 +335,9 @@ class Rasterizer:
         for obj in self._gl_objects:
             obj.release()
         self._gl_objects = []
+        if self._drawn is not None:
+            self._drawn.release()
+            self._drawn = None
         if self._owns_ctx:
             self.ctx.release()
         self._closed = True
