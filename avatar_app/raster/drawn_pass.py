@@ -84,9 +84,9 @@ class DrawnPass:
         corners = np.array([[-1.0, -1.0], [3.0, -1.0], [-1.0, 3.0]], np.float32)  # one triangle covers the screen
         self.corners = ctx.buffer(corners)
         self.screen = ctx.vertex_array(self.edges, [(self.corners, "2f", "in_corner")])
-        self.edges["color_tex"].value = 0
-        self.edges["geom_tex"].value = 1
-        self.edges["depth_tex"].value = 2
+        for unit, name in enumerate(("color_tex", "geom_tex", "depth_tex")):
+            if name in self.edges:
+                self.edges[name].value = unit
         self._objects = [self.screen, self.corners, self.gbuffer, self.output]
         self._objects += [self.color, self.geom, self.depth_copy, self.final, self.program, self.edges]
 
