@@ -54,19 +54,16 @@ from avatar_app.core.frames import check_model_size
 from avatar_app.raster.camera import VIEW_YAWS_DEG, yaw_view_dir
 from avatar_app.raster.character_view import raster_mesh
 from avatar_app.raster.context import create_headless_context
+from avatar_app.raster.drawn_look import DrawnLook
 from avatar_app.raster.framing import FollowCamera, RestMeasures, measure
 from avatar_app.raster.mesh import RasterMesh
 from avatar_app.raster.rasterizer import Rasterizer
-from avatar_app.rig import (
-    Character,
-    CharacterAnimator,
-    DemoMotion,
-    HumanoidPose,
-    forward_kinematics,
-)
+from avatar_app.rig import Character, CharacterAnimator, DemoMotion
 from avatar_app.rig.default_avatar import AvatarStyle, build_default_avatar
-from avatar_app.rig.humanoid import BONE_INDEX
-from avatar_app.rig.quaternion import quat_from_euler, quat_multiply
+from avatar_app.training.augment import augment_sample
+from avatar_app.training.drawn_family import FAMILIES, character_look, drawing_variant, random_drawn_style
+from avatar_app.training.drawn_family import family as family_named
+from avatar_app.training.pose_jitter import jitter_rotations, run_in_vertices
 from avatar_app.training.sample import Sample
 from avatar_app.training.views import prepared_sheet, render_rest_views
 
@@ -86,53 +83,18 @@ __all__ = [
 SPLITS = ("train", "val")
 VAL_STYLE_OFFSET = 1_000_000  # style seeds of the val split start here; train uses 0 .. num_characters - 1
 SHEET_VIEWS = ("front", "three_quarter", "side", "back")
-RUN_IN_FRAMES = 10
-FRAME_DT = 1.0 / 30.0
 # Spring substep: VRM's own 60 Hz (the live app uses 120 Hz for smoothness at any frame
 # rate; the spring parameters are rescaled per substep, so the motion is the same) halves
 # the cost of the run-in, the largest part of a sample.
 SPRING_DT = 1.0 / 60.0
-FRONT_SHARE = 0.6  # of target yaws within FRONT_YAW_DEG of the front
+FRONT_SHARE = FAMILIES["toon"].front_share  # of target yaws within FRONT_YAW_DEG of the front (toon)
 FRONT_YAW_DEG = 45.0
 ZOOM_RANGE = (0.92, 1.10)  # target camera half-height factor: < 1 zooms in
 SHIFT_FRACTION = 0.05  # of the frame height, up/down and sideways
 # Target framings: mostly full body (every joint supervised), the rest as often as streams use them.
-TARGET_FRAMING_SHARES = {"full": 0.40, "knee": 0.25, "waist": 0.20, "bust": 0.15}
+TARGET_FRAMING_SHARES = FAMILIES["toon"].target_framing_shares
 # Sheet views: users' drawings are full body or cut knee/waist-up; a bust sheet shows too little body.
-SHEET_FRAMING_SHARES = {"full": 0.60, "knee": 0.25, "waist": 0.15}
-
-# Extra rotation per humanoid bone on top of the demo motion: (x, y, z) ranges in degrees,
-# applied in the parent's frame. Left side only; the right side is its mirror image.
-# Signs (VRM normalized bones): +x bends the knee, -x swings the thigh forward, -y bends
-# the left elbow forward, +z raises the left arm / spreads the left leg.
-_JITTER_DEG = {
-    "hips": ((-5, 5), (-5, 5), (-5, 5)),
-    "spine": ((-8, 8), (-8, 8), (-8, 8)),
-    "chest": ((-8, 8), (-8, 8), (-8, 8)),
-    "neck": ((-12, 12), (-12, 12), (-12, 12)),
-    "head": ((-15, 15), (-15, 15), (-15, 15)),
-    "leftUpperArm": ((-35, 35), (-35, 35), (-10, 35)),
-    "leftLowerArm": ((-20, 20), (-35, 5), (0, 0)),
-    "leftHand": ((-20, 20), (-20, 20), (-20, 20)),
-    "leftUpperLeg": ((-35, 20), (-15, 15), (-5, 20)),
-    "leftLowerLeg": ((0, 35), (0, 0), (0, 0)),
-    "leftFoot": ((-15, 15), (-5, 5), (-5, 5)),
-}
-
-
-def _mirrored_jitter() -> dict[str, tuple]:
-    out = dict(_JITTER_DEG)
-    for bone, (x, y, z) in _JITTER_DEG.items():
-        if bone.startswith("left"):  # mirroring x: the y and z angles change sign
-            out["right" + bone[4:]] = (x, (-y[1], -y[0]), (-z[1], -z[0]))
-    return out
-
-
-JITTER_DEG = _mirrored_jitter()
-_JITTER_BONES = sorted(JITTER_DEG)  # a fixed draw order
-_JITTER_INDEX = np.array([BONE_INDEX[b] for b in _JITTER_BONES])
-_JITTER_LOW = np.array([[r[0] for r in JITTER_DEG[b]] for b in _JITTER_BONES], dtype=np.float64)
-_JITTER_HIGH = np.array([[r[1] for r in JITTER_DEG[b]] for b in _JITTER_BONES], dtype=np.float64)
+SHEET_FRAMING_SHARES = FAMILIES["toon"].sheet_framing_shares
 
 
 def _style_seed(split: str, index: int) -> int:
@@ -145,14 +107,21 @@ def character_style(split: str, index: int) -> tuple[str, AvatarStyle]:
     return f"syn{style_seed:07d}", AvatarStyle.random(np.random.default_rng(style_seed))
 
 
-def sheet_framings(split: str, index: int) -> tuple[str, ...]:
+def _stream(split: str, index: int, stream: int) -> np.random.Generator:
+    """Draws of character ``index`` of ``split`` that leave its style's (and each other's) alone."""
+    return np.random.default_rng(np.random.SeedSequence([_style_seed(split, index), stream]))
+
+
+def sheet_framings(split: str, index: int, shares: dict | None = None) -> tuple[str, ...]:
     """The framing of each sheet view (:data:`SHEET_VIEWS` order) of character ``index`` of ``split``.
 
     A stream of its own from the style seed, so the style's draws are not disturbed.
+    ``shares`` defaults to :data:`SHEET_FRAMING_SHARES` (the toon family's).
     """
-    rng = np.random.default_rng(np.random.SeedSequence([_style_seed(split, index), 1]))
-    names = list(SHEET_FRAMING_SHARES)
-    picks = rng.choice(len(names), size=len(SHEET_VIEWS), p=list(SHEET_FRAMING_SHARES.values()))
+    shares = SHEET_FRAMING_SHARES if shares is None else shares
+    rng = _stream(split, index, 1)
+    names = list(shares)
+    picks = rng.choice(len(names), size=len(SHEET_VIEWS), p=list(shares.values()))
     return tuple(names[k] for k in picks)
 
 
@@ -170,6 +139,7 @@ class SyntheticCharacter:
     sheet_rgb: np.ndarray  # uint8 [4,3,S,S] premultiplied
     sheet_alpha: np.ndarray  # uint8 [4,1,S,S]
     sheet_udp: np.ndarray  # float32 [4,4,S,S]
+    look: DrawnLook | None = None  # the drawn family's look of ``mesh``
 
 
 _rendering_pid: int | None = None  # the process that made a GL context here; a forked child inherits it
@@ -230,8 +200,10 @@ class SyntheticDataset:
         color_samples: int = 0,
         pose_jitter: float = 1.0,
         max_cached: int = 256,
+        family: str = "toon",
     ):
         self.size = check_model_size(size, "SyntheticDataset size")
+        self.family = family_named(family)
         if split not in SPLITS:
             raise SettingError("SyntheticDataset split", f"one of {SPLITS}", repr(split), "use 'train' or 'val'")
         if not (isinstance(num_characters, int) and 1 <= num_characters <= VAL_STYLE_OFFSET):
@@ -286,29 +258,34 @@ class SyntheticDataset:
 
         order = rng.permutation(len(SHEET_VIEWS))[: self.views]
         time_s = float(rng.uniform(0.0, self.motion.duration))
-        jitter = self._jitter(rng)
-        yaw = float(
-            rng.uniform(-FRONT_YAW_DEG, FRONT_YAW_DEG) if rng.random() < FRONT_SHARE else rng.uniform(-180.0, 180.0)
-        )
+        jitter = jitter_rotations(rng, self.pose_jitter)
+        front, shares = self.family.front_share, self.family.target_framing_shares
+        yaw = float(rng.uniform(-FRONT_YAW_DEG, FRONT_YAW_DEG) if rng.random() < front else rng.uniform(-180.0, 180.0))
         zoom = float(rng.uniform(*ZOOM_RANGE))
         shift = rng.uniform(-SHIFT_FRACTION, SHIFT_FRACTION, size=2)
-        framing = str(rng.choice(list(TARGET_FRAMING_SHARES), p=list(TARGET_FRAMING_SHARES.values())))
+        framing = str(rng.choice(list(shares), p=list(shares.values())))
 
-        cached.mesh.update(self._pose_vertices(cached.animator, time_s, jitter))
+        cached.mesh.update(run_in_vertices(cached.animator, self.motion, time_s, jitter))
         joints = cached.animator.world_matrices[:, :3, 3]
         camera = self._camera(cached.measures, joints, framing, yaw, zoom, shift)
         renderers.activate()
-        result = renderers.target.render(cached.mesh, camera)
+        result = renderers.target.render(cached.mesh, camera, look=cached.look)
+        sheet_rgb, sheet_alpha = cached.sheet_rgb[order], cached.sheet_alpha[order]
+        target_rgba = np.ascontiguousarray(np.clip(result.color, 0.0, 1.0).transpose(2, 0, 1))
+        if self.family.drawn:  # a stream of its own: the draws above are the toon family's
+            augment_rng = np.random.default_rng(np.random.SeedSequence([self.seed, SPLITS.index(self.split), index, 7]))
+            sheet_rgb, sheet_alpha, target_rgba = augment_sample(sheet_rgb, sheet_alpha, target_rgba, augment_rng)
         return Sample(
-            sheet_rgb=cached.sheet_rgb[order],
-            sheet_alpha=cached.sheet_alpha[order],
+            sheet_rgb=sheet_rgb,
+            sheet_alpha=sheet_alpha,
             sheet_udp=cached.sheet_udp[order],
             target_udp=np.ascontiguousarray(result.udp.transpose(2, 0, 1)),
-            target_rgba=np.ascontiguousarray(np.clip(result.color, 0.0, 1.0).transpose(2, 0, 1)),
+            target_rgba=target_rgba,
             character=cached.character_id,
             meta={
                 "index": index,
                 "split": self.split,
+                "family": self.family.name,
                 "sheet_yaws": [VIEW_YAWS_DEG[SHEET_VIEWS[k]] for k in order],
                 "sheet_framings": [cached.sheet_framings[k] for k in order],
                 "framing": framing,
@@ -329,9 +306,14 @@ class SyntheticDataset:
         character_id, style = character_style(self.split, k)
         character = build_default_avatar(style)
         mesh = raster_mesh(character, reduction=0.0)  # the exact mesh: this is ground truth
-        framings = sheet_framings(self.split, k)
+        framings = sheet_framings(self.split, k, self.family.sheet_framing_shares)
         renderers = self._ready_renderers()
-        rgb, alpha, udp = self._sheet(renderers, character, mesh, framings)
+        look = None
+        if self.family.drawn:
+            character_id = "drw" + character_id[3:]
+            look = character_look(character, style, random_drawn_style(_stream(self.split, k, 2)))
+        drawn = self._render_sheet(renderers, k, character, style, mesh, look, framings)
+        rgb, alpha, udp = prepared_sheet(drawn, self.size, source=f"{character.name} sheet")
         cached = SyntheticCharacter(
             character_id,
             style,
@@ -343,6 +325,7 @@ class SyntheticDataset:
             rgb,
             alpha,
             udp,
+            look,
         )
         self._characters[k] = cached
         while len(self._characters) > self.max_cached:
@@ -356,10 +339,9 @@ class SyntheticDataset:
         :data:`SHEET_VIEWS` order, named like the shipped default sheet (``0_front`` ...)."""
         cached = self.character(k)
         renderers = self._ready_renderers()
-        try:
-            return self._render_sheet(renderers, cached.character, cached.mesh, cached.sheet_framings)
-        finally:
-            renderers.sheet.forget(cached.mesh)
+        return self._render_sheet(
+            renderers, k, cached.character, cached.style, cached.mesh, cached.look, cached.sheet_framings
+        )
 
     def close(self) -> None:
         """Release the GL context and the cached characters."""
@@ -389,44 +371,30 @@ class SyntheticDataset:
             self._renderers = _Renderers(self.size, 2 * self.size, self.color_samples)
         return self._renderers
 
-    def _sheet(self, renderers: _Renderers, character, mesh, framings):
-        """The four rest-pose views, prepared to size like a loaded sheet: rgb, alpha, udp arrays."""
-        drawn = self._render_sheet(renderers, character, mesh, framings)
-        renderers.sheet.forget(mesh)
-        return prepared_sheet(drawn, self.size, source=f"{character.name} sheet")
-
-    @staticmethod
-    def _render_sheet(renderers: _Renderers, character, mesh, framings) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    def _render_sheet(self, renderers: _Renderers, k: int, character, style, mesh, look, framings):
+        """The four rest-pose views as drawn files would hold them. The drawn family draws them
+        from a variant of the body (:func:`drawing_variant`), their UDP from the body itself."""
         renderers.activate()
-        return render_rest_views(renderers.sheet, character, mesh, SHEET_VIEWS, framings)
-
-    def _jitter(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """(bone indices, quaternions) of the extra rotations of one sample."""
-        angles = np.radians(rng.uniform(_JITTER_LOW, _JITTER_HIGH) * self.pose_jitter)  # [B, 3] x, y, z
-        return _JITTER_INDEX, quat_from_euler(angles[:, ::-1], "ZYX")
-
-    def _pose_vertices(self, animator: CharacterAnimator, time_s: float, jitter) -> np.ndarray:
-        """Run the animator through the run-in frames ending at ``time_s``; the last frame's vertices.
-
-        Only the last frame is skinned: the earlier ones just move the spring bones.
-        """
-        animator.reset()
-        skeleton = animator.character.skeleton
-        for k in range(RUN_IN_FRAMES):
-            pose = self._jittered(self.motion.pose_at(time_s - (RUN_IN_FRAMES - 1 - k) * FRAME_DT), jitter)
-            if k == RUN_IN_FRAMES - 1:
-                return animator.update(pose, FRAME_DT)
-            if animator.springs is not None:
-                local = animator.pose_for(pose)
-                animator.springs.step(local, forward_kinematics(skeleton, local), FRAME_DT)
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _jittered(pose: HumanoidPose, jitter) -> HumanoidPose:
-        bones, quats = jitter
-        rotations = pose.rotations.copy()
-        rotations[bones] = quat_multiply(quats, rotations[bones])
-        return HumanoidPose(rotations, pose.hips_translation)
+        try:
+            if look is None:
+                return render_rest_views(renderers.sheet, character, mesh, SHEET_VIEWS, framings)
+            drawing_style = drawing_variant(style, _stream(self.split, k, 3))
+            drawing = build_default_avatar(drawing_style)
+            drawing_mesh = raster_mesh(drawing, reduction=0.0)
+            drawing_look = character_look(drawing, drawing_style, look.style)
+            views = render_rest_views(
+                renderers.sheet,
+                drawing,
+                drawing_mesh,
+                SHEET_VIEWS,
+                framings,
+                look=drawing_look,
+                proxy=(character, mesh),
+            )
+            renderers.sheet.forget(drawing_mesh)
+            return views
+        finally:
+            renderers.sheet.forget(mesh)
 
     @staticmethod
     def _camera(measures: RestMeasures, joints: np.ndarray, framing: str, yaw: float, zoom: float, shift: np.ndarray):

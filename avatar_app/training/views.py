@@ -33,18 +33,27 @@ def prepare_udp_view(udp: np.ndarray, alpha: np.ndarray, size: int) -> np.ndarra
     return cv2.resize(square, (size, size), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
-def render_rest_views(rasterizer, character, mesh, views, framings=None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def render_rest_views(
+    rasterizer, character, mesh, views, framings=None, *, look=None, proxy=None
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """The rest pose from each of ``views`` (yaw names), as drawn files would hold them:
     ``(name, straight RGBA uint8 [S,S,4], UDP float32 [S,S,4])``, named ``0_front`` ....
 
     ``framings`` (one per view, None = all ``"full"``) cuts views knee-up or waist-up
-    like drawings (see ``sheet_cameras``). ``rasterizer``'s context must be current.
+    like drawings (see ``sheet_cameras``). ``look`` draws the colour with a DrawnLook of
+    ``mesh``. ``proxy`` (``(character, mesh)``) takes the UDP from another body in the
+    same cameras, as a drawing's UDP comes from its fitted proxy, not from the drawing.
+    ``rasterizer``'s context must be current.
     """
     mesh.update(character.rest_vertices())
+    if proxy is not None:
+        proxy[1].update(proxy[0].rest_vertices())
     out = []
     for k, (view, camera) in enumerate(zip(views, sheet_cameras(character, yaws=views, framings=framings))):
-        result = rasterizer.render(mesh, camera)
-        out.append((f"{k}_{view}", RgbaFrame(result.color).to_straight_rgba8(), result.udp.copy()))
+        result = rasterizer.render(mesh, camera, look=look)
+        rgba = RgbaFrame(result.color).to_straight_rgba8()
+        udp = result.udp.copy() if proxy is None else rasterizer.render(proxy[1], camera, udp_only=True).udp.copy()
+        out.append((f"{k}_{view}", rgba, udp))
     return out
 
 
