@@ -70,6 +70,13 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
         help="share of samples whose colours are permuted/inverted, sheet and target alike (default %(default)s)",
     )
     p.add_argument(
+        "--family",
+        default=d.family,
+        choices=("toon", "drawn"),
+        help="synthetic characters: toon (the shipped weights' data) or drawn (line art, cel shading, "
+        "anime faces, drawing-like augmentations; default %(default)s)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         default=0,
@@ -100,6 +107,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
         data=a.data,
         init=a.init,
         colour_augment=a.colour_augment,
+        family=a.family,
         losses=LossWeights(flow=a.flow_loss),
     )
     return s, a

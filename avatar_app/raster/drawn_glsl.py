@@ -247,10 +247,13 @@ void main() {
     vec3 normal = normalize(v_normal);
     if (dot(normal, view_dir) > 0.0) normal = -normal;  // two-sided: face the viewer
     float light = dot(normal, light_dir);
-    float cut = in_face ? shadow_cut - 0.45 : shadow_cut;
+    // the head's skin is drawn almost unshaded, as anime faces are: one small step at most
+    bool head_skin = (mat == 0 || mat == 7) && p.y > face_span.x - 0.004 * s && distance(p, head_centre) < 0.15 * s;
+    float cut = head_skin ? shadow_cut - 0.75 : shadow_cut;
     vec3 color = base;
     if (shade_lock < 0.5 && shadow_steps >= 1 && light < cut) color = base * shadow_tint;
-    if (shade_lock < 0.5 && shadow_steps >= 2 && light < cut - 0.5) color = base * shadow_tint * shadow_tint;
+    if (shade_lock < 0.5 && !head_skin && shadow_steps >= 2 && light < cut - 0.5)
+        color = base * shadow_tint * shadow_tint;
     // seams between materials, about a line wide on screen
     float seam = gap / max(fwidth(gap), 1e-6);
     if (gap < 0.03 && seam < 0.5 * line_px && other != 7 && mat != 7) color = mix(color, LINE, 0.8);

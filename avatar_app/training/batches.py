@@ -42,8 +42,10 @@ def make_datasets(s: TrainSettings):
         return Subset(full, idx[n_val:]), Subset(full, idx[:n_val])
     from avatar_app.training.synthetic import SyntheticDataset
 
-    train = SyntheticDataset(size=s.size, split="train", num_characters=s.train_characters, seed=s.seed)
-    val = SyntheticDataset(size=s.size, split="val", num_characters=s.val_characters, seed=s.seed)
+    train = SyntheticDataset(
+        size=s.size, split="train", num_characters=s.train_characters, seed=s.seed, family=s.family
+    )
+    val = SyntheticDataset(size=s.size, split="val", num_characters=s.val_characters, seed=s.seed, family=s.family)
     return train, val
 
 
