@@ -14,8 +14,9 @@ eye shape, mouth, trims ...), :func:`drawn_look` binds one to one character's me
 * **face**: eyes (white, iris with a gradient, pupil, highlights, upper and lower lashes),
   brows, nose, mouth and blush, placed from the rig's own eye discs (parts ``eye_white``
   and ``iris``) and chin; the eye discs become a canvas the shader paints on.
-* **surfaces**: a ``contour group`` per connected surface (the eye discs count as the
-  face's) lets the edge pass draw contours where one surface passes in front of another.
+* **surfaces**: a ``contour group`` per connected piece of hair or skirt (the body's pieces,
+  eye discs included, are one group) lets the edge pass draw contours where such a piece
+  passes in front of another surface; elsewhere contours come from jumps in rest position.
 
 Plain numpy: the GL side is :mod:`avatar_app.raster.drawn_pass`.
 """
@@ -245,9 +246,11 @@ def drawn_look(character, style, drawn: DrawnStyle, face: FaceGeometry) -> Drawn
     rest = character.rest_vertices().astype(np.float32)
     materials = vertex_materials(mesh.part_ids, mesh.part_names)
     fields, component = material_fields(rest, np.asarray(mesh.triangles), materials)
-    eye = materials == MATERIALS.index("eye")
-    body = np.bincount(component[~eye]).argmax()
-    groups = np.where(eye, body, component).astype(np.float32)
+    # Contour groups: hair and skirt pieces are outlined wherever they pass in front of anything
+    # else; the body's own pieces (the mannequin's joint balls, the eye discs) are one surface,
+    # outlined only where the rest position jumps (an arm in front of the chest).
+    separate = np.isin(materials, [MATERIALS.index("hair"), MATERIALS.index("skirt")])
+    groups = np.where(separate, component + 1, 0).astype(np.float32)
 
     sat = drawn.saturation
     palette = style.palette
