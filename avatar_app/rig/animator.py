@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from avatar_app.rig.character import Character
+from avatar_app.rig.expressions import Expression
 from avatar_app.rig.humanoid import HumanoidPose, HumanoidRig
 from avatar_app.rig.skeleton import Pose, forward_kinematics
 from avatar_app.rig.springs import SpringBoneSystem
@@ -17,7 +18,8 @@ class CharacterAnimator:
     motion, a BVH file, tracking) or a skeleton :class:`Pose`, and returns the
     posed vertices ``[V,3]`` float32 in the same order as
     ``character.mesh.positions``. ``world_matrices`` holds the last frame's
-    joint matrices (springs included).
+    joint matrices (springs included). ``expression`` (an :class:`Expression`, optional)
+    drives the character's face morphs, if it has any.
     """
 
     def __init__(self, character: Character, spring_dt: float = 1.0 / 120.0, springs: bool = True):
@@ -43,7 +45,7 @@ class CharacterAnimator:
             return self.rig.to_pose(pose)
         return pose
 
-    def update(self, pose: Pose | HumanoidPose, frame_dt: float) -> np.ndarray:
+    def update(self, pose: Pose | HumanoidPose, frame_dt: float, expression: Expression | None = None) -> np.ndarray:
         skeleton = self.character.skeleton
         local = self.pose_for(pose)
         world = forward_kinematics(skeleton, local)
@@ -51,4 +53,6 @@ class CharacterAnimator:
             local = self.springs.step(local, world, frame_dt)
             world = forward_kinematics(skeleton, local)
         self.world_matrices = world
-        return self.character.mesh.skin(world)
+        mesh = self.character.mesh
+        morph_weights = None if mesh.morphs is None else mesh.morphs.weights_for(expression)
+        return mesh.skin(world, morph_weights)

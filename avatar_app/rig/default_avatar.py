@@ -36,16 +36,21 @@ from avatar_app.rig.avatar_style import (
 )
 from avatar_app.rig.character import Character, recentred
 from avatar_app.rig.clothes import body_labels, dressed_positions
+from avatar_app.rig.face_morphs import MOUTH_COLOR, MOUTH_PART, face_parts
 from avatar_app.rig.hair import curtain, ponytail, twin_tails
 from avatar_app.rig.head_parts import CAP_LIFT_M, FrontSurface, bangs, ears, eyes, hair_cap
 from avatar_app.rig.mesh_parts import JointList, MeshPart, merge_parts
+from avatar_app.rig.morphs import MorphTargets
 from avatar_app.rig.proxy_body import ProxyBody, body_landmarks, proxy_body, reshaped
 from avatar_app.rig.skeleton import Skeleton
 from avatar_app.rig.skinning import SkinnedMesh
 from avatar_app.rig.skirt import skirt
 from avatar_app.rig.spring_settings import Collider, ColliderGroup, SpringChain, SpringJointSettings, SpringSettings
 
-__all__ = ["COLORS", "PART_NAMES", "AvatarStyle", "Pattern", "build_default_avatar", "heads_tall"]
+# the mesh's parts: the style's (which have colours in AvatarStyle) and the inside of the mouth
+MESH_PART_NAMES = (*PART_NAMES, MOUTH_PART)
+
+__all__ = ["COLORS", "MESH_PART_NAMES", "PART_NAMES", "AvatarStyle", "Pattern", "build_default_avatar", "heads_tall"]
 
 TAIL_SETTINGS = SpringJointSettings(stiffness=1.0, gravity_power=0.06, drag=0.3, hit_radius=0.03)
 SKIRT_SETTINGS = SpringJointSettings(stiffness=1.6, gravity_power=0.1, drag=0.45, hit_radius=0.02)
@@ -72,6 +77,7 @@ def build_default_avatar(style: AvatarStyle | None = None) -> Character:
     if style.bangs:
         parts += bangs(surface, head_centre, head, style.bangs_length, s, CAP_LIFT_M * (style.hair_volume - 1.0))
     parts += eyes(surface, head_centre, head, s)
+    face = face_parts(surface, head_centre, _chin_y(body, s), head, s)  # appended last: morph targets
     parts += ears(style.ears, head_centre, head, s)
     chains = []  # (name, joints, settings, collider groups), in spring order
     skirt_points = []
@@ -101,14 +107,18 @@ def build_default_avatar(style: AvatarStyle | None = None) -> Character:
     scale = style.scale
     if np.any(scale != 1.0):  # rest rotations are all identity, so scaling world positions is the whole story
         joints.world = [p * scale for p in joints.world]
-        for part in parts:
+        for part in parts + [p for p, _ in face]:
             part.positions = part.positions * scale
+        face = [(p, {n: d * scale for n, d in deltas.items()}) for p, deltas in face]
         rest, head_centre = rest * scale, head_centre * scale
     skeleton = joints.skeleton()
 
     mirror = joints.mirror_map()
     parts = [q for p in parts for q in p.with_mirror_image(mirror)]
-    positions, triangles, joint_idx, weights, colors, part_ids = merge_parts(parts, list(PART_NAMES), style.palette)
+    base = sum(len(p.positions) for p in parts)
+    parts += [p for p, _ in face]
+    palette = {**style.palette, MOUTH_PART: MOUTH_COLOR}
+    positions, triangles, joint_idx, weights, colors, part_ids = merge_parts(parts, list(MESH_PART_NAMES), palette)
     colors = paint_patterns(style, positions, colors, part_ids, skirt_axis_z=float(rest[hum["hips"], 2]))
     skinned = SkinnedMesh(
         positions=positions,
@@ -118,9 +128,10 @@ def build_default_avatar(style: AvatarStyle | None = None) -> Character:
         inverse_bind_matrices=np.linalg.inv(skeleton.rest_world_matrices),
         colors=colors,
         part_ids=part_ids,
-        part_names=PART_NAMES,
+        part_names=MESH_PART_NAMES,
         name="default_avatar",
         source="default avatar",
+        morphs=_face_morphs(face, base, len(positions)),
     )
     springs = _springs(skeleton, rest, hum, head_centre, chains, scale, s)
     return recentred(
@@ -128,11 +139,27 @@ def build_default_avatar(style: AvatarStyle | None = None) -> Character:
     )
 
 
+def _chin_y(body: ProxyBody, head_scale: float) -> float:
+    landmarks = body_landmarks()
+    return float(
+        body.joint_positions[body.humanoid["head"], 1] + head_scale * (landmarks.chin_y - landmarks.head_joint_y)
+    )
+
+
+def _face_morphs(face, base: int, num_vertices: int) -> MorphTargets | None:
+    """The face parts' offsets (they are the last vertices, from ``base`` on) as the mesh's morph targets."""
+    dense: dict[str, np.ndarray] = {}
+    for part, deltas in face:
+        for name, delta in deltas.items():
+            dense.setdefault(name, np.zeros((num_vertices, 3), np.float32))[base : base + len(delta)] = delta
+        base += len(part.positions)
+    return MorphTargets.from_dense(dense)
+
+
 def _curtain(joints: JointList, body: ProxyBody, style: AvatarStyle, obstacle, head_centre, gap: float):
     """A curtain of hair whose hem hangs ``hair_hem_fraction`` of the way from the (scaled) chin to the hips."""
     rest, head, s = body.joint_positions, body.humanoid["head"], style.head_scale
-    landmarks = body_landmarks()
-    chin_y = rest[head, 1] + s * (landmarks.chin_y - landmarks.head_joint_y)
+    chin_y = _chin_y(body, s)
     hem_y = chin_y - hair_hem_fraction(style) * (chin_y - rest[body.humanoid["hips"], 1])
     return curtain(joints, obstacle, head_centre, head, style.hair_style, chin_y, hem_y, style.hair_volume, gap, s)
 

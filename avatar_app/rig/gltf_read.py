@@ -23,6 +23,8 @@ import numpy as np
 from avatar_app.rig.character import Character
 from avatar_app.rig.errors import RigFileError
 from avatar_app.rig.gltf_file import GltfFile, linear_to_srgb
+from avatar_app.rig.gltf_morphs import add_bound_targets, expression_binds, primitive_targets
+from avatar_app.rig.morphs import MorphTargets
 from avatar_app.rig.quaternion import matrix_to_quat, quat_to_matrix
 from avatar_app.rig.skeleton import Skeleton, local_matrices
 from avatar_app.rig.skinning import SkinnedMesh
@@ -151,7 +153,8 @@ def load_gltf(path) -> Character:
         ibm[j] = np.linalg.inv(world[j]) @ world_scaled[n] @ ibm_skin[k]
     skin_to_joint = np.array([joint_of[n] for n in skin.joints], dtype=np.int64)
 
-    mesh = _read_mesh(f, [nodes[i].mesh for i in mesh_nodes], skin_to_joint, ibm)
+    binds = expression_binds(g, extensions, f.source)
+    mesh = _read_mesh(f, [nodes[i].mesh for i in mesh_nodes], skin_to_joint, ibm, binds)
     humanoid = {bone: joint_of[n] for bone, n in hum_nodes.items()}
     name = ((extensions.get("VRMC_vrm") or {}).get("meta") or {}).get("name") or nodes[mesh_nodes[0]].name or path.stem
 
@@ -219,8 +222,9 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def _read_mesh(f: GltfFile, mesh_indices: list[int], skin_to_joint: np.ndarray, ibm: np.ndarray) -> SkinnedMesh:
+def _read_mesh(f: GltfFile, mesh_indices: list[int], skin_to_joint: np.ndarray, ibm: np.ndarray, binds=None):
     positions, triangles, joints, weights, colors, parts = [], [], [], [], [], []
+    morph_parts = []  # (mesh index, its primitive's targets, first vertex)
     part_names: list[str] = []
     any_color = False
     base = 0
@@ -287,6 +291,8 @@ def _read_mesh(f: GltfFile, mesh_indices: list[int], skin_to_joint: np.ndarray, 
             else:
                 parts.append(np.full(len(pos), len(part_names)))
                 part_names.append(f"{mesh.name or f'mesh{mi}'}.{pi}")
+            if binds and prim.targets:
+                morph_parts.append((mi, primitive_targets(f, prim), base))
             positions.append(pos)
             triangles.append(idx.reshape(-1, 3) + base)
             joints.append(jnt_arr)
@@ -303,6 +309,9 @@ def _read_mesh(f: GltfFile, mesh_indices: list[int], skin_to_joint: np.ndarray, 
     used = np.nonzero(np.any(weights > 0, axis=0))[0]
     keep = int(used[-1]) + 1 if len(used) else 1  # drop the all-zero padding influences of the file
     joint_idx, weights = joint_idx[:, :keep], weights[:, :keep]
+    dense: dict[str, np.ndarray] = {}
+    for mi, targets, start in morph_parts:
+        add_bound_targets(dense, binds, mi, targets, start, base, f.source)
     return SkinnedMesh(
         positions=np.concatenate(positions),
         triangles=np.concatenate(triangles),
@@ -314,6 +323,7 @@ def _read_mesh(f: GltfFile, mesh_indices: list[int], skin_to_joint: np.ndarray, 
         part_names=tuple(part_names),
         name=f.gltf.meshes[mesh_indices[0]].name or "mesh",
         source=f.source,
+        morphs=MorphTargets.from_dense(dense),
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from avatar_app.rig.character import Character
 from avatar_app.rig.gltf_file import srgb_to_linear
+from avatar_app.rig.gltf_morphs import sparse_position_target, vrm1_expressions
 from avatar_app.rig.vrm import vrm1_extensions
 
 _COMPONENT = {np.dtype(np.float32): 5126, np.dtype(np.uint16): 5123, np.dtype(np.uint32): 5125}
@@ -30,18 +31,24 @@ class _Blob:
         self.views: list = []
         self.accessors: list = []
 
-    def add(self, array: np.ndarray, target: int | None, minmax: bool = False) -> int:
+    def view(self, array: np.ndarray, target: int | None = None) -> int:
         import pygltflib  # noqa: PLC0415
 
-        array = np.ascontiguousarray(array)
-        width = 1 if array.ndim == 1 else array.shape[1]
-        data = array.tobytes()
+        data = np.ascontiguousarray(array).tobytes()
         pad = (-self.size) % 4
         self.chunks.append(b"\0" * pad)
         self.size += pad
         self.views.append(pygltflib.BufferView(buffer=0, byteOffset=self.size, byteLength=len(data), target=target))
         self.chunks.append(data)
         self.size += len(data)
+        return len(self.views) - 1
+
+    def add(self, array: np.ndarray, target: int | None, minmax: bool = False) -> int:
+        import pygltflib  # noqa: PLC0415
+
+        array = np.ascontiguousarray(array)
+        width = 1 if array.ndim == 1 else array.shape[1]
+        self.view(array, target)
         flat = array.reshape(len(array), -1)
         acc = pygltflib.Accessor(
             bufferView=len(self.views) - 1,
@@ -81,6 +88,11 @@ def save_glb(character: Character, path) -> Path:
     if mesh.part_ids is not None:
         attrs._PART = blob.add(mesh.part_ids.astype(np.uint16), 34962)
         extras["partNames"] = list(mesh.part_names)
+    targets = []
+    if mesh.morphs is not None:  # one target per expression, named like VRM 1.0 presets
+        for name in mesh.morphs.names:
+            targets.append({"POSITION": sparse_position_target(blob, pygltflib, mesh.morphs.dense(name, vertices))})
+        extras["targetNames"] = list(mesh.morphs.names)
     indices = blob.add(mesh.triangles.reshape(-1).astype(np.uint32), 34963)
     ibm = blob.add(mesh.inverse_bind_matrices.transpose(0, 2, 1).reshape(-1, 16).astype(np.float32), None)
 
@@ -112,7 +124,9 @@ def save_glb(character: Character, path) -> Path:
         meshes=[
             pygltflib.Mesh(
                 name=mesh.name,
-                primitives=[pygltflib.Primitive(attributes=attrs, indices=indices, material=0, mode=4)],
+                primitives=[
+                    pygltflib.Primitive(attributes=attrs, indices=indices, material=0, mode=4, targets=targets)
+                ],
                 extras=extras,
             )
         ],
@@ -125,6 +139,8 @@ def save_glb(character: Character, path) -> Path:
         buffers=[pygltflib.Buffer(byteLength=blob.size)],
         extensions=vrm1_extensions(character),
     )
+    if mesh.morphs is not None:
+        gltf.extensions["VRMC_vrm"]["expressions"] = vrm1_expressions(mesh.morphs.names, mesh_node)
     gltf.extensionsUsed = ["KHR_materials_unlit", *gltf.extensions.keys()]
     gltf.set_binary_blob(b"".join(blob.chunks))
     path.parent.mkdir(parents=True, exist_ok=True)

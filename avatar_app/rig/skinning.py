@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse
 
 from avatar_app.rig.errors import RigFileError
+from avatar_app.rig.morphs import MorphTargets, skin_offsets
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,6 +30,7 @@ class SkinnedMesh:
     ``inverse_bind_matrices [J,4,4]`` float64, one per skeleton joint.
     ``colors [V,4]`` float32 sRGB (display values, not linear) + alpha, optional.
     ``part_ids [V]`` int16 indexes ``part_names`` (hair, skin, skirt ...), optional.
+    ``morphs``: the face's morph targets by expression name (:mod:`.morphs`), optional.
     """
 
     positions: np.ndarray
@@ -41,6 +43,7 @@ class SkinnedMesh:
     part_names: tuple[str, ...] = ()
     name: str = "mesh"
     source: str = "mesh"
+    morphs: MorphTargets | None = None
 
     def __post_init__(self):
         src = self.source
@@ -109,6 +112,8 @@ class SkinnedMesh:
                 )
             object.__setattr__(self, "part_ids", parts)
         object.__setattr__(self, "part_names", tuple(self.part_names))
+        if self.morphs is not None and self.morphs.indices.size and self.morphs.indices.max() >= v:
+            raise RigFileError(src, f"morph targets on vertices below {v}", "larger indices", "check the morphs")
 
     @property
     def num_vertices(self) -> int:
@@ -132,11 +137,21 @@ class SkinnedMesh:
         """``world @ inverse_bind`` per joint, ``[J,4,4]``."""
         return world_matrices @ self.inverse_bind_matrices
 
-    def skin(self, world_matrices: np.ndarray) -> np.ndarray:
-        """Posed vertex positions ``[V,3]`` float32 for joint world matrices ``[J,4,4]``."""
-        m = self.skinning_matrices(world_matrices)[:, :3, :]  # [J,3,4]
+    def skin(self, world_matrices: np.ndarray, morph_weights: np.ndarray | None = None) -> np.ndarray:
+        """Posed vertex positions ``[V,3]`` float32 for joint world matrices ``[J,4,4]``.
+
+        ``morph_weights [M]`` (``morphs.weights_for(expression)``) adds the morph targets
+        before skinning; their posed offsets are added to the few vertices they move.
+        """
+        skinning = self.skinning_matrices(world_matrices)
+        m = skinning[:, :3, :]  # [J,3,4]
         stacked = np.ascontiguousarray(m.transpose(0, 2, 1).reshape(-1, 3))  # [(j,c), i]
-        return (self._blend_matrix @ stacked).astype(np.float32)
+        posed = (self._blend_matrix @ stacked).astype(np.float32)
+        if morph_weights is not None and self.morphs is not None:
+            idx = self.morphs.indices
+            offsets = self.morphs.offsets(morph_weights)
+            posed[idx] += skin_offsets(skinning, self.joints[idx], self.weights[idx], offsets)
+        return posed
 
     def skin_dense(self, world_matrices: np.ndarray) -> np.ndarray:
         """Reference LBS with an explicit gather (slow); used to check :meth:`skin`."""

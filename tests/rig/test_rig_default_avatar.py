@@ -16,6 +16,7 @@ MIRROR_TOLERANCE_M = {
     "skirt": 1e-5,
     "eye_white": 1e-5,
     "iris": 1e-5,
+    "mouth": 1e-5,
     "hair": 3e-3,
     "skin": 0.02,
     "top": 0.02,
@@ -105,7 +106,18 @@ def test_udp_coordinates_follow_the_design_convention(default_avatar):
 
 def test_parts_have_flat_toon_colours(default_avatar):
     mesh = default_avatar.mesh
-    assert set(mesh.part_names) == {"skin", "hair", "top", "skirt", "shorts", "socks", "shoes", "eye_white", "iris"}
+    assert set(mesh.part_names) == {
+        "skin",
+        "hair",
+        "top",
+        "skirt",
+        "shorts",
+        "socks",
+        "shoes",
+        "eye_white",
+        "iris",
+        "mouth",
+    }
     for k, name in enumerate(mesh.part_names):
         colours = np.unique(mesh.colors[mesh.part_ids == k], axis=0)
         assert len(colours) == 1, name
