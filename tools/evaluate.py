@@ -43,12 +43,15 @@ def _cell(value: float, fmt: str) -> str:
 
 def format_report(result: dict) -> str:
     """The markdown tables printed by the tool."""
-    lines = ["| method | PSNR (dB) | SSIM | alpha IoU |", "|---|---:|---:|---:|"]
+    faces = any("face_psnr" in scores for scores in result["methods"].values())
+    lines = ["| method | PSNR (dB) | SSIM | alpha IoU |" + (" face PSNR (dB) |" if faces else "")]
+    lines.append("|---|---:|---:|---:|" + ("---:|" if faces else ""))
     for method, scores in result["methods"].items():
         label = METHOD_LABELS[method].format(preset=result["preset"])
+        face = f" {_cell(scores.get('face_psnr'), '.2f')} |" if faces else ""
         lines.append(
             f"| {label} | {_cell(scores['psnr'], '.2f')} | {_cell(scores['ssim'], '.4f')} | "
-            f"{_cell(scores['alpha_iou'], '.4f')} |"
+            f"{_cell(scores['alpha_iou'], '.4f')} |{face}"
         )
     det, ref = result["detector"], result["detector_reference"]
     lines += [

@@ -169,3 +169,26 @@ def chin_height(character, style: AvatarStyle) -> float:
 def character_look(character, style: AvatarStyle, drawn: DrawnStyle) -> DrawnLook:
     """``drawn`` bound to a default-avatar ``character`` built from ``style``."""
     return drawn_look(character, style, drawn, face_geometry(character, chin_height(character, style)))
+
+
+def face_region_udp(character, style: AvatarStyle) -> tuple[float, ...]:
+    """The face as a region of UDP space: ``(x, y, z, radius, chin_y)``, where a target pixel is face
+    when its UDP lies within ``radius`` of the head centre, above the chin and in front of the
+    head's centre (for face-region scores: eyes, mouth, the skin and hair around them)."""
+    face = face_geometry(character, chin_height(character, style))
+    rest = character.rest_vertices().astype(np.float64)
+    lo, hi = rest.min(axis=0), rest.max(axis=0)
+    height = hi[1] - lo[1]
+    centre = 0.5 * (lo + hi)
+    head = np.asarray(face.head_centre)
+    udp = ((head[0] - centre[0]) / height + 0.5, (head[1] - lo[1]) / height, (head[2] - centre[2]) / height + 0.5)
+    radius = 0.13 * face.scale / height
+    return (*(float(v) for v in udp), float(radius), float((face.chin_y - lo[1]) / height))
+
+
+def face_mask(target_udp: np.ndarray, region) -> np.ndarray:
+    """bool [H,W]: the target pixels inside :func:`face_region_udp`'s region (visible ones only)."""
+    x, y, z, radius, chin_y = region
+    xyz = target_udp[:3]
+    near = (xyz[0] - x) ** 2 + (xyz[1] - y) ** 2 + (xyz[2] - z) ** 2 < radius**2
+    return (target_udp[3] > 0.5) & near & (xyz[1] > chin_y - 0.01 * radius) & (xyz[2] > z - 0.3 * radius)

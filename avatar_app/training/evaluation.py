@@ -28,6 +28,7 @@ from avatar_app.core.frames import check_model_size
 from avatar_app.infer.torch_backend import FrameRenderer, SheetEncoder, UDPDetector
 from avatar_app.models import CoNR, load_weights_folder
 from avatar_app.training.baselines import nearest_view_paste, udp_lookup
+from avatar_app.training.drawn_family import face_mask
 from avatar_app.training.flow_targets import correspondence_flow
 from avatar_app.training.metrics import alpha_iou, psnr, ssim, udp_error
 from avatar_app.training.sample import Sample
@@ -65,13 +66,21 @@ def select_views(sample: Sample, views: int) -> Sample:
     )
 
 
-def _image_scores(pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+MIN_FACE_PIXELS = 16  # fewer face pixels than this (a back view, a far shot): no face score
+
+
+def _image_scores(pred: torch.Tensor, target: torch.Tensor, face: torch.Tensor | None = None) -> dict[str, float]:
+    """PSNR / SSIM / alpha IoU; with a ``face`` mask [H,W] also the PSNR over the face's pixels."""
     pred, target = pred[None].float(), target[None].float()
-    return {
+    scores = {
         "psnr": psnr(pred, target).item(),
         "ssim": ssim(pred, target).item(),
         "alpha_iou": alpha_iou(pred, target).item(),
     }
+    if face is not None:
+        pixels = face.reshape(-1)
+        scores["face_psnr"] = psnr(pred.flatten(2)[..., pixels, None], target.flatten(2)[..., pixels, None]).item()
+    return scores
 
 
 def _mean(values: list[float]) -> float:
@@ -135,17 +144,21 @@ def _score_sample(index: int, sample: Sample, encoder, renderer, detector, timin
     target_rgba = torch.from_numpy(sample.target_rgba)
     target_udp = torch.from_numpy(sample.target_udp)
     row: dict = {"index": index, "character": sample.character}
+    face = None
+    if sample.meta.get("face_region"):
+        mask = face_mask(sample.target_udp, sample.meta["face_region"])
+        face = torch.from_numpy(mask) if mask.sum() >= MIN_FACE_PIXELS else None
 
     t0 = time.perf_counter()
     state = encoder.encode_tensors(
         torch.from_numpy(sample.sheet_rgb).float() / 255.0, torch.from_numpy(sample.sheet_alpha).float() / 255.0
     )
     rendered = renderer.render_tensor(state, CoNR.target_input(target_udp[None, :3], target_udp[None, 3:4]))[0].cpu()
-    row["model"] = _image_scores(rendered, target_rgba)
+    row["model"] = _image_scores(rendered, target_rgba, face)
     t1 = time.perf_counter()
-    row["nearest_view"] = _image_scores(torch.from_numpy(nearest_view_paste(sample)), target_rgba)
+    row["nearest_view"] = _image_scores(torch.from_numpy(nearest_view_paste(sample)), target_rgba, face)
     if sample.sheet_udp is not None:
-        row["udp_lookup"] = _image_scores(torch.from_numpy(udp_lookup(sample)), target_rgba)
+        row["udp_lookup"] = _image_scores(torch.from_numpy(udp_lookup(sample)), target_rgba, face)
     t2 = time.perf_counter()
     detected = detector.detect_tensor(target_rgba[None, :3]).cpu()
     errors = udp_error(detected, target_udp[None])
@@ -184,6 +197,9 @@ def _summarise(per_sample: list[dict], preset: str, size: int, views: int, devic
         rows = [r[method] for r in per_sample if method in r]
         if rows:
             methods[method] = {"samples": len(rows), **{k: _mean([r[k] for r in rows]) for k in IMAGE_METRICS}}
+            faces = [r["face_psnr"] for r in rows if "face_psnr" in r]
+            if faces:
+                methods[method].update(face_psnr=_mean(faces), face_samples=len(faces))
     return {
         "preset": preset,
         "size": size,

@@ -61,7 +61,13 @@ from avatar_app.raster.rasterizer import Rasterizer
 from avatar_app.rig import Character, CharacterAnimator, DemoMotion
 from avatar_app.rig.default_avatar import AvatarStyle, build_default_avatar
 from avatar_app.training.augment import augment_sample
-from avatar_app.training.drawn_family import FAMILIES, character_look, drawing_variant, random_drawn_style
+from avatar_app.training.drawn_family import (
+    FAMILIES,
+    character_look,
+    drawing_variant,
+    face_region_udp,
+    random_drawn_style,
+)
 from avatar_app.training.drawn_family import family as family_named
 from avatar_app.training.pose_jitter import jitter_rotations, run_in_vertices
 from avatar_app.training.sample import Sample
@@ -140,6 +146,7 @@ class SyntheticCharacter:
     sheet_alpha: np.ndarray  # uint8 [4,1,S,S]
     sheet_udp: np.ndarray  # float32 [4,4,S,S]
     look: DrawnLook | None = None  # the drawn family's look of ``mesh``
+    face_region: tuple = ()  # face_region_udp(): where the face is in UDP space
 
 
 _rendering_pid: int | None = None  # the process that made a GL context here; a forked child inherits it
@@ -286,6 +293,7 @@ class SyntheticDataset:
                 "index": index,
                 "split": self.split,
                 "family": self.family.name,
+                "face_region": cached.face_region,
                 "sheet_yaws": [VIEW_YAWS_DEG[SHEET_VIEWS[k]] for k in order],
                 "sheet_framings": [cached.sheet_framings[k] for k in order],
                 "framing": framing,
@@ -326,6 +334,7 @@ class SyntheticDataset:
             alpha,
             udp,
             look,
+            face_region_udp(character, style),
         )
         self._characters[k] = cached
         while len(self._characters) > self.max_cached:

@@ -187,3 +187,37 @@ def test_evaluate_tool_scores_the_drawn_held_out_set(load_tool, tmp_path):
     result = json.loads(out.read_text())
     assert result["dataset"]["family"] == "drawn"
     assert result["per_sample"][0]["character"].startswith("drw")
+
+
+def test_the_face_region_holds_the_eyes_and_not_the_chest(drawn):
+    from avatar_app.raster.character_view import raster_mesh
+    from avatar_app.raster.framing import cut_height, drawing_camera
+    from avatar_app.raster.rasterizer import Rasterizer
+    from avatar_app.training.drawn_family import face_mask
+
+    cached = drawn.character(0)
+    character = cached.character
+    rest = character.rest_vertices()
+    camera = drawing_camera(rest, cut_height(character, "bust"), 1.0, 0.03, (0, 0, 1))
+    with Rasterizer(SIZE) as rasterizer:
+        udp = rasterizer.render(raster_mesh(character), camera, udp_only=True).udp.transpose(2, 0, 1).copy()
+    mask = face_mask(udp, cached.face_region)
+    eye = np.asarray(cached.look.uniforms["eye_centre"])
+    chest = character.skeleton.rest_world_matrices[character.humanoid["upperChest"], :3, 3] + [0, 0, 0.1]
+    for point, inside in ((eye, True), (eye * [-1, 1, 1], True), (chest, False)):
+        col, row, _ = camera.project(point, SIZE, SIZE)[0]
+        assert mask[int(row), int(col)] == inside, point
+    assert 0.01 < mask.mean() < 0.5
+
+
+def test_face_psnr_is_the_psnr_over_the_face_pixels_only():
+    from avatar_app.training.evaluation import _image_scores
+
+    target = torch.zeros(4, 16, 16)
+    pred = target.clone()
+    pred[:, :8] = 0.1  # wrong in the top half only
+    face = torch.zeros(16, 16, dtype=torch.bool)
+    face[8:] = True
+    assert _image_scores(pred, target, face)["face_psnr"] == pytest.approx(100.0)
+    face[4:8] = True  # a third of the face is wrong by 0.1: MSE 0.01 / 3
+    assert _image_scores(pred, target, face)["face_psnr"] == pytest.approx(10 * np.log10(3 / 0.01), rel=1e-5)
