@@ -19,6 +19,7 @@ from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import UdpMap, check_model_size
 from avatar_app.pipeline.sources import PoseHold, PoseSample, PoseSource, check_source_fps
 from avatar_app.tracking.capture import CapturedFrame, CaptureSource, CaptureState
+from avatar_app.tracking.expression_filter import ExpressionTrack, expression_from_head
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ class CameraPoseSource(_CaptureBacked):
         self._filter = OneEuroFilter(min_cutoff=min_cutoff, beta=beta) if smoothing else None
         self._last_tracked = None
         self.hold = hold or PoseHold()
+        self._mirror = bool((retarget_options or {}).get("mirror", False))
+        self._expressions = ExpressionTrack("webcam face")
 
     def open(self) -> None:
         if self._tracker is None:
@@ -117,14 +120,17 @@ class CameraPoseSource(_CaptureBacked):
         frame, lost = self._next_frame(timeout)
         now = time.monotonic()
         if frame is None:
-            return PoseSample(now, pose=self.hold.missing(now)) if lost else None
+            face = self._expressions.update(None, now)
+            return PoseSample(now, pose=self.hold.missing(now), expression=face) if lost else None
         t0 = time.perf_counter()
         landmarks = self._tracker.track(frame.rgb, frame.timestamp)
         t1 = time.perf_counter()
         timings = {"landmarks": 1000.0 * (t1 - t0)}
         if landmarks is None:
             self._note = "no person in view"
-            return PoseSample(frame.timestamp, pose=self.hold.missing(now), timings_ms=timings, image=frame.rgb)
+            face = self._expressions.update(None, now)
+            pose = self.hold.missing(now)
+            return PoseSample(frame.timestamp, pose=pose, timings_ms=timings, image=frame.rgb, expression=face)
         self._note = ""
         world = landmarks.world
         if self._filter is not None:
@@ -136,7 +142,10 @@ class CameraPoseSource(_CaptureBacked):
         pose = self.hold.tracked(self.retargeter.humanoid_pose(world, landmarks.visibility), now)
         t3 = time.perf_counter()
         timings.update(smooth=1000.0 * (t2 - t1), retarget=1000.0 * (t3 - t2))
-        return PoseSample(frame.timestamp, pose=pose, timings_ms=timings, image=frame.rgb, landmarks=landmarks)
+        face = self._expressions.update(expression_from_head(landmarks.head, self._mirror), frame.timestamp)
+        return PoseSample(
+            frame.timestamp, pose=pose, timings_ms=timings, image=frame.rgb, landmarks=landmarks, expression=face
+        )
 
     def close(self) -> None:
         super().close()

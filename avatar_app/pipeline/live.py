@@ -7,7 +7,7 @@ Thread layout (every thread named, stopped by one Event, joined by `close()`)::
     avatar-pose            source.read(): capture -> landmarks -> smoothing -> retarget,
           |                or the demo / BVH / VMC pose on a clock, or the UDP detector
           | LatestSlot "pose"
-    avatar-raster          rig (FK + spring bones + skinning) -> UDP raster (+ flat colour);
+    avatar-raster          rig (FK + springs + face morphs + skinning) -> UDP raster (+ colour);
           |                creates, uses and releases the GL context on this one thread
           | LatestSlot "raster"
     avatar-render          CoNR, or the proxy colours
@@ -23,18 +23,16 @@ take CPU from it, so poses are dropped until the render is due to finish within 
 two raster times; then a fresh UDP map is ready when it does (counted as "pose" drops).
 
 End of stream is explicit: when the source ends (a video file played out) the pose stage
-closes its slot, each stage passes on what is left and closes its own, and the pipeline
-ends with state "ended". ``max_frames`` ends it the same way after exactly that many
-frames reached every sink.
+closes its slot, each stage passes on what is left and closes its own, and the pipeline ends
+with state "ended". ``max_frames`` ends it the same way after that many frames were sent.
 
 Error policy: a stage that raises stops the whole pipeline cleanly. The status becomes
 "failed" with "stage: error" (logged once with its traceback), every thread ends and
 releases what it owns, `wait()` returns and `raise_if_failed()` re-raises. Nothing is
 retried here because the failures worth riding out are handled where they happen, as
 states rather than exceptions: a lost camera (CaptureSource reconnects; the source holds
-then eases the pose), a silent VMC sender, nobody in view. An exception that reaches a
-stage is a bug or a broken device, and retrying it per frame would freeze the avatar
-while looking alive.
+then eases the pose), a silent VMC sender, nobody in view. An exception that reaches a stage
+is a bug or a broken device; retrying it per frame would freeze the avatar looking alive.
 """
 
 from __future__ import annotations
@@ -55,6 +53,7 @@ from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline.renderers import AvatarRenderer
 from avatar_app.pipeline.sources import PoseSource
 from avatar_app.pipeline.status import FpsMeter, PipelineStatus
+from avatar_app.rig.expressions import Expression
 from avatar_app.rig.humanoid import HumanoidPose
 
 log = logging.getLogger(__name__)
@@ -75,6 +74,7 @@ class LiveFrame:
     rgba: RgbaFrame | None = None
     image: np.ndarray | None = None  # the camera picture the pose came from (camera sources; previews only)
     landmarks: object | None = None  # the tracker's PoseLandmarks for that picture (previews only)
+    expression: Expression | None = None  # the face with this pose (the rig's morphs); None: neutral
 
 
 @dataclass(eq=False)
@@ -102,8 +102,7 @@ class LivePipeline:
     so a preview can keep references to what it wants. It must return at once
     and must not modify the frame; an exception from it fails the stage like any other.
 
-    ``clock`` (seconds) times raster and render for skipping the rasters a busy renderer
-    could not take; a test passes a manual clock to make a render "slow" without sleeping.
+    ``clock`` (seconds) times raster and render to skip rasters a busy renderer could not take.
 
     Use as a context manager, or `start()` ... `wait()` / `stop()` ... `close()`.
     """
@@ -203,6 +202,7 @@ class LivePipeline:
             udp=sample.udp,
             image=sample.image,
             landmarks=sample.landmarks,
+            expression=sample.expression,
         )
 
     def _rig_raster_step(self, frame: LiveFrame) -> LiveFrame:
@@ -224,7 +224,7 @@ class LivePipeline:
         )
         self._last_pose_t = frame.timestamp
         with self.stats.time("rig"):
-            vertices = view.animator.update(frame.pose, dt)
+            vertices = view.animator.update(frame.pose, dt, frame.expression)
         with self.stats.time("raster"):
             view.mesh.update(vertices)
             result = view.rasterizer.render(view.mesh, view.camera, udp_only=not self.renderer.needs_color).copy()

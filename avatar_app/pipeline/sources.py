@@ -25,8 +25,10 @@ import numpy as np
 
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import UdpMap
+from avatar_app.rig.expressions import Expression
 from avatar_app.rig.humanoid import HumanoidPose
 from avatar_app.rig.quaternion import quat_slerp
+from avatar_app.tracking.expression_filter import ExpressionTrack
 from avatar_app.tracking.retarget import RELAXED_POSE
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,8 @@ class PoseSample:
 
     ``timings_ms`` holds the source's own work (e.g. landmarks, retarget), not its waiting.
     ``image`` / ``landmarks``: what a camera source saw (RGB uint8, `PoseLandmarks`), for
-    previews only; nothing downstream reads them.
+    previews only; nothing downstream reads them. ``expression``: the face this frame
+    (validated and smoothed by the source; None: neutral), carried with the pose to the rig.
     """
 
     timestamp: float
@@ -49,6 +52,7 @@ class PoseSample:
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     image: np.ndarray | None = None
     landmarks: object | None = None
+    expression: Expression | None = None
 
     def __post_init__(self):
         if (self.pose is None) == (self.udp is None):
@@ -207,7 +211,9 @@ class MotionSource(PoseSource):
     """A motion (``pose_at(t) -> HumanoidPose``: the demo, a BVH file) played on a clock at ``fps``.
 
     Motion time is wall-clock time since the first read, so a slow pipeline skips ahead
-    rather than playing in slow motion.
+    rather than playing in slow motion. A motion with expressions (``has_expressions``,
+    ``expression_at(t)``: the demo's script, a BVH side track) drives the face; without, the
+    avatar blinks idly.
     """
 
     def __init__(self, motion, fps: float | None = 30.0, name: str = "motion", clock=time.monotonic):
@@ -222,6 +228,8 @@ class MotionSource(PoseSource):
         self.name = name
         self._ticker = Ticker(fps, clock)
         self._start: float | None = None
+        self._face = motion.expression_at if getattr(motion, "has_expressions", False) else None
+        self._expressions = ExpressionTrack(name, smoothing=False, idle_blink=self._face is None)
 
     def read(self, timeout: float) -> PoseSample | None:
         tick = self._ticker.wait(timeout)
@@ -230,8 +238,11 @@ class MotionSource(PoseSource):
         if self._start is None:
             self._start = tick
         t0 = time.perf_counter()
-        pose = self.motion.pose_at(tick - self._start)
-        return PoseSample(tick, pose=pose, timings_ms={"pose": 1000.0 * (time.perf_counter() - t0)})
+        t = tick - self._start
+        pose = self.motion.pose_at(t)
+        expression = self._expressions.update(None if self._face is None else self._face(t), t)
+        timings = {"pose": 1000.0 * (time.perf_counter() - t0)}
+        return PoseSample(tick, pose=pose, timings_ms=timings, expression=expression)
 
     @property
     def dropped(self) -> int:
@@ -271,6 +282,7 @@ class VmcSource(PoseSource):
         self._status = f"waiting for VMC data on {self.receiver.host}:{self.receiver.port}"
         self._pose: HumanoidPose = IDLE_POSE
         self._seen = 0  # message count at the last pose update
+        self._expressions = ExpressionTrack(f"VMC sender on port {self.receiver.port}")
 
     @property
     def port(self) -> int:
@@ -293,7 +305,9 @@ class VmcSource(PoseSource):
             self._status = (
                 f"no VMC data for {age:.0f} s (holding the last pose)" if age > self.stale_after_s else "running"
             )
-        return PoseSample(timestamp, pose=self._pose, timings_ms={"vmc": 1000.0 * (time.perf_counter() - t0)})
+        expression = self._expressions.update_raw(state.blendshapes, tick)
+        timings = {"vmc": 1000.0 * (time.perf_counter() - t0)}
+        return PoseSample(timestamp, pose=self._pose, timings_ms=timings, expression=expression)
 
     @property
     def status(self) -> str:

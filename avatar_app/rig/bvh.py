@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from avatar_app.rig.errors import MotionFileError
+from avatar_app.rig.expression_track import ExpressionCurve, load_expression_track, side_track_path
+from avatar_app.rig.expressions import Expression
 from avatar_app.rig.humanoid import HumanoidPose, HumanoidRig
 from avatar_app.rig.quaternion import identity_quat, quat_from_euler, quat_slerp
 from avatar_app.rig.retarget import guess_humanoid
@@ -84,7 +86,8 @@ class BvhMotion:
     """A parsed BVH file: its skeleton, per-frame local transforms and timing.
 
     ``rotations [F,J,4]`` xyzw and ``translations [F,J,3]`` are the local
-    transforms of every frame (end-site joints included, at rest).
+    transforms of every frame (end-site joints included, at rest). ``expressions``: the
+    face's side track (``<file>.expressions.csv``, :mod:`.expression_track`) when there is one.
     """
 
     skeleton: Skeleton
@@ -92,6 +95,14 @@ class BvhMotion:
     translations: np.ndarray
     frame_time: float
     source: str
+    expressions: ExpressionCurve | None = None
+
+    @property
+    def has_expressions(self) -> bool:
+        return self.expressions is not None
+
+    def expression_at(self, t: float) -> Expression | None:
+        return None if self.expressions is None else self.expressions.at(t)
 
     @property
     def frame_count(self) -> int:
@@ -188,7 +199,12 @@ def load_bvh(path, humanoid: dict[str, str] | None = None) -> BvhMotion:
         )
     skeleton = Skeleton(names, parents, np.array(offsets), identity_quat(len(names)), bone_map, source=source)
     rotations, translations = _frames_to_locals(frames, channels, np.array(offsets))
-    return BvhMotion(skeleton, rotations, translations, frame_time, source)
+    track = side_track_path(path)
+    duration = len(rotations) * frame_time
+    expressions = load_expression_track(track, loop_s=duration) if track.is_file() else None
+    if expressions is not None:
+        log.info("%s: face from %s", source, track.name)
+    return BvhMotion(skeleton, rotations, translations, frame_time, source, expressions)
 
 
 def _parse_joint(tokens: _Tokens, parent: int, names, parents, offsets, channels) -> None:

@@ -36,7 +36,7 @@ from avatar_app.rig.avatar_style import (
 )
 from avatar_app.rig.character import Character, recentred
 from avatar_app.rig.clothes import body_labels, dressed_positions
-from avatar_app.rig.face_morphs import MOUTH_COLOR, MOUTH_PART, face_parts
+from avatar_app.rig.face_morphs import EYELID_PART, MOUTH_COLOR, MOUTH_PART, face_parts
 from avatar_app.rig.hair import curtain, ponytail, twin_tails
 from avatar_app.rig.head_parts import CAP_LIFT_M, FrontSurface, bangs, ears, eyes, hair_cap
 from avatar_app.rig.mesh_parts import JointList, MeshPart, merge_parts
@@ -47,8 +47,8 @@ from avatar_app.rig.skinning import SkinnedMesh
 from avatar_app.rig.skirt import skirt
 from avatar_app.rig.spring_settings import Collider, ColliderGroup, SpringChain, SpringJointSettings, SpringSettings
 
-# the mesh's parts: the style's (which have colours in AvatarStyle) and the inside of the mouth
-MESH_PART_NAMES = (*PART_NAMES, MOUTH_PART)
+# the mesh's parts: the style's (which have colours in AvatarStyle), the eyelids and the inside of the mouth
+MESH_PART_NAMES = (*PART_NAMES, EYELID_PART, MOUTH_PART)
 
 __all__ = ["COLORS", "MESH_PART_NAMES", "PART_NAMES", "AvatarStyle", "Pattern", "build_default_avatar", "heads_tall"]
 
@@ -117,7 +117,7 @@ def build_default_avatar(style: AvatarStyle | None = None) -> Character:
     parts = [q for p in parts for q in p.with_mirror_image(mirror)]
     base = sum(len(p.positions) for p in parts)
     parts += [p for p, _ in face]
-    palette = {**style.palette, MOUTH_PART: MOUTH_COLOR}
+    palette = {**style.palette, EYELID_PART: style.palette["skin"], MOUTH_PART: MOUTH_COLOR}
     positions, triangles, joint_idx, weights, colors, part_ids = merge_parts(parts, list(MESH_PART_NAMES), palette)
     colors = paint_patterns(style, positions, colors, part_ids, skirt_axis_z=float(rest[hum["hips"], 2]))
     skinned = SkinnedMesh(

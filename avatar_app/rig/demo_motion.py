@@ -6,6 +6,10 @@ arms along +-x, so "arms down" is a rotation of about 75 degrees about z.
 Segments are periodic in themselves and cross-fade (slerp, smoothstep) over
 ``blend`` seconds, including across the loop point, so the motion has no
 jumps at any time.
+
+The face has a script too (``expression_at``): a blink every three to four seconds
+(once a double blink), talking while it waves (a vowel per syllable, five a second, in
+phrases), and a smile through the dance.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 
 import numpy as np
 
+from avatar_app.rig.expressions import Expression, blink_shape
 from avatar_app.rig.humanoid import BONE_INDEX, HumanoidPose
 from avatar_app.rig.quaternion import identity_quat, quat_from_euler, quat_slerp
 
@@ -100,6 +105,7 @@ class DemoMotion:
     """``pose_at(t)`` -> :class:`HumanoidPose`; loops every ``duration`` seconds."""
 
     segments = (("idle", idle, 4.0), ("wave", wave, 4.0), ("dance", dance, 8.0))
+    has_expressions = True
 
     def __init__(self, blend: float = 0.6):
         self.blend = float(blend)
@@ -131,3 +137,22 @@ class DemoMotion:
             rot = quat_slerp(prev_rot, rot, np.full(_NB, w))
             hips = (1 - w) * prev_hips + w * hips
         return HumanoidPose(rot, hips)
+
+    # the face's script over one loop (seconds): blink starts, phrases (start, end), vowels in turn
+    blinks = (1.3, 4.6, 7.9, 8.12, 11.2, 14.5)
+    phrases = ((4.3, 5.5), (5.9, 7.5))  # whole syllables: the mouth is shut at each end
+    syllable_s = 0.2
+    vowels = ("aa", "ih", "oh", "ee", "aa", "ou", "ee", "oh", "aa")
+
+    def expression_at(self, t: float) -> Expression:
+        t = float(t) % self.duration
+        lids = max(blink_shape(t - b) for b in (*self.blinks, self.blinks[0] + self.duration))
+        values = {"blink": lids}
+        for start, end in self.phrases:
+            if start <= t < end:
+                k = int((t - start) / self.syllable_s)
+                phase = (t - start) / self.syllable_s - k
+                values[self.vowels[k % len(self.vowels)]] = 0.8 * math.sin(math.pi * phase)
+        dance_start = self.segments[0][2] + self.segments[1][2]
+        values["happy"] = 0.7 * _smoothstep((t - dance_start) / 0.5) * _smoothstep((self.duration - t) / 0.5)
+        return Expression.of(**values)

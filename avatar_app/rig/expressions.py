@@ -119,6 +119,17 @@ class Expression:
 NEUTRAL = Expression()
 
 
+def blink_shape(u: float) -> float:
+    """Lid closure during a blink, ``u`` in seconds since it started: 60 ms down, 30 ms shut, 70 ms up."""
+    if u < 0.0 or u >= 0.16:
+        return 0.0
+    if u < 0.06:
+        return math.sin(0.5 * math.pi * u / 0.06)
+    if u < 0.09:
+        return 1.0
+    return 0.5 + 0.5 * math.cos(math.pi * (u - 0.09) / 0.07)
+
+
 class ExpressionReader:
     """Raw ``{name: value}`` from a source -> :class:`Expression`, never raising on bad data.
 

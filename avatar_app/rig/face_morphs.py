@@ -4,14 +4,15 @@ Built on the head's front surface (:class:`~avatar_app.rig.head_parts.FrontSurfa
 rig's eye discs (their anchors are not touched), rigid on the head, each piece with its morph
 targets (bind-space offsets per expression name):
 
-* per eye a skin patch from the eye's upper rim (the lash line) up past the brow, 3.5 mm off
+* per eye a skin-coloured patch (its own part, ``eyelid``, so live decimation leaves it whole)
+  from the eye's upper rim (the lash line) up past the brow, 3.5 mm off
   the surface (in front of the iris disc at 2.5 mm). Blinking pulls its lower rows down to
   below the eye's lower rim, so a closed eye shows the patch, i.e. the skin and lash line
   above the eye by their rest-pose UDP coordinates; the emotions move its brow rows (up for
   surprise, inner ends down for anger, up for sorrow) and half-close the lids (joy, relief);
-* a mouth inside (its own part, ``mouth``, dark red) at the drawn mouth's place, a flat sliver
-  0.5 mm behind the skin in the rest pose (so it changes no rest raster), which the vowels
-  A I U E O and the emotions open to their shapes 1.5 mm in front of it.
+* a mouth inside (its own part, ``mouth``, dark red) at the drawn mouth's place, 1.5 mm in
+  front of the skin: shut (zero height: its triangles cover no pixel, so it changes no rest
+  raster) in the rest pose, opened to their shapes by the vowels A I U E O and the emotions.
 
 Everything is built for the character's left eye and mirrored here, so the face is
 mirror-symmetric and ``blinkLeft`` moves the +x eye (the character's left).
@@ -24,14 +25,13 @@ import numpy as np
 from avatar_app.rig.head_parts import FrontSurface
 from avatar_app.rig.mesh_parts import MeshPart, grid_triangles, rigid_weights
 
-MOUTH_PART = "mouth"
+EYELID_PART, MOUTH_PART = "eyelid", "mouth"
 MOUTH_COLOR = (0.42, 0.1, 0.14)
-PATCH_LIFT_M = 0.0035
-MOUTH_REST_LIFT_M, MOUTH_OPEN_LIFT_M = -0.0005, 0.0015
+PATCH_LIFT_M, MOUTH_LIFT_M = 0.0035, 0.0015
 
 # the rig's eye disc (head_parts.eyes): centre offset and eye-white radii, in metres at head scale 1
 EYE_X, EYE_DY, EYE_RX, EYE_RY = 0.031, -0.012, 0.0135, 0.017
-_COLS, _ROWS = 11, 12
+_COLS, _ROWS = 9, 10  # both patches under lod.MIN_PART_TRIANGLES: live decimation keeps them whole
 _LID_TOP = 0.42  # patch parameter v where the lid ends and the brow begins
 _BROW = 0.68  # from here up the brow rows move as one
 # emotion: (lid closure 0..1, brow raise at the inner end, at the outer end (metres at scale 1))
@@ -52,7 +52,7 @@ _MOUTH_SHAPE = {
     "happy": (0.011, 0.004, 0.001),
     "surprised": (0.006, 0.0065, 0.003),
 }
-_MOUTH_REST = (0.010, 0.0003)  # rest sliver: half width, half height
+_MOUTH_REST = (0.010, 0.0)  # shut: half width, half height
 _MIRROR = np.array([-1.0, 1.0, 1.0])
 _SWAP = {"blinkLeft": "blinkRight", "blinkRight": "blinkLeft"}
 
@@ -88,7 +88,7 @@ def _eye_patch(surface: FrontSurface, head_centre: np.ndarray, head: int, s: flo
     for name, (closure, inner, outer) in _EMOTION_FACE.items():
         deltas[name] = target(closure, inner, outer) - rest
     j, w = rigid_weights(len(rest), head)
-    return MeshPart("skin", rest, grid_triangles(_ROWS, _COLS, wrap=False), j, w), deltas
+    return MeshPart(EYELID_PART, rest, grid_triangles(_ROWS, _COLS, wrap=False), j, w), deltas
 
 
 def _mouth(surface: FrontSurface, centre_y: float, head: int, s: float):
@@ -97,12 +97,12 @@ def _mouth(surface: FrontSurface, centre_y: float, head: int, s: float):
     a = np.tile(2 * np.pi * np.arange(segments) / segments, rings - 1)
     unit = np.concatenate([[[0.0, 0.0]], np.column_stack([r * np.cos(a), r * np.sin(a)])])
 
-    def shape(half_width: float, half_height: float, drop: float, lift: float) -> np.ndarray:
+    def shape(half_width: float, half_height: float, drop: float) -> np.ndarray:
         xy = unit * np.array([half_width, half_height]) * s + np.array([0.0, centre_y - drop * s])
-        return _on_surface(surface, xy, lift * s)
+        return _on_surface(surface, xy, MOUTH_LIFT_M * s)
 
-    rest = shape(*_MOUTH_REST, 0.0, MOUTH_REST_LIFT_M)
-    deltas = {name: shape(*dims, MOUTH_OPEN_LIFT_M) - rest for name, dims in _MOUTH_SHAPE.items()}
+    rest = shape(*_MOUTH_REST, 0.0)
+    deltas = {name: shape(*dims) - rest for name, dims in _MOUTH_SHAPE.items()}
     fan = [(0, 1 + k, 1 + (k + 1) % segments) for k in range(segments)]
     quads = grid_triangles(rings - 1, segments, wrap=True) + 1
     j, w = rigid_weights(len(rest), head)
@@ -117,7 +117,7 @@ def face_parts(
     The mouth sits where the drawn look paints it: 30% of the way from the chin to the eyes.
     """
     left, left_deltas = _eye_patch(surface, head_centre, head, head_scale)
-    right = MeshPart("skin", left.positions * _MIRROR, left.triangles[:, ::-1].copy(), left.joints, left.weights)
+    right = MeshPart(EYELID_PART, left.positions * _MIRROR, left.triangles[:, ::-1].copy(), left.joints, left.weights)
     right_deltas = {_SWAP.get(n, n): d * _MIRROR for n, d in left_deltas.items()}
     eye_y = head_centre[1] + EYE_DY * head_scale
     mouth, mouth_deltas = _mouth(surface, chin_y + 0.3 * (eye_y - chin_y), head, head_scale)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from avatar_app.raster.camera import OrthographicCamera
-from avatar_app.raster.character_view import CharacterView
+from avatar_app.raster.character_view import LIVE_REDUCTION, CharacterView
 from avatar_app.rig import build_default_avatar, rest_udp_coordinates
 from avatar_app.rig.avatar_style import AvatarStyle
 from avatar_app.rig.expressions import Expression
@@ -25,7 +25,8 @@ def face(gl_context):
     centre_y = head_y + 0.03
     camera = OrthographicCamera(eye=(0.0, centre_y, 3.0), target=(0.0, centre_y, 0.0), half_height=HALF_HEIGHT_M)
     gl_context.__enter__()
-    view = CharacterView(character, SIZE, camera=camera, springs=False, reduction=0.0, ctx=gl_context)
+    # the live view's decimated mesh: the face must survive it
+    view = CharacterView(character, SIZE, camera=camera, springs=False, reduction=LIVE_REDUCTION, ctx=gl_context)
 
     def render(**values):
         vertices = view.animator.update(HumanoidPose.identity(), 1 / 30, Expression.of(**values))

@@ -17,6 +17,7 @@ MIRROR_TOLERANCE_M = {
     "eye_white": 1e-5,
     "iris": 1e-5,
     "mouth": 1e-5,
+    "eyelid": 1e-5,
     "hair": 3e-3,
     "skin": 0.02,
     "top": 0.02,
@@ -116,6 +117,7 @@ def test_parts_have_flat_toon_colours(default_avatar):
         "shoes",
         "eye_white",
         "iris",
+        "eyelid",
         "mouth",
     }
     for k, name in enumerate(mesh.part_names):
