@@ -68,7 +68,7 @@ def stream_last_frame(folder: Path, blendshapes: dict, renderer: list[str], fram
     [
         (["--renderer", "proxy"], 25),
     ],
-    ids=["proxy", "conr-lite"],
+    ids=["proxy"],
 )
 def test_vmc_blink_and_mouth_change_only_the_face(tmp_path, renderer, frames):
     if "conr" in renderer and not (LITE_WEIGHTS / "shader.pth").is_file():
