@@ -31,6 +31,14 @@ Item ``i`` of a :class:`SyntheticDataset` is a :class:`Sample` computed from
   ``rgb * a, a`` and the MSAA resolve averages premultiplied values), which is the
   ``target_rgba`` convention, so it is used as it is.
 
+That is the ``toon`` family (the default, the shipped weights' data, unchanged). With
+``family="drawn"`` (:mod:`avatar_app.training.drawn_family`) the colour is a drawn look
+(per-fragment faces, patterns, cel shading, lines), the sheet is drawn from a variant of
+the body over the body's own UDP, pictures are augmented like drawings
+(:mod:`avatar_app.training.augment`, from a stream of their own, so the draws above stay
+the toon family's) and framings lean to cut ones. ``meta["face_region"]`` says where the
+face is in UDP space (:func:`~avatar_app.training.drawn_family.face_mask`), both families.
+
 Characters and their prepared sheets are built lazily and kept (``max_cached``
 characters, least recently used dropped first). The GL context is created on the first
 item in the process that reads items, and released by :meth:`SyntheticDataset.close`.
