@@ -9,6 +9,8 @@ mesh's version changes, and uploaded with them.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from avatar_app.core.errors import InputError
@@ -100,8 +102,6 @@ class DrawnPass:
             )
         entry = gpu_mesh.looks.get(id(look))
         if entry is None or entry[0]() is not look:
-            import weakref
-
             if entry is not None:
                 entry[1].release()
             normals = posed_normals(mesh.positions, mesh.triangles)
