@@ -149,9 +149,12 @@ def build_pipeline(
         if settings.renderer == "conr":
             from avatar_app.infer import SheetCache
             from avatar_app.io.sheet import load_sheet
+            from avatar_app.pipeline.expression_sheets import load_expression_sheets
 
             sheet = load_sheet(settings.sheet_dir, size=size, max_views=settings.views)
-            say(f"encoding the sheet ({sheet.num_views} view(s) at {size}x{size}) ...")
+            variants = load_expression_sheets(settings.sheet_dir, size, settings.views, sheet.num_views)
+            more = f" and {len(variants)} expression sheet(s)" if variants else ""
+            say(f"encoding the sheet ({sheet.num_views} view(s) at {size}x{size}){more} ...")
             cache = SheetCache(settings.cache_dir) if settings.cache_dir else SheetCache()
             renderer = ConrRenderer(
                 networks,
@@ -161,6 +164,7 @@ def build_pipeline(
                 cache=cache,
                 precision=settings.precision,
                 progress=progress,
+                expression_sheets=variants,
             )
         else:
             renderer = ProxyRenderer() if settings.renderer == "proxy" else UdpRenderer()

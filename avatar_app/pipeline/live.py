@@ -185,10 +185,7 @@ class LivePipeline:
     # Each step runs on its own thread (avatar-<stage>) and its work is timed into self.stats.
 
     def _capture_step(self, _: None) -> LiveFrame | None:
-        """capture -> landmarks -> smoothing -> retarget (camera), or a clocked pose / a UDP map.
-
-        The source paces this stage and times its own parts (landmarks, retarget, detect ...).
-        """
+        """capture -> landmarks -> smoothing -> retarget, or a clocked pose / UDP map (paced, timed by the source)."""
         sample = self.source.read(timeout=POLL_S)
         if sample is None:
             return None
@@ -236,6 +233,7 @@ class LivePipeline:
         """CoNR (sheet state + UDP map) or the proxy colours -> premultiplied RGBA."""
         self._render_started = started = self._clock()
         with self.stats.time("render"):
+            self.renderer.express(frame.expression)  # a renderer with expression sheets picks one
             frame.rgba = self.renderer.render(frame.udp, frame.color)
         self._render_started = None
         took = self._clock() - started

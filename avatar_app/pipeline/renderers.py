@@ -37,6 +37,9 @@ class AvatarRenderer(ABC):
     @abstractmethod
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame: ...
 
+    def express(self, expression) -> None:  # noqa: B027 optional no-op hook
+        """The coming frame's expression (before `render`); a renderer with expression sheets picks one."""
+
     def close(self) -> None:  # noqa: B027 optional no-op hook
         """Release models or buffers; safe to call more than once."""
 
@@ -79,7 +82,8 @@ class ConrRenderer(AvatarRenderer):
     (graphs exported on first use into the weights' deployment folder, ``progress`` hears
     about it) or tensorrt (engines built beforehand), see ``infer.registry.open_backend``.
     ``cache``: a ``SheetCache`` (None: memory only). ``precision``: fp32, fp16 (CUDA,
-    TensorRT) or bf16 (torch).
+    TensorRT) or bf16 (torch). ``expression_sheets``: ``{name: CharacterSheet}`` variants
+    of the sheet (``pipeline.expression_sheets``), encoded here too; `express` picks one.
     """
 
     needs_color = False
@@ -96,8 +100,10 @@ class ConrRenderer(AvatarRenderer):
         precision: str = "fp32",
         deployment=None,
         progress=None,
+        expression_sheets=None,
     ):
         from avatar_app.infer.registry import open_backend
+        from avatar_app.pipeline.expression_sheets import ExpressionChooser
 
         if not isinstance(sheet, CharacterSheet):
             raise SettingError(
@@ -122,18 +128,34 @@ class ConrRenderer(AvatarRenderer):
         )
         try:
             t0 = time.perf_counter()
-            self.state = self.backend.encode(sheet)
+            self.state = self.sheet_state = self.backend.encode(sheet)
+            self.variants = {name: self.backend.encode(v) for name, v in (expression_sheets or {}).items()}
             self.encode_ms = 1000.0 * (time.perf_counter() - t0)
         except BaseException:
             self.backend.close()  # a sheet refused at start leaves no session or engine behind
             raise
         self.acceleration = self.backend.acceleration
-        log.info("%s: sheet of %d view(s) at %d² encoded in %.0f ms", self.name, self.views, self.size, self.encode_ms)
+        self.chooser = ExpressionChooser(self.variants)
+        self.variant: str | None = None  # the expression sheet the last frame used (None: the sheet)
+        extra = f" + expressions {', '.join(self.variants)}" if self.variants else ""
+        log.info(
+            "%s: sheet of %d view(s) at %d²%s encoded in %.0f ms",
+            self.name,
+            self.views,
+            self.size,
+            extra,
+            self.encode_ms,
+        )
+
+    def express(self, expression) -> None:
+        self.variant = self.chooser.choose(expression)
+        self.state = self.sheet_state if self.variant is None else self.variants[self.variant]
 
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
         return self.backend.render(self.state, udp)
 
     def close(self) -> None:
-        """Drop the sheet state and close the backend (sessions, engines, CUDA graphs)."""
-        self.state = None
+        """Drop the sheet states and close the backend (sessions, engines, CUDA graphs)."""
+        self.state = self.sheet_state = None
+        self.variants = {}
         self.backend.close()
