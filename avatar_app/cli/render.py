@@ -182,8 +182,11 @@ class MotionPoses:
     def __iter__(self):
         from avatar_app.core.frames import UdpMap
         from avatar_app.raster.character_view import CharacterView
+        from avatar_app.rig.expressions import motion_expression
 
         with CharacterView(self.character, self.size, framing=self.framing) as view:
             for k in range(self.frames):
-                result = view.render_pose(self.motion.pose_at(k / self.fps), 1.0 / self.fps, udp_only=True)
+                t = k / self.fps
+                face = motion_expression(self.motion, t)
+                result = view.render_pose(self.motion.pose_at(t), 1.0 / self.fps, udp_only=True, expression=face)
                 yield UdpMap(result.udp, timestamp=k / self.fps)

@@ -32,6 +32,7 @@ def run(args) -> int:
     from avatar_app.io.udp import save_udp
     from avatar_app.io.video import open_writer
     from avatar_app.raster.character_view import CharacterView
+    from avatar_app.rig.expressions import motion_expression
 
     size = check_model_size(args.size, "--size")
     if args.fps <= 0:
@@ -50,7 +51,9 @@ def run(args) -> int:
     try:
         with CharacterView(character, size, springs=not args.no_springs, framing=framing) as view:
             for k in tqdm(range(frames), desc="udp", unit="frame"):
-                result = view.render_pose(motion.pose_at(k / args.fps), 1.0 / args.fps, udp_only=preview is None)
+                t, only = k / args.fps, preview is None
+                face = motion_expression(motion, t)
+                result = view.render_pose(motion.pose_at(t), 1.0 / args.fps, udp_only=only, expression=face)
                 save_udp(out / f"frame_{k:06d}.npz", result.udp)
                 if preview is not None:
                     preview.write(RgbaFrame(np.ascontiguousarray(result.color), timestamp=k / args.fps))

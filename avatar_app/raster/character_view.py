@@ -109,8 +109,9 @@ class CharacterView:
             camera = self.follow.camera if self.follow is not None else target_camera(character, aspect)
         self.camera = camera
 
-    def render_pose(self, pose, frame_dt: float, *, udp_only: bool = False) -> RasterResult:
-        self.mesh.update(self.animator.update(pose, frame_dt))
+    def render_pose(self, pose, frame_dt: float, *, udp_only: bool = False, expression=None) -> RasterResult:
+        """``expression`` (an ``rig.expressions.Expression``) drives the face morphs."""
+        self.mesh.update(self.animator.update(pose, frame_dt, expression))
         if self.follow is not None:
             self.camera = self.follow.update(self.animator.world_matrices[:, :3, 3], frame_dt)
         return self.rasterizer.render(self.mesh, self.camera, udp_only=udp_only).copy()

@@ -168,3 +168,8 @@ class ExpressionReader:
             self.seen.add(name)
             v[INDEX[name]] = max(v[INDEX[name]], min(max(x, 0.0), 1.0))  # two aliases of one name: the larger
         return Expression(v)
+
+
+def motion_expression(motion, t: float) -> Expression | None:
+    """A motion's face at ``t`` (the demo's script, a BVH side track), or None where it has none."""
+    return motion.expression_at(t) if getattr(motion, "has_expressions", False) else None

@@ -91,3 +91,21 @@ def test_surprise_moves_the_brows_and_nothing_below_the_nose(face):
     chin_row, _ = pixel(0.0, head_y - 0.04)
     below = changed[chin_row:]
     assert not below.any()  # the mouth opens a little, the chin and neck do not move
+
+
+def test_render_pose_takes_the_motions_face(face, gl_context):
+    from avatar_app.rig import DemoMotion
+    from avatar_app.rig.expressions import motion_expression
+
+    character, _, _ = face
+    motion = DemoMotion()
+    assert motion_expression(motion, 1.36)["blink"] == 1.0  # the demo's first scripted blink
+    assert motion_expression(object(), 1.36) is None
+    gl_context.__enter__()
+    with CharacterView(character, 128, springs=False, framing="bust", ctx=gl_context) as view:
+        pose = motion.pose_at(1.36)
+        shut = view.render_pose(pose, 1 / 30, expression=motion_expression(motion, 1.36)).udp
+        view.animator.reset()
+        open_ = view.render_pose(pose, 1 / 30).udp
+    changed = np.any(np.abs(shut - open_) > 1e-6, axis=-1)
+    assert 0 < changed.sum() < 0.01 * changed.size
