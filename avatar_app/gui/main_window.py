@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QMainWindow, QScrollArea, QSizePolicy, 
 from avatar_app.core.errors import AvatarAppError, SettingError
 from avatar_app.core.settings_file import AppSettings, default_settings_path, load_settings, save_settings
 from avatar_app.gui.character_panel import CharacterPanel
+from avatar_app.gui.expression_row import ExpressionRow
 from avatar_app.gui.output_panel import OutputPanel
 from avatar_app.gui.preview_view import PreviewView
 from avatar_app.gui.render_panel import RenderPanel
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.render_panel = RenderPanel(weights_folder=self.weights, weights_looked_in=str(defaults.DEFAULT_WEIGHTS))
         self.output_panel = OutputPanel()
         self.preview = PreviewView()
+        self.expression_row = ExpressionRow(self.session)
         self.stats_bar = StatsBar()
         self.setStatusBar(self.stats_bar)
         self._build_layout()
@@ -138,7 +140,12 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.addWidget(scroll, 0)
-        layout.addWidget(self.preview, 1)
+        live = QWidget()
+        live_layout = QVBoxLayout(live)
+        live_layout.setContentsMargins(0, 0, 0, 0)
+        live_layout.addWidget(self.preview, 1)
+        live_layout.addWidget(self.expression_row, 0)
+        layout.addWidget(live, 1)
         self.setCentralWidget(central)
 
     def _action(self, text: str, key: str, slot, tip: str) -> QAction:
@@ -323,6 +330,7 @@ class MainWindow(QMainWindow):
         snapshot = self.session.snapshot()
         self.stats_bar.show_snapshot(snapshot, self.settings_warnings)
         self.output_panel.show_states(snapshot.outputs)
+        self.expression_row.refresh()
         running = snapshot.phase in ("running", "starting")
         self.start_stop_action.setText("Stop" if self.live and running else "Start")
         if snapshot.phase == "failed" and snapshot.message:

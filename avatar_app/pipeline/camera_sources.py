@@ -107,7 +107,7 @@ class CameraPoseSource(_CaptureBacked):
         self._last_tracked = None
         self.hold = hold or PoseHold()
         self._mirror = bool((retarget_options or {}).get("mirror", False))
-        self._expressions = ExpressionTrack("webcam face")
+        self.expressions = ExpressionTrack("webcam face")
 
     def open(self) -> None:
         if self._tracker is None:
@@ -120,7 +120,7 @@ class CameraPoseSource(_CaptureBacked):
         frame, lost = self._next_frame(timeout)
         now = time.monotonic()
         if frame is None:
-            face = self._expressions.update(None, now)
+            face = self.expressions.update(None, now)
             return PoseSample(now, pose=self.hold.missing(now), expression=face) if lost else None
         t0 = time.perf_counter()
         landmarks = self._tracker.track(frame.rgb, frame.timestamp)
@@ -128,7 +128,7 @@ class CameraPoseSource(_CaptureBacked):
         timings = {"landmarks": 1000.0 * (t1 - t0)}
         if landmarks is None:
             self._note = "no person in view"
-            face = self._expressions.update(None, now)
+            face = self.expressions.update(None, now)
             pose = self.hold.missing(now)
             return PoseSample(frame.timestamp, pose=pose, timings_ms=timings, image=frame.rgb, expression=face)
         self._note = ""
@@ -142,7 +142,7 @@ class CameraPoseSource(_CaptureBacked):
         pose = self.hold.tracked(self.retargeter.humanoid_pose(world, landmarks.visibility), now)
         t3 = time.perf_counter()
         timings.update(smooth=1000.0 * (t2 - t1), retarget=1000.0 * (t3 - t2))
-        face = self._expressions.update(expression_from_head(landmarks.head, self._mirror), frame.timestamp)
+        face = self.expressions.update(expression_from_head(landmarks.head, self._mirror), frame.timestamp)
         return PoseSample(
             frame.timestamp, pose=pose, timings_ms=timings, image=frame.rgb, landmarks=landmarks, expression=face
         )

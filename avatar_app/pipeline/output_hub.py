@@ -44,13 +44,16 @@ class OutputState:
 
 
 class PreviewTap:
-    """The pipeline's tap: keeps the newest camera picture (with landmarks) and UDP map."""
+    """The pipeline's tap: keeps the newest camera picture (with landmarks), expression and UDP map."""
 
     def __init__(self):
         self.camera: LatestSlot = LatestSlot()  # (rgb, landmarks or None)
         self.udp: LatestSlot = LatestSlot()  # UdpMap
+        self.expression: LatestSlot = LatestSlot()  # rig.expressions.Expression
 
     def __call__(self, stage: str, frame) -> None:
+        if stage == "pose" and frame.expression is not None:
+            self.expression.put(frame.expression)
         if stage == "pose" and frame.image is not None:
             self.camera.put((frame.image, frame.landmarks))
         elif stage == "raster" and frame.udp is not None:

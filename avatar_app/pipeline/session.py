@@ -33,6 +33,8 @@ from avatar_app.pipeline.output_hub import (
     open_output,
 )
 from avatar_app.pipeline.status import PipelineStatus
+from avatar_app.rig.expressions import Expression
+from avatar_app.tracking.expression_filter import ExpressionTuning
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class LiveSession:
         self.poll_s = poll_s
         self.passes = 0
         self.tap = PreviewTap()
+        self.expression_tuning = ExpressionTuning()
+        self._shown_expression: Expression | None = None
         self._wake = threading.Event()
         self.hub = OutputHub(on_failure=self._wake.set)
         self._networks = Loaders(networks_loader=networks_loader)  # weights: once per folder, across restarts
@@ -109,6 +113,27 @@ class LiveSession:
     @property
     def wanted_config(self) -> PipelineSettings | None:
         return self._want_config
+
+    def set_expression_tuning(self, tuning: ExpressionTuning) -> None:
+        """The user's gains, thresholds and calibration: to the running source now, and to the next."""
+        self.expression_tuning = tuning
+        track = self._expression_track()
+        if track is not None:
+            track.tuning = tuning
+
+    def expression_state(self) -> tuple[Expression | None, Expression | None]:
+        """(before the tuning, as sent on) of the running source's face; Nones when there is none."""
+        track = self._expression_track()
+        if track is None:
+            return None, None
+        fresh = self.tap.expression.take(timeout=0)
+        if fresh is not None:
+            self._shown_expression = fresh
+        return track.raw, self._shown_expression
+
+    def _expression_track(self):
+        pipeline = self._pipeline
+        return getattr(pipeline.source, "expressions", None) if pipeline is not None else None
 
     def snapshot(self) -> SessionSnapshot:
         with self._lock:
@@ -189,6 +214,9 @@ class LiveSession:
         self._set_note(("starting", f"starting {config.source} ({config.renderer} renderer, {config.size}²)"))
         try:
             pipeline = self._build_pipeline(config)
+            track = getattr(pipeline.source, "expressions", None)
+            if track is not None:
+                track.tuning = self.expression_tuning
             pipeline.start()
         except Exception as exc:
             log.warning("live pipeline did not start: %s", exc)

@@ -229,7 +229,7 @@ class MotionSource(PoseSource):
         self._ticker = Ticker(fps, clock)
         self._start: float | None = None
         self._face = motion.expression_at if getattr(motion, "has_expressions", False) else None
-        self._expressions = ExpressionTrack(name, smoothing=False, idle_blink=self._face is None)
+        self.expressions = ExpressionTrack(name, smoothing=False, idle_blink=self._face is None)
 
     def read(self, timeout: float) -> PoseSample | None:
         tick = self._ticker.wait(timeout)
@@ -240,7 +240,7 @@ class MotionSource(PoseSource):
         t0 = time.perf_counter()
         t = tick - self._start
         pose = self.motion.pose_at(t)
-        expression = self._expressions.update(None if self._face is None else self._face(t), t)
+        expression = self.expressions.update(None if self._face is None else self._face(t), t)
         timings = {"pose": 1000.0 * (time.perf_counter() - t0)}
         return PoseSample(tick, pose=pose, timings_ms=timings, expression=expression)
 
@@ -282,7 +282,7 @@ class VmcSource(PoseSource):
         self._status = f"waiting for VMC data on {self.receiver.host}:{self.receiver.port}"
         self._pose: HumanoidPose = IDLE_POSE
         self._seen = 0  # message count at the last pose update
-        self._expressions = ExpressionTrack(f"VMC sender on port {self.receiver.port}")
+        self.expressions = ExpressionTrack(f"VMC sender on port {self.receiver.port}")
 
     @property
     def port(self) -> int:
@@ -305,7 +305,7 @@ class VmcSource(PoseSource):
             self._status = (
                 f"no VMC data for {age:.0f} s (holding the last pose)" if age > self.stale_after_s else "running"
             )
-        expression = self._expressions.update_raw(state.blendshapes, tick)
+        expression = self.expressions.update_raw(state.blendshapes, tick)
         timings = {"vmc": 1000.0 * (time.perf_counter() - t0)}
         return PoseSample(timestamp, pose=self._pose, timings_ms=timings, expression=expression)
 

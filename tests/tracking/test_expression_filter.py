@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from avatar_app.rig.expressions import Expression, blink_shape
-from avatar_app.tracking.expression_filter import ExpressionFilter, ExpressionTrack, IdleBlink, expression_from_head
+from avatar_app.tracking.expression_filter import (
+    ExpressionFilter,
+    ExpressionTrack,
+    ExpressionTuning,
+    IdleBlink,
+    expression_from_head,
+)
 from avatar_app.tracking.landmarks import HeadState
 
 
@@ -63,3 +69,15 @@ def test_face_mesh_values_become_an_expression_left_to_left():
     nan = HeadState(np.array([0.0, 0, 0, 1]), 0.0, 0.0, 0.0, blink_left=float("nan"), mouth_open=2.0)
     assert expression_from_head(nan)["blinkLeft"] == 0.0 and expression_from_head(nan)["aa"] == 1.0
     assert expression_from_head(HeadState(np.array([0.0, 0, 0, 1]), 0.0, 0.0, 0.0)) is None
+
+
+def test_the_track_applies_the_users_tuning_and_keeps_the_raw_values():
+    from avatar_app.tracking.expression_filter import GroupTuning
+
+    track = ExpressionTrack("test", smoothing=False, idle_blink=False)
+    track.tuning = ExpressionTuning().with_group("mouth", GroupTuning.from_gain(2.0, 0.1))
+    out = track.update(Expression.of(aa=0.3, blinkLeft=0.4), 0.0)
+    assert out["aa"] == pytest.approx(0.4) and out["blinkLeft"] == pytest.approx(0.4)
+    assert track.raw["aa"] == pytest.approx(0.3)
+    with pytest.raises(Exception, match="again"):
+        GroupTuning(0.5, 0.51)
