@@ -74,7 +74,11 @@ class Objective:
         if self.cancel is not None and self.cancel.is_set():
             raise FitCancelled("fit", "the fit to run to the end", "it was cancelled", "start it again when ready")
         self.evaluations += 1
-        mask, hair = self.coverage(model, params or view.params)
+        return self.blend(*self.coverage(model, params or view.params), view)
+
+    @staticmethod
+    def blend(mask: np.ndarray, hair: np.ndarray, view: ViewFit) -> float:
+        """The score of a rendered (mask, hair) coverage pair against the view's drawing."""
         silhouette = iou(mask, view.target)
         if not view.hair.any():
             return silhouette

@@ -104,6 +104,34 @@ class ProxyModel:
         world = forward_kinematics(self.character.skeleton, self.pose(params))[:, :3, 3]
         return {bone: world[j] for bone, j in self.character.humanoid.items()}
 
+    def anchors(self, params: ViewParams, full: bool) -> tuple[float, float, float]:
+        """(crown, low, middle) in the view's screen axes: the top of the head's skin (under any
+        hair or ears), the feet (``full``) or the hips' joints (a cut drawing) up the screen,
+        and the hips across it. Hair, clothes and accessories do not move them."""
+        right, _, _ = params.camera().basis()
+        skin = self.character.mesh.part_ids == self.character.mesh.part_names.index("skin")
+        crown = float(self.vertices(params)[skin, 1].max())
+        joints = self.joints(params)
+        legs = ("leftFoot", "rightFoot") if full else ("leftUpperLeg", "rightUpperLeg")
+        low = float(np.mean([joints[b][1] for b in legs]))
+        return crown, low, float(joints["hips"] @ right)
+
+    def carry(self, params: ViewParams, other: ProxyModel, full: bool) -> ViewParams:
+        """``params`` for ``other`` (a new shape) so that its crown, its feet or hips and its
+        hips' column land on the pixels this model's do: a taller head or body is judged
+        where the drawing has it, not by how far it now pokes out of the old camera."""
+        crown, low, middle = self.anchors(params, full)
+        new_crown, new_low, new_middle = other.anchors(params, full)
+        if new_crown - new_low < 1e-4 or crown - low < 1e-4:
+            return params
+        ratio = (new_crown - new_low) / (crown - low)  # world metres per old metre on screen
+        return replace(
+            params,
+            half_height=params.half_height * ratio,
+            centre_y=new_crown - (crown - params.centre_y) * ratio,
+            centre_x=new_middle - (middle - params.centre_x) * ratio,
+        )
+
 
 class ProxyCache:
     """The last few styles' models, so the fitter's search does not rebuild a shape it just tried."""

@@ -38,7 +38,7 @@ from avatar_app.fit.objective import (
     target_coverage,
 )
 from avatar_app.fit.proxy import ProxyCache, ProxyModel, Silhouettes, ViewParams
-from avatar_app.fit.shape_search import estimate_head_scale, refine_shape, search_choices, search_factors
+from avatar_app.fit.shape_search import ShapeTrial, estimate_head_scale, refine_shape, search_choices, search_factors
 from avatar_app.raster.framing import cut_height
 from avatar_app.rig.avatar_style import AvatarStyle
 
@@ -69,8 +69,8 @@ VIEW_VARIABLES = (
     ("centre_y", 0.01, -0.5, 2.5),
     ("left_arm", 6.0, -30.0, 100.0),
     ("right_arm", 6.0, -30.0, 100.0),
-    ("left_elbow", 8.0, -60.0, 80.0),
-    ("right_elbow", 8.0, -60.0, 80.0),
+    ("left_elbow", 8.0, -140.0, 80.0),
+    ("right_elbow", 8.0, -140.0, 80.0),
     ("legs", 3.0, -5.0, 30.0),
     ("head_tilt", 3.0, -25.0, 25.0),
 )
@@ -162,8 +162,8 @@ def _start_from_landmarks(drawing: Drawing, lm: DrawnLandmarks, model: ProxyMode
         yaw=yaw,
         left_arm=float(np.clip(left_arm, -20, 95)),
         right_arm=float(np.clip(right_arm, -20, 95)),
-        left_elbow=float(np.clip(left_elbow, -50, 70)),
-        right_elbow=float(np.clip(right_elbow, -50, 70)),
+        left_elbow=float(np.clip(left_elbow, -140, 80)),
+        right_elbow=float(np.clip(right_elbow, -140, 80)),
     )
     joints = model.joints(params)
     pairs = [(mp, bone) for mp, bone in _PAIRS if lm.seen(mp, size, LIMB_VISIBILITY)]
@@ -193,24 +193,64 @@ def _start_from_landmarks(drawing: Drawing, lm: DrawnLandmarks, model: ProxyMode
 # ---- 2./3. search -----------------------------------------------------------------------
 
 
+SHIFT_RANGE = 12  # working pixels the proxy may move either way in ``align_shift``
+
+
+def _shifted(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``mask`` moved by (dx, dy) pixels, zeros coming in."""
+    out = np.zeros_like(mask)
+    h, w = mask.shape
+    out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = mask[
+        max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out
+
+
+def align_shift(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
+    """Move the camera by the whole-pixel shift that scores best (every shift within
+    SHIFT_RANGE tried on one render): a start centred on the alpha's box sits off the body
+    when one arm reaches out, further than a local refinement looks."""
+    mask, hair = objective.coverage(model, view.params)
+    best, best_score = (0, 0), -1.0
+    for dy in range(-SHIFT_RANGE // 2, SHIFT_RANGE // 2 + 1):
+        for dx in range(-SHIFT_RANGE, SHIFT_RANGE + 1):
+            score = objective.blend(_shifted(mask, dx, dy), _shifted(hair, dx, dy), view)
+            if score > best_score:
+                best, best_score = (dx, dy), score
+    if best == (0, 0):
+        return
+    metres_per_pixel = 2.0 * view.params.half_height / WORK_SIZE
+    candidate = view.params.with_values(
+        centre_x=view.params.centre_x - best[0] * metres_per_pixel,
+        centre_y=view.params.centre_y + best[1] * metres_per_pixel,
+    )
+    score = objective.score(model, view, candidate)
+    if score > view.score:
+        view.params, view.score = candidate, score
+
+
 ARM_GRID = (-10.0, 10.0, 30.0, 50.0, 70.0, 85.0, 95.0)
+ELBOW_GRID = (-120.0, -70.0, -30.0, 0.0, 30.0)  # folded back across the body (a held book) .. bent out
 
 
 def place_arms(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
-    """Each arm's angle from a coarse grid (the score has several bumps along it: an arm
-    over the body, beside it, over a sleeve), before Powell refines it locally."""
-    for name in ("left_arm", "right_arm"):
+    """Each arm's angle and its elbow's bend from a coarse grid (the score has several bumps
+    along it: an arm over the body, beside it, over a sleeve, an elbow out with the forearm
+    folded back in), before Powell refines them locally."""
+    for arm, elbow in (("left_arm", "left_elbow"), ("right_arm", "right_elbow")):
         best, best_score = view.params, objective.score(model, view)
         for angle in ARM_GRID:
-            candidate = view.params.with_values(**{name: angle})
-            score = objective.score(model, view, candidate)
-            if score > best_score:
-                best, best_score = candidate, score
+            for bend in ELBOW_GRID:
+                candidate = view.params.with_values(**{arm: angle, elbow: bend})
+                score = objective.score(model, view, candidate)
+                if score > best_score:
+                    best, best_score = candidate, score
         view.params, view.score = best, best_score
 
 
 def refine_view(objective: Objective, model: ProxyModel, view: ViewFit, max_evaluations: int = 160) -> None:
     """Powell on one view's camera and pose (the shape held); updates ``view`` in place."""
+    align_shift(objective, model, view)
     place_arms(objective, model, view)
     names = [v[0] for v in VIEW_VARIABLES]
     steps = np.array([v[1] for v in VIEW_VARIABLES])
@@ -235,6 +275,29 @@ def refine_view(objective: Objective, model: ProxyModel, view: ViewFit, max_eval
     score = objective.score(model, view, best)
     if score >= view.score:
         view.params, view.score = best, score
+
+
+MIRROR_MIN_YAW = 4.0  # degrees off the front or back below which the two turns look alike anyway
+
+
+def mirrored(params: ViewParams) -> ViewParams:
+    """The same view turned the other way about the front (or back). The pose is in the
+    picture's plane, so it stays: only depth tells the two turns apart (which side of the
+    face, hair and body is nearer), which the fit sees only through the outline's small
+    asymmetries, and a start without landmarks cannot guess."""
+    base = 180.0 if abs(params.yaw) > 90.0 else 0.0
+    return params.with_values(yaw=2.0 * base - params.yaw)
+
+
+def try_mirror(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
+    """Refine the mirrored turn too (``mirrored``) and keep whichever scores better."""
+    if abs(abs(view.params.yaw) - (180.0 if abs(view.params.yaw) > 90.0 else 0.0)) < MIRROR_MIN_YAW:
+        return
+    other = replace(view, params=mirrored(view.params))
+    other.score = objective.score(model, other)
+    refine_view(objective, model, other, max_evaluations=120)
+    if other.score > view.score:
+        view.params, view.score = other.params, other.score
 
 
 def fit_views(
@@ -278,21 +341,28 @@ def fit_views(
         for view in views:
             refine_view(objective, model, view, max_evaluations=120)
         note(f"views placed: mean score {np.mean([v.score for v in views]):.3f}")
+        for view in views:
+            if view.start != "given":
+                try_mirror(objective, model, view)
+        trial = ShapeTrial(objective, cache, style, views)
+        fixed: tuple[str, ...] = ()
         for round_ in range(rounds):
             if round_ == 0:  # the head's size first: a small head leaves room that tails or ears fill
-                measured = estimate_head_scale(views, cache, style)
+                measured = estimate_head_scale(views, cache, trial.style)
                 if measured is not None:
-                    style = measured
-                    note(f"  head scale from the drawings: {style.head_scale:.2f}")
-                style, score = search_factors(objective, cache, style, views, fixed=("head_scale",) if measured else ())
-            style, score = search_choices(objective, cache, style, views)
-            style, score = search_factors(objective, cache, style, views, fixed=("head_scale",))
-            style, score = refine_shape(objective, cache, style, views)
-            model = cache.get(style)
+                    trial.take(measured)
+                    fixed = ("head_scale",)
+                    note(f"  head scale from the drawings: {trial.style.head_scale:.2f}")
+                search_factors(trial, fixed=fixed)
+            search_choices(trial)
+            search_factors(trial, fixed=fixed)
+            refine_shape(trial)
+            model = trial.model
             for view in views:
                 view.score = objective.score(model, view)
                 refine_view(objective, model, view)
             note(f"round {round_ + 1}: mean score {np.mean([v.score for v in views]):.3f}")
+        style = trial.style
         for view in views:
             view.iou = objective.silhouette_iou(model, view)
         log.info("fit: %d silhouettes compared", objective.evaluations)

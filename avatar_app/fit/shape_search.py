@@ -6,7 +6,9 @@
 * ``search_factors``: each continuous factor over a coarse grid, the others held;
 * ``refine_shape``: scipy's Powell method on all continuous factors in a local box.
 
-The views (cameras and poses) are held while the shape moves; ``search.fit_views`` alternates.
+The views' poses are held while the shape moves, and their cameras carried along
+(``ProxyModel.carry``: a shape is judged with its crown and feet, or hips, where the
+current shape has them); ``search.fit_views`` alternates shape and views.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from dataclasses import replace
 import numpy as np
 from scipy.optimize import minimize
 
-from avatar_app.fit.objective import Objective, ViewFit, mean_score
-from avatar_app.fit.proxy import ProxyCache, ViewParams
+from avatar_app.fit.objective import Objective, ViewFit
+from avatar_app.fit.proxy import ProxyCache, ProxyModel, ViewParams
 from avatar_app.rig.avatar_style import AvatarStyle
 
 SHAPE_TRUST = 0.3  # Powell searches this share of each shape factor's range either side of the start
@@ -46,6 +48,34 @@ CHOICE_FACTORS = {
 }
 
 
+class ShapeTrial:
+    """The shape being searched: its model and score, with the views' cameras carried to
+    each candidate (module docstring). ``take`` moves the views to the candidate."""
+
+    def __init__(self, objective: Objective, cache: ProxyCache, style: AvatarStyle, views: list[ViewFit]):
+        self.objective, self.cache, self.views = objective, cache, views
+        self.style = style
+        self.model = cache.get(style)
+        self.score = self._mean(self.model, [v.params for v in views])
+
+    def _mean(self, model: ProxyModel, params: list[ViewParams]) -> float:
+        return float(np.mean([self.objective.score(model, v, p) for v, p in zip(self.views, params)]))
+
+    def carried(self, model: ProxyModel) -> list[ViewParams]:
+        return [self.model.carry(v.params, model, full=not v.drawing.cut_bottom) for v in self.views]
+
+    def evaluate(self, style: AvatarStyle) -> float:
+        model = self.cache.get(style)
+        return self._mean(model, self.carried(model))
+
+    def take(self, style: AvatarStyle) -> None:
+        model = self.cache.get(style)
+        for view, params in zip(self.views, self.carried(model)):
+            view.params = params
+        self.style, self.model = style, model
+        self.score = self._mean(model, [v.params for v in self.views])
+
+
 def _option_grid(style: AvatarStyle, name: str, continuous: dict) -> list[AvatarStyle]:
     grids = [
         [(factor, float(v)) for v in np.linspace(*continuous[factor], points)]
@@ -58,25 +88,21 @@ def _option_grid(style: AvatarStyle, name: str, continuous: dict) -> list[Avatar
     return candidates
 
 
-def search_choices(
-    objective: Objective, cache: ProxyCache, style: AvatarStyle, views: list[ViewFit]
-) -> tuple[AvatarStyle, float]:
+def search_choices(trial: ShapeTrial) -> None:
     """Each discrete choice in turn, the others held, each option at its best over a grid of
     its own factors (see module docstring and CHOICE_FACTORS)."""
     continuous, choices = _shape_tables()
-    best_score = mean_score(objective, cache.get(style), views)
     for name, options in choices.items():
-        current = getattr(style, name)
-        best_option = (style, best_score)
+        current = getattr(trial.style, name)
+        best, best_score = trial.style, trial.score
         for option in options:
-            for candidate in _option_grid(replace(style, **{name: option}), name, continuous):
-                score = mean_score(objective, cache.get(candidate), views)
+            for candidate in _option_grid(replace(trial.style, **{name: option}), name, continuous):
+                score = trial.evaluate(candidate)
                 margin = 0.0 if option == current else CHOICE_MARGIN.get(name, 0.002)
-                if score > best_option[1] + margin:
-                    best_option = (candidate, score)
-        style, best_score = best_option
-        objective.note(f"  {name}: {getattr(style, name)} (mean score {best_score:.3f})")
-    return style, best_score
+                if score > best_score + margin:
+                    best, best_score = candidate, score
+        trial.take(best)
+        trial.objective.note(f"  {name}: {getattr(trial.style, name)} (mean score {trial.score:.3f})")
 
 
 def estimate_head_scale(views: list[ViewFit], cache: ProxyCache, style: AvatarStyle) -> AvatarStyle | None:
@@ -112,42 +138,29 @@ def estimate_head_scale(views: list[ViewFit], cache: ProxyCache, style: AvatarSt
     return best
 
 
-def search_factors(
-    objective: Objective,
-    cache: ProxyCache,
-    style: AvatarStyle,
-    views: list[ViewFit],
-    points: int = 5,
-    fixed: tuple[str, ...] = (),
-) -> tuple[AvatarStyle, float]:
+def search_factors(trial: ShapeTrial, points: int = 5, fixed: tuple[str, ...] = ()) -> None:
     """Each continuous factor over a coarse grid of its range, the others held: the head's
     size or the hair's length may sit far from the default's, beyond a local search's reach."""
     continuous, _ = _shape_tables()
-    best_score = mean_score(objective, cache.get(style), views)
     for name, (low, high) in continuous.items():
         if name in fixed:
             continue
+        best, best_score = trial.style, trial.score
         for value in np.linspace(low, high, points):
-            candidate = replace(style, **{name: float(value)})
-            score = mean_score(objective, cache.get(candidate), views)
+            candidate = replace(trial.style, **{name: float(value)})
+            score = trial.evaluate(candidate)
             if score > best_score + 1e-4:
-                style, best_score = candidate, score
-    objective.note(f"  shape factors on a grid: mean score {best_score:.3f}")
-    return style, best_score
+                best, best_score = candidate, score
+        if best is not trial.style:
+            trial.take(best)
+    trial.objective.note(f"  shape factors on a grid: mean score {trial.score:.3f}")
 
 
-def refine_shape(
-    objective: Objective,
-    cache: ProxyCache,
-    style: AvatarStyle,
-    views: list[ViewFit],
-    max_evaluations: int = 60,
-) -> tuple[AvatarStyle, float]:
-    """Powell on the continuous shape factors, the views held."""
+def refine_shape(trial: ShapeTrial, max_evaluations: int = 60) -> None:
+    """Powell on the continuous shape factors, the views' poses held."""
     continuous, _ = _shape_tables()
     names = list(continuous)
-    if not names:
-        return style, mean_score(objective, cache.get(style), views)
+    style = trial.style
     low = np.array([continuous[n][0] for n in names])
     high = np.array([continuous[n][1] for n in names])
     span = high - low
@@ -158,13 +171,12 @@ def refine_shape(
 
     start = np.clip((np.array([getattr(style, n) for n in names]) - low) / span, 0.0, 1.0)
     result = minimize(
-        lambda x: 1.0 - mean_score(objective, cache.get(style_of(x)), views),
+        lambda x: 1.0 - trial.evaluate(style_of(x)),
         start,
         method="Powell",
         bounds=list(zip(np.maximum(start - SHAPE_TRUST, 0.0), np.minimum(start + SHAPE_TRUST, 1.0))),
         options={"maxfev": max_evaluations, "xtol": 0.02, "ftol": 1e-4},
     )
     fitted = style_of(result.x)
-    before = mean_score(objective, cache.get(style), views)
-    after = mean_score(objective, cache.get(fitted), views)
-    return (fitted, after) if after >= before else (style, before)
+    if trial.evaluate(fitted) >= trial.score:
+        trial.take(fitted)
