@@ -113,7 +113,7 @@ _LIMITS = {
     "bangs_length": (0.4, 1.4),
     "hair_length": (0.0, 1.0),
     "hair_volume": (0.5, 3.0),
-    "skirt_length": (0.6, 1.5),
+    "skirt_length": (0.6, 2.6),
     "skirt_flare": (0.0, 2.0),
     "trouser_looseness": (0.0, 1.0),
     "sleeve_volume": (0.0, 1.0),
@@ -132,7 +132,7 @@ SHAPE_CONTINUOUS = {
     "bangs_length": (0.5, 1.3),
     "hair_length": (0.0, 1.0),
     "hair_volume": (0.6, 2.5),
-    "skirt_length": (0.7, 1.45),
+    "skirt_length": (0.7, 2.4),  # a short skirt .. a dress to the ankles
     "skirt_flare": (0.2, 1.8),
     "trouser_looseness": (0.0, 1.0),
     "sleeve_volume": (0.0, 1.0),

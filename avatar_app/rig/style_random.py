@@ -9,6 +9,7 @@ skin from a polyline of tones.
 from __future__ import annotations
 
 import colorsys
+from dataclasses import replace
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def random_style(rng: np.random.Generator) -> AvatarStyle:
     hair = {"twin_tails": 0.2, "ponytail": 0.14, "short": 0.12, "bob": 0.15, "shoulder": 0.13}
     hair |= {"long_straight": 0.15, "long_wavy": 0.11}
     sleeves = _pick(rng, {"none": 0.25, "short": 0.45, "long": 0.3})
-    return AvatarStyle(
+    style = AvatarStyle(
         colors=tuple(palette[name] for name in PART_NAMES),
         top_pattern=_random_pattern(
             rng, plain=0.45, kinds=("stripes_h", "stripes_v", "checks", "split"), period=(0.05, 0.12)
@@ -77,6 +78,9 @@ def random_style(rng: np.random.Generator) -> AvatarStyle:
         width=float(rng.uniform(0.92, 1.08)),
         height=float(rng.uniform(0.94, 1.06)),
     )
+    if style.lower == "dress":  # dresses reach from above the knee to the ankles (same draws as before)
+        style = replace(style, skirt_length=0.9 + (style.skirt_length - 0.75) / 0.6 * 1.4)
+    return style
 
 
 def _hsv(rng: np.random.Generator, hue, saturation, value) -> Rgb:

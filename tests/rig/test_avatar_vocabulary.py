@@ -332,7 +332,7 @@ def test_the_fitters_tables_name_fields_inside_the_limits():
     [
         {"width": 1.08, "height": 0.94, "shoulder_width": 1.2, "head_scale": 0.95, "sleeves": "long"},
         {"head_scale": 1.75, "hair_style": "long_wavy", "hair_length": 1.0, "hair_volume": 2.5, "hip_width": 1.25},
-        {"lower": "dress", "skirt_length": 1.45, "skirt_flare": 1.8, "top_volume": 1.0, "height": 0.94},
+        {"lower": "dress", "skirt_length": 2.4, "skirt_flare": 1.8, "top_volume": 1.0, "height": 0.94},
         {"lower": "trousers", "trouser_looseness": 1.0, "hip_width": 0.85, "shoulder_width": 0.85, "width": 0.92},
         {"hair_style": "ponytail", "tail_length": 1.6, "tail_radius": 1.4, "head_scale": 1.75, "ears": "bunny"},
     ],
