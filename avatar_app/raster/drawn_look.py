@@ -46,7 +46,9 @@ __all__ = [
 ]
 
 MATERIALS = ("skin", "hair", "top", "skirt", "shorts", "socks", "shoes", "eye")
-PART_MATERIAL = {"eye_white": "eye", "iris": "eye"}  # other part names are materials themselves
+# Other part names are materials themselves. The eyelids are skin the face is painted on (a
+# closed lid shows its rest position's drawing); the mouth's inside is hidden at rest.
+PART_MATERIAL = {"eye_white": "eye", "iris": "eye", "eyelid": "skin", "mouth": "skin"}
 FIELD_MAX_M = 0.06
 SMOOTHING_ROUNDS = 3  # material distances are clamped here (trims and seams need a few cm)
 PATTERN_CODES = {"plain": 0, "stripes_h": 1, "stripes_v": 2, "checks": 3, "split": 4, "dots": 5, "plaid": 6}
@@ -198,7 +200,7 @@ def vertex_materials(part_ids: np.ndarray, part_names) -> np.ndarray:
     for name in part_names:
         material = PART_MATERIAL.get(name, name)
         if material not in MATERIALS:
-            log.info("drawn look: part %r has no material of its own; drawn as skin", name)
+            log.debug("drawn look: part %r has no material of its own; drawn as skin", name)
             material = "skin"
         lut.append(MATERIALS.index(material))
     return np.asarray(lut, dtype=np.int64)[np.asarray(part_ids, dtype=np.int64)]
