@@ -133,8 +133,9 @@ def blink_shape(u: float) -> float:
 class ExpressionReader:
     """Raw ``{name: value}`` from a source -> :class:`Expression`, never raising on bad data.
 
-    ``source`` names the sender in the log. Each unknown name, non-number, NaN and value out of
-    0..1 is logged once (at warning) and then ignored (NaN, unknown) or clipped (range) silently.
+    ``source`` names the sender in the log. Each non-number, NaN and value out of 0..1 is logged
+    once (at warning) and then ignored (NaN) or clipped (range) silently; unknown names are
+    ignored, listed in one warning (names first seen later: at info).
     ``scale`` divides every value first (VRM 0.x files and some senders use 0..100).
     """
 
@@ -148,13 +149,26 @@ class ExpressionReader:
             self._warned.add((kind, name))
             log.warning("%s: %s (ignored from now on without a word)", self.source, text)
 
+    def _unknown(self, names: list[str]) -> None:
+        """Unknown names: one warning listing the first batch (a sender's whole set, e.g. ARKit's 52),
+        later newcomers at info."""
+        new = [n for n in names if ("unknown", n) not in self._warned]
+        if not new:
+            return
+        level = logging.INFO if any(kind == "unknown" for kind, _ in self._warned) else logging.WARNING
+        self._warned.update(("unknown", n) for n in new)
+        log.log(
+            level, "%s: ignoring unknown expressions %s; known: %s", self.source, ", ".join(new), ", ".join(EXPRESSIONS)
+        )
+
     def read(self, raw: Mapping[str, object]) -> Expression:
         v = np.zeros(len(EXPRESSIONS), np.float32)
+        unknown = []
         for key, value in raw.items():
             name = expression_name(key)
             if name is None:
                 if str(key).strip().lower() not in _QUIET:
-                    self._warn("unknown", str(key), f"unknown expression {str(key)!r}; known: {', '.join(EXPRESSIONS)}")
+                    unknown.append(str(key))
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
                 self._warn("type", name, f"expression {key!r} is {type(value).__name__}, not a number")
@@ -167,6 +181,8 @@ class ExpressionReader:
                 self._warn("range", name, f"expression {key!r} = {value!r} is outside 0..1; clipped")
             self.seen.add(name)
             v[INDEX[name]] = max(v[INDEX[name]], min(max(x, 0.0), 1.0))  # two aliases of one name: the larger
+        if unknown:
+            self._unknown(unknown)
         return Expression(v)
 
 

@@ -134,3 +134,16 @@ def test_bad_values_are_ignored_with_one_warning_each(caplog):
     assert len(texts) == 4, texts  # NaN, range, unknown, type: once each, not per frame; LookUp is quiet
     assert any("Smirk" in t for t in texts)
     assert reader.seen == {"aa", "blinkRight"}
+
+
+def test_a_senders_many_unknown_names_are_one_warning(caplog):
+    reader = ExpressionReader("arkit sender")
+    arkit = {name: 0.5 for name in ("eyeBlinkLeft", "jawOpen", "cheekPuff", "mouthRollLower", "tongueOut")}
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            state = reader.read(arkit)
+        reader.read({"browInnerUp": 1.0})
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "cheekPuff, mouthRollLower, tongueOut" in warnings[0].getMessage()
+    assert any("browInnerUp" in r.getMessage() and r.levelno == logging.INFO for r in caplog.records)
+    assert state["blinkLeft"] == 0.5 and state["aa"] == 0.5
