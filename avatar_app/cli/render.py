@@ -130,7 +130,8 @@ def run(args) -> int:
         poses = iter_udp_sequence(args.poses, fps=args.fps)
     else:
         framing = choice.framing_or(args.framing)
-        print(f"render: {args.motion} motion on {choice.describe()}, framing {framing}", file=sys.stderr)
+        chosen = f" (--framing {args.framing})" if args.framing else ""
+        print(f"render: {args.motion} motion on {choice.describe()}{chosen}", file=sys.stderr)
         character = load_character(choice.body)
         udp_map = udp_map_for(args.weights)
         if udp_map is not None:
