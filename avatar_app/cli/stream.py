@@ -90,6 +90,14 @@ def add_parser(sub) -> None:
         action="store_true",
         help="camera sources: read the pose with CoNR's UDP detector instead of mediapipe",
     )
+    p.add_argument(
+        "--inbetween",
+        choices=("repeat", "warp"),
+        default=None,
+        help="while the renderer is slower than the source, send a frame per source frame anyway: "
+        "repeat (the last render) or warp (the last render moved to the current pose by the rig's UDP map); "
+        "default: only rendered frames",
+    )
     add_character_arguments(p)
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
@@ -169,6 +177,7 @@ def settings_from_args(args):
         sinks=sinks,
         background_rgb=background,
         max_frames=args.frames,
+        inbetween=args.inbetween,
     )
 
 

@@ -51,11 +51,13 @@ class PipelineSettings:
     sinks: tuple[SinkSpec, ...] = ()
     background_rgb: tuple[int, int, int] = (0, 255, 0)  # behind the avatar where a sink has no alpha
     max_frames: int | None = None  # stop after this many frames reached the sinks
+    inbetween: str | None = None  # "repeat" | "warp": a frame per source frame while the renderer is slower
 
     def check(self) -> None:
         """Refuse what can be refused without a device or a model, naming the setting and the fix."""
         from avatar_app.infer.registry import check_precision
         from avatar_app.pipeline.defaults import check_framing
+        from avatar_app.pipeline.inbetween import check_inbetween
 
         check_model_size(self.size, "--size")
         if self.renderer not in RENDERERS:
@@ -90,6 +92,7 @@ class PipelineSettings:
             )
         check_unique_sinks(list(self.sinks))
         check_framing(self.framing)
+        check_inbetween(self.inbetween)
 
 
 class Loaders:
@@ -216,6 +219,7 @@ def build_pipeline(
             springs=settings.springs,
             framing=settings.framing,
             max_frames=settings.max_frames,
+            inbetween=settings.inbetween,
             tap=tap,
         )
         owned.pop_all()

@@ -21,18 +21,19 @@ The raster stage also skips poses the render stage could not take anyway: while 
 renderer (CoNR on a CPU: seconds) is busy, rasterizing at the source's rate would only
 take CPU from it, so poses are dropped until the render is due to finish within about
 two raster times; then a fresh UDP map is ready when it does (counted as "pose" drops).
+With ``inbetween`` ("repeat" | "warp", pipeline/inbetween.py) every pose is rasterized and,
+while the renderer is busy, the sinks get its newest render repeated or warped to it.
 
 End of stream is explicit: when the source ends (a video file played out) the pose stage
 closes its slot, each stage passes on what is left and closes its own, and the pipeline ends
 with state "ended". ``max_frames`` ends it the same way after that many frames were sent.
 
-Error policy: a stage that raises stops the whole pipeline cleanly. The status becomes
+Error policy: a stage that raises stops the whole pipeline cleanly: the status becomes
 "failed" with "stage: error" (logged once with its traceback), every thread ends and
 releases what it owns, `wait()` returns and `raise_if_failed()` re-raises. Nothing is
-retried here because the failures worth riding out are handled where they happen, as
-states rather than exceptions: a lost camera (CaptureSource reconnects; the source holds
-then eases the pose), a silent VMC sender, nobody in view. An exception that reaches a stage
-is a bug or a broken device; retrying it per frame would freeze the avatar looking alive.
+retried: the failures worth riding out are states handled where they happen (a lost
+camera, a silent VMC sender, nobody in view); an exception that reaches a stage is a bug or
+a broken device, and retrying it per frame would freeze the avatar looking alive.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from avatar_app.core.frames import RgbaFrame, UdpMap, check_model_size
 from avatar_app.core.slots import LatestSlot
 from avatar_app.core.timing import StageStats
 from avatar_app.outputs.base import FrameSink
+from avatar_app.pipeline.inbetween import Inbetweener
 from avatar_app.pipeline.renderers import AvatarRenderer
 from avatar_app.pipeline.sources import PoseSource
 from avatar_app.pipeline.status import FpsMeter, PipelineStatus
@@ -101,7 +103,6 @@ class LivePipeline:
     filled its part of the frame ("pose": image, landmarks; "raster": udp; "render": rgba),
     so a preview can keep references to what it wants. It must return at once
     and must not modify the frame; an exception from it fails the stage like any other.
-
     ``clock`` (seconds) times raster and render to skip rasters a busy renderer could not take.
 
     Use as a context manager, or `start()` ... `wait()` / `stop()` ... `close()`.
@@ -118,6 +119,7 @@ class LivePipeline:
         springs: bool = True,
         framing: str | float | None = None,  # the camera's (raster.framing); None: full body, fixed
         max_frames: int | None = None,
+        inbetween: str | None = None,
         stats: StageStats | None = None,
         tap: Callable[[str, LiveFrame], None] | None = None,
         setup_timeout_s: float = 60.0,
@@ -136,9 +138,7 @@ class LivePipeline:
             raise SettingError(
                 "pipeline character", "a Character to pose (load_character())", "None", "pass character=..."
             )
-        if max_frames is not None and (
-            isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1
-        ):
+        if max_frames is not None and (type(max_frames) is not int or max_frames < 1):  # bool is not a count
             raise SettingError(
                 "frames",
                 "a positive whole number, or None to run until stopped",
@@ -151,7 +151,6 @@ class LivePipeline:
         self._tap = tap
         self.setup_timeout_s, self.join_timeout_s = setup_timeout_s, join_timeout_s
         self._clock = clock  # times raster and render for skipping rasters (tests pass a manual clock)
-
         self.frames_sent = 0
         self.error: BaseException | None = None
         self._error_text: str | None = None
@@ -167,17 +166,18 @@ class LivePipeline:
         self._last_pose_t: float | None = None
         self._index = 0
         self._raster_s = 0.0  # running estimates (seconds) for skipping rasters a busy renderer could not take
-        self._render_s: float | None = None
-        self._render_started: float | None = None
-        self._raster_skipped = 0
-        self._stale_rasters = 0
+        self._render_s = self._render_started = None  # seconds: its running estimate; when the render now began
+        self._raster_skipped = self._stale_rasters = 0  # poses / rasters dropped for a busy renderer
 
         posed, rastered, rendered = LatestSlot(), LatestSlot(), LatestSlot()
         self._slots = {"pose": posed, "raster": rastered, "render": rendered}
+        self._inbetween = Inbetweener(inbetween, rendered, self.stats) if inbetween else None
+        raster_step = self._rig_raster_step if self._inbetween is None else self._raster_then_inbetween
+        render_out = self._inbetween or rendered  # the Inbetweener sends renders in order with its in-betweens
         self._stages = [
             _Stage("pose", self._capture_step, None, posed, self.source.open, self.source.close),
-            _Stage("raster", self._rig_raster_step, posed, rastered, self._open_view, self._close_view),
-            _Stage("render", self._render_step, rastered, rendered, lambda: None, self.renderer.close),
+            _Stage("raster", raster_step, posed, rastered, self._open_view, self._close_view),
+            _Stage("render", self._render_step, rastered, render_out, lambda: None, self.renderer.close),
             _Stage("send", self._send_step, rendered, None, lambda: None, self._close_sinks),
         ]
 
@@ -207,7 +207,7 @@ class LivePipeline:
         if frame.udp is not None:  # the UDP-detector source already has the map
             return frame
         last = self._slots["pose"].closed  # end of stream: this pose is the last, never skip it
-        if not last and self._render_busy_for_s() > 2.0 * self._raster_s:
+        if not last and self._inbetween is None and self._render_busy_for_s() > 2.0 * self._raster_s:
             self._raster_skipped += 1  # the renderer cannot take it: a later pose will be fresher
             if self._slots["raster"].take(timeout=0) is not None:
                 self._stale_rasters += 1  # made before the render started: it would be old by the time it is taken
@@ -229,6 +229,11 @@ class LivePipeline:
         self._raster_s += 0.3 * (self._clock() - started - self._raster_s)
         return frame
 
+    def _raster_then_inbetween(self, frame: LiveFrame) -> LiveFrame:
+        frame = self._rig_raster_step(frame)  # and to the sinks an in-between if the renderer cannot take it in time
+        self._inbetween.after_raster(frame, self._render_started is not None, self._render_s)
+        return frame
+
     def _render_step(self, frame: LiveFrame) -> LiveFrame:
         """CoNR (sheet state + UDP map) or the proxy colours -> premultiplied RGBA."""
         self._render_started = started = self._clock()
@@ -241,11 +246,8 @@ class LivePipeline:
         return frame
 
     def _render_busy_for_s(self) -> float:
-        """How much longer the render stage is expected to be busy (0 when it waits for input).
-
-        Before the first render finished there is no estimate: assume it takes at least as
-        long again as it has taken so far.
-        """
+        """How much longer the render stage is expected to be busy (0 when it waits for input;
+        before the first render finished, assume as long again as it has taken so far)."""
         started = self._render_started
         if started is None:
             return 0.0
