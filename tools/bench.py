@@ -8,6 +8,7 @@ Timing lives here, never in pass/fail tests. Ratios are measured side by side in
     python tools/bench.py --threads 2 --json out/bench.json
     python tools/bench.py --sections renderer --weights assets/weights/lite --views 1,4 --onnxruntime   # + ONNX Runtime
     python tools/bench.py --pipeline           # live pipeline: pose+rig+raster alone, then CoNR lite (--big: +official)
+    python tools/bench.py --sections inbetween --threads 2  # in-between frames: warp cost, CoNR repeat vs warp
     python tools/bench.py --sections cuda --weights assets/weights/lite  # GPU fp32/fp16 x CUDA graphs, 256²/512², M=1,4
 """
 
@@ -344,15 +345,12 @@ def _run_live(name: str, settings, loaders) -> tuple[dict, object]:
     return row, pipeline.renderer
 
 
-def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: bool) -> list[dict]:
-    """The live pipeline on the demo source: pose + rig + raster alone, then with CoNR (the shipped
-    weights at 1 and 4 views if present, else synthetic lite weights; ``big``: + official, synthetic)."""
+def _bench_loaders(threads: int):
+    """Loaders for the pipeline sections: a weights folder, or ``synthetic/<preset>`` for the conformance fill."""
     import torch
 
     from avatar_app.models import create_conr, fill_networks, load_weights_folder
-    from avatar_app.pipeline import Loaders, PipelineSettings
-    from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, DEFAULT_WEIGHTS
-    from avatar_app.pipeline.specs import SourceSpec
+    from avatar_app.pipeline import Loaders
 
     torch.set_num_threads(threads)
 
@@ -362,6 +360,17 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
     loaders = Loaders(
         networks_loader=lambda weights: load_weights_folder(weights) if weights.is_dir() else synthetic(weights)
     )
+    return loaders
+
+
+def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: bool) -> list[dict]:
+    """The live pipeline on the demo source: pose + rig + raster alone, then with CoNR (the shipped
+    weights at 1 and 4 views if present, else synthetic lite weights; ``big``: + official, synthetic)."""
+    from avatar_app.pipeline import PipelineSettings
+    from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, DEFAULT_WEIGHTS
+    from avatar_app.pipeline.specs import SourceSpec
+
+    loaders = _bench_loaders(threads)
     demo = PipelineSettings(SourceSpec("demo"), size=size, max_frames=frames)
     rows = [
         _run_live("pose+rig+raster (UDP only)", replace(demo, renderer="udp"), loaders)[0],
@@ -387,6 +396,67 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
             acceleration=renderer.acceleration,
         )
         rows.append(row)
+    return rows
+
+
+def bench_inbetween(size: int, frames: int, threads: int) -> list[dict]:
+    """In-between frames (pipeline/inbetween.py): the warp alone on the rig's UDP maps of the demo
+    motion, 1..8 source frames after the rendered one; then CoNR pipelines with no in-betweens,
+    repeat and warp. ``inbetween`` is the raster thread's time per in-between: what it adds to
+    that frame's latency."""
+    from avatar_app.core.frames import RgbaFrame
+    from avatar_app.pipeline import PipelineSettings, ProxyRenderer, build_pipeline
+    from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, DEFAULT_WEIGHTS
+    from avatar_app.pipeline.inbetween import warp_render
+    from avatar_app.pipeline.specs import SourceSpec
+
+    loaders = _bench_loaders(threads)
+    rasters = []
+    demo = PipelineSettings(SourceSpec("demo"), size=size, max_frames=40)
+
+    def tap(stage, frame):
+        if stage == "raster":
+            rasters.append((frame.udp, frame.color))
+
+    with build_pipeline(demo, [], loaders=loaders, tap=tap) as pipeline:
+        pipeline.wait()
+    proxy, rows = ProxyRenderer(), []
+    print("| in-between | frames after the render | p50 ms | p95 ms |")
+    print("|---|---:|---:|---:|")
+    for gap in (1, 4, 8):
+        pairs = [(rasters[i], rasters[i + gap]) for i in range(8, len(rasters) - gap)]
+        for mode in ("repeat", "warp"):
+            times = []
+            for (udp0, color0), (udp1, _) in pairs:
+                render = proxy.render(udp0, color0)
+                started = time.perf_counter()
+                if mode == "warp":
+                    warp_render(render, udp0, udp1)
+                else:
+                    RgbaFrame(render.data, timestamp=udp1.timestamp)
+                times.append(time.perf_counter() - started)
+            stats = _stats(times)
+            rows.append({"section": "inbetween", "mode": mode, "size": size, "gap_frames": gap, **stats})
+            print(f"| {mode:10s} | {gap:23d} | {stats['median_ms']:6.2f} | {stats['p95_ms']:6.2f} |", flush=True)
+    weights = DEFAULT_WEIGHTS if DEFAULT_WEIGHTS.is_dir() else Path("synthetic/lite")
+    conr = replace(
+        demo, renderer="conr", weights=weights, sheet_dir=DEFAULT_CHARACTER / "sheet", views=4, max_frames=frames
+    )
+    print(f"# CoNR {weights.name}, 4 views, demo source at 30 fps, {frames} frames to the sink")
+    print(
+        "| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | "
+        "raster        | render        | send          | latency p50/p95   | dropped     |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for mode in (None, "repeat", "warp"):
+        row, _ = _run_live(f"conr, in-betweens {mode or 'off'}", replace(conr, inbetween=mode), loaders)
+        rows.append({**row, "inbetween": mode})
+    for row in rows[-2:]:
+        cost = row["stages"].get("inbetween", {})
+        print(
+            f"in-between {row['inbetween']}: {cost.get('count', 0)} of {row['frames']} frames, "
+            f"p50 {cost.get('p50_ms', float('nan')):.2f} / p95 {cost.get('p95_ms', float('nan')):.2f} ms each"
+        )
     return rows
 
 
@@ -416,7 +486,9 @@ def main(argv=None) -> int:
         help="also time ONNX Runtime (CPU) on graphs exported from the same weights",
     )
     p.add_argument(
-        "--sections", default=None, help="comma list of: rig, renderer, pipeline, cuda (default rig,renderer)"
+        "--sections",
+        default=None,
+        help="comma list of: rig, renderer, pipeline, inbetween, cuda (default rig,renderer)",
     )
     p.add_argument(
         "--pipeline", action="store_true", help="the live pipeline section (alone unless --sections is given)"
@@ -468,6 +540,9 @@ def main(argv=None) -> int:
         rows += bench_pipeline(
             args.pipeline_size, args.pipeline_frames, args.pipeline_conr_frames, args.threads, args.big
         )
+    if "inbetween" in sections:
+        print(f"# in-between frames, {args.pipeline_size}², {args.threads} threads")
+        rows += bench_inbetween(args.pipeline_size, args.pipeline_frames, args.threads)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
