@@ -175,3 +175,29 @@ def test_with_warp_the_inbetweens_follow_the_pose_closer_than_repeating_the_rend
         repeat_err.append(np.abs(first.data - truth).mean())
     assert repeat_err[-1] > 0.005, f"the demo pose moved while the renderer was held ({repeat_err})"
     assert np.mean(warp_err) < 0.6 * np.mean(repeat_err), (warp_err, repeat_err)
+
+
+def test_stream_inbetween_flag_reaches_the_pipeline_settings_and_is_off_by_default(capsys):
+    from avatar_app.cli.main import build_parser
+    from avatar_app.cli.stream import settings_from_args
+
+    def settings(*extra):
+        args = build_parser().parse_args(["stream", "--sink", "file:x.mp4", "--renderer", "proxy", *extra])
+        return settings_from_args(args)
+
+    assert settings().inbetween is None
+    assert settings("--inbetween", "warp").inbetween == "warp"
+    assert settings("--inbetween", "repeat").inbetween == "repeat"
+    with pytest.raises(SystemExit):
+        settings("--inbetween", "blend")
+
+
+def test_the_builder_gives_the_pipeline_its_inbetween_setting(character):
+    from avatar_app.pipeline import Loaders, build_pipeline
+
+    settings = PipelineSettings(source=parse_source_spec("demo"), size=SIZE, inbetween="warp")
+    pipeline = build_pipeline(settings, [RecordingSink()], loaders=Loaders(character_loader=lambda: character))
+    try:
+        assert pipeline._inbetween is not None and pipeline._inbetween.mode == "warp"
+    finally:
+        pipeline.close()
