@@ -289,15 +289,40 @@ def mirrored(params: ViewParams) -> ViewParams:
     return params.with_values(yaw=2.0 * base - params.yaw)
 
 
+def flipped(params: ViewParams) -> ViewParams:
+    """The view from the other side, with the same outline: a symmetric body's outline seen
+    from behind is its front outline mirrored, so yaw -> 180 - yaw with left and right
+    swapped draws the same shape. Only the face and the hair tell front from back (and
+    mediapipe, on drawings, sometimes swaps left and right)."""
+    return params.with_values(
+        yaw=180.0 - params.yaw,
+        left_arm=params.right_arm,
+        right_arm=params.left_arm,
+        left_elbow=params.right_elbow,
+        right_elbow=params.left_elbow,
+        head_tilt=-params.head_tilt,
+    )
+
+
+def _same_column(model: ProxyModel, old: ViewParams, new: ViewParams) -> ViewParams:
+    """``new`` centred so that the hips stay on the picture's column ``old`` has them on."""
+    column = model.joints(old)["hips"] @ old.camera().basis()[0] - old.centre_x
+    return new.with_values(centre_x=float(model.joints(new)["hips"] @ new.camera().basis()[0] - column))
+
+
 def try_mirror(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
-    """Refine the mirrored turn too (``mirrored``) and keep whichever scores better."""
-    if abs(abs(view.params.yaw) - (180.0 if abs(view.params.yaw) > 90.0 else 0.0)) < MIRROR_MIN_YAW:
-        return
-    other = replace(view, params=mirrored(view.params))
-    other.score = objective.score(model, other)
-    refine_view(objective, model, other, max_evaluations=120)
-    if other.score > view.score:
-        view.params, view.score = other.params, other.score
+    """Refine the other turn (``mirrored``, unless the view is square on) and the other side
+    (``flipped``) too, and keep whichever scores best."""
+    turned = abs(abs(view.params.yaw) - (180.0 if abs(view.params.yaw) > 90.0 else 0.0)) >= MIRROR_MIN_YAW
+    candidates = ([mirrored(view.params)] if turned else []) + [flipped(view.params)]
+    best = (view.params, view.score)
+    for params in candidates:
+        other = replace(view, params=_same_column(model, view.params, params))
+        other.score = objective.score(model, other)
+        refine_view(objective, model, other, max_evaluations=120)
+        if other.score > best[1]:
+            best = (other.params, other.score)
+    view.params, view.score = best
 
 
 def fit_views(

@@ -9,7 +9,7 @@ import pytest
 
 from avatar_app.fit.objective import WORK_SIZE, Objective, ViewFit
 from avatar_app.fit.proxy import ProxyModel, Silhouettes, ViewParams
-from avatar_app.fit.search import align_shift, mirrored, refine_view, try_mirror
+from avatar_app.fit.search import _same_column, align_shift, flipped, mirrored, refine_view, try_mirror
 from avatar_app.fit.shape_search import ShapeTrial, search_factors
 from avatar_app.rig.avatar_style import SHAPE_CONTINUOUS, AvatarStyle
 
@@ -79,6 +79,19 @@ def test_the_other_turn_is_tried_and_kept_when_it_fits_better(objective):
     view = drawn(objective, model, truth, mirrored(truth))
     try_mirror(objective, model, view)
     assert view.params.yaw == pytest.approx(-30.0, abs=4.0)
+
+
+def test_a_view_started_from_behind_turns_to_the_front_its_face_shows(objective):
+    model = ProxyModel(AvatarStyle())
+    truth = START.with_values(yaw=-15.0, left_arm=55.0, right_arm=80.0)
+    back = flipped(truth)
+    assert back.yaw == 195.0 and (back.left_arm, back.right_arm) == (80.0, 55.0)
+    same_outline = drawn(objective, model, truth, _same_column(model, truth, back))
+    assert objective.silhouette_iou(model, same_outline) > 0.97  # from behind, the outline is the same
+    view = drawn(objective, model, truth, back)
+    try_mirror(objective, model, view)
+    assert abs(view.params.yaw) < 90.0  # the front, where the hair leaves the face open
+    assert view.score > 0.97
 
 
 def test_the_shape_search_finds_the_heads_size_the_drawing_has(objective):
