@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from avatar_app.core.errors import DeviceError, SettingError
+from avatar_app.core.errors import SettingError
 from avatar_app.raster.drawn_look import (
     BROW_KINDS,
     COLLAR_KINDS,
@@ -26,17 +26,11 @@ from avatar_app.training.drawn_family import FAMILIES, VARIANT_SPREAD, drawing_v
 from avatar_app.training.settings import TrainSettings
 from avatar_app.training.synthetic import SyntheticDataset, character_style
 
-SIZE = 128
+from synthetic_helpers import SIZE, small_dataset
 
 
 def _dataset(**kwargs) -> SyntheticDataset:
-    pytest.importorskip("mannequin", reason="needs mannequin-x: pip install mannequin-x (the 'tools' extra)")
-    dataset = SyntheticDataset(**{"size": SIZE, "num_characters": 2, "seed": 0, "family": "drawn", **kwargs})
-    try:
-        dataset[0]
-    except DeviceError as exc:
-        pytest.skip(str(exc))
-    return dataset
+    return small_dataset(**{"family": "drawn", **kwargs})
 
 
 @pytest.fixture(scope="module")

@@ -28,23 +28,14 @@ from avatar_app.training.synthetic import (
     sheet_framings,
 )
 
+from synthetic_helpers import SIZE, small_dataset
+
 ROOT = Path(__file__).resolve().parents[2]
-SIZE = 128
-
-
-def _dataset(**kwargs) -> SyntheticDataset:
-    pytest.importorskip("mannequin", reason="needs mannequin-x: pip install mannequin-x (the 'tools' extra)")
-    dataset = SyntheticDataset(**{"size": SIZE, "num_characters": 2, "seed": 0, **kwargs})
-    try:
-        dataset[0]
-    except DeviceError as exc:
-        pytest.skip(str(exc))
-    return dataset
 
 
 @pytest.fixture(scope="module")
 def train():
-    dataset = _dataset()
+    dataset = small_dataset()
     yield dataset
     dataset.close()
 
@@ -60,13 +51,13 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_an_item_depends_only_on_seed_split_and_index(train, samples):
     again = train[1]  # after other items, and again from a fresh dataset
-    fresh = _dataset()
+    fresh = small_dataset()
     try:
         for other in (again, fresh[1]):
             for name in ("sheet_rgb", "sheet_alpha", "sheet_udp", "target_udp", "target_rgba"):
                 assert np.array_equal(getattr(other, name), getattr(samples[1], name)), name
             assert other.meta == samples[1].meta and other.character == samples[1].character
-        reseeded = _dataset(seed=1)
+        reseeded = small_dataset(seed=1)
         try:
             assert not np.array_equal(reseeded[1].target_udp, samples[1].target_udp)
             assert reseeded[1].character == samples[1].character  # the seed moves poses, not characters
@@ -105,7 +96,7 @@ def test_target_udp_is_exact_and_target_rgba_premultiplied_on_its_mask(samples):
 
 
 def test_antialiased_targets_keep_to_the_mask(samples):
-    dataset = _dataset(num_characters=1, color_samples=4)
+    dataset = small_dataset(num_characters=1, color_samples=4)
     try:
         sample = dataset[2]
     finally:
@@ -217,7 +208,7 @@ def test_sheet_udp_lines_up_with_the_sheet_views(samples):
 
 
 def test_views_keeps_that_many_sheet_views():
-    dataset = _dataset(num_characters=1, views=2)
+    dataset = small_dataset(num_characters=1, views=2)
     try:
         sample = dataset[0]
     finally:
