@@ -95,7 +95,3 @@ def hair_target(drawing: Drawing) -> np.ndarray:
 def target_coverage(drawing: Drawing) -> np.ndarray:
     alpha = drawing.square[..., 3].astype(np.float32) / 255.0
     return cv2.resize(alpha, (WORK_SIZE, WORK_SIZE), interpolation=cv2.INTER_AREA)
-
-
-def mean_score(objective: Objective, model: ProxyModel, views: list[ViewFit]) -> float:
-    return float(np.mean([objective.score(model, v) for v in views]))

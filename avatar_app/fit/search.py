@@ -280,13 +280,17 @@ def refine_view(objective: Objective, model: ProxyModel, view: ViewFit, max_eval
 MIRROR_MIN_YAW = 4.0  # degrees off the front or back below which the two turns look alike anyway
 
 
+def _side(yaw: float) -> float:
+    """The front (0) or the back (+-180, on yaw's own side) that ``yaw`` is nearer to."""
+    return math.copysign(180.0, yaw) if abs(yaw) > 90.0 else 0.0
+
+
 def mirrored(params: ViewParams) -> ViewParams:
     """The same view turned the other way about the front (or back). The pose is in the
     picture's plane, so it stays: only depth tells the two turns apart (which side of the
     face, hair and body is nearer), which the fit sees only through the outline's small
     asymmetries, and a start without landmarks cannot guess."""
-    base = 180.0 if abs(params.yaw) > 90.0 else 0.0
-    return params.with_values(yaw=2.0 * base - params.yaw)
+    return params.with_values(yaw=2.0 * _side(params.yaw) - params.yaw)
 
 
 def flipped(params: ViewParams) -> ViewParams:
@@ -294,8 +298,9 @@ def flipped(params: ViewParams) -> ViewParams:
     from behind is its front outline mirrored, so yaw -> 180 - yaw with left and right
     swapped draws the same shape. Only the face and the hair tell front from back (and
     mediapipe, on drawings, sometimes swaps left and right)."""
+    yaw = 180.0 - params.yaw
     return params.with_values(
-        yaw=180.0 - params.yaw,
+        yaw=yaw - 360.0 if yaw > VIEW_VARIABLES[0][3] else yaw,  # kept inside the search range
         left_arm=params.right_arm,
         right_arm=params.left_arm,
         left_elbow=params.right_elbow,
@@ -313,7 +318,7 @@ def _same_column(model: ProxyModel, old: ViewParams, new: ViewParams) -> ViewPar
 def try_mirror(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
     """Refine the other turn (``mirrored``, unless the view is square on) and the other side
     (``flipped``) too, and keep whichever scores best."""
-    turned = abs(abs(view.params.yaw) - (180.0 if abs(view.params.yaw) > 90.0 else 0.0)) >= MIRROR_MIN_YAW
+    turned = abs(view.params.yaw - _side(view.params.yaw)) >= MIRROR_MIN_YAW
     candidates = ([mirrored(view.params)] if turned else []) + [flipped(view.params)]
     best = (view.params, view.score)
     for params in candidates:

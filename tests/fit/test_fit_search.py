@@ -76,6 +76,8 @@ def test_the_other_turn_is_tried_and_kept_when_it_fits_better(objective):
     truth = START.with_values(yaw=-30.0)
     assert mirrored(truth).yaw == 30.0 and mirrored(mirrored(truth)) == truth
     assert mirrored(START.with_values(yaw=170.0)).yaw == 190.0  # about the back, not the front
+    assert mirrored(START.with_values(yaw=-170.0)).yaw == -190.0  # on its own side: inside the search's range
+    assert flipped(START.with_values(yaw=-170.0)).yaw == -10.0
     view = drawn(objective, model, truth, mirrored(truth))
     try_mirror(objective, model, view)
     assert view.params.yaw == pytest.approx(-30.0, abs=4.0)
