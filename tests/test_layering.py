@@ -45,6 +45,7 @@ GUI_IMPORTERS = {
 TORCH_LAYERS = {"models", "infer", "training"}
 TORCH_EXCEPTIONS = {
     "cli/render.py": "--threads calls torch.set_num_threads before the backend is built",
+    "cli/adapt.py": "--threads calls torch.set_num_threads before training starts",
 }
 QT = {"PyQt6", "PySide6"}
 # third-party modules a layer must not import (GL-free, OpenCV-free cores)

@@ -11,7 +11,7 @@ from avatar_app.core.errors import AvatarAppError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from avatar_app.cli import demo, fit, gui, render, stream, udp
+    from avatar_app.cli import adapt, demo, fit, gui, render, stream, udp
 
     parser = argparse.ArgumentParser(
         prog="avatar-app",
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_parser(sub)
     demo.add_parser(sub)
     fit.add_parser(sub)
+    adapt.add_parser(sub)
     gui.add_parser(sub)
 
     return parser

@@ -98,6 +98,11 @@ def add_parser(sub) -> None:
         "repeat (the last render) or warp (the last render moved to the current pose by the rig's UDP map); "
         "default: only rendered frames",
     )
+    p.add_argument(
+        "--no-drawn-detail",
+        action="store_true",
+        help="CoNR only: skip laying the drawing's own pixels over each frame (needs the character's sheet_udp/)",
+    )
     add_character_arguments(p)
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
@@ -178,6 +183,7 @@ def settings_from_args(args):
         background_rgb=background,
         max_frames=args.frames,
         inbetween=args.inbetween,
+        drawn_detail=not args.no_drawn_detail,
     )
 
 

@@ -52,6 +52,7 @@ class PipelineSettings:
     background_rgb: tuple[int, int, int] = (0, 255, 0)  # behind the avatar where a sink has no alpha
     max_frames: int | None = None  # stop after this many frames reached the sinks
     inbetween: str | None = None  # "repeat" | "warp": a frame per source frame while the renderer is slower
+    drawn_detail: bool = True  # conr + a character folder's sheet_udp/: the drawing's pixels over each frame
 
     def check(self) -> None:
         """Refuse what can be refused without a device or a model, naming the setting and the fix."""
@@ -159,6 +160,11 @@ def build_pipeline(
             more = f" and {len(variants)} expression sheet(s)" if variants else ""
             say(f"encoding the sheet ({sheet.num_views} view(s) at {size}x{size}){more} ...")
             cache = SheetCache(settings.cache_dir) if settings.cache_dir else SheetCache()
+            detail, detail_variants = None, {}
+            if settings.drawn_detail:
+                from avatar_app.pipeline.drawn_details import drawn_details
+
+                detail, detail_variants = drawn_details(settings.sheet_dir, sheet, variants, size, say)
             renderer = ConrRenderer(
                 networks,
                 sheet,
@@ -168,6 +174,8 @@ def build_pipeline(
                 precision=settings.precision,
                 progress=progress,
                 expression_sheets=variants,
+                drawn_detail=detail,
+                drawn_detail_variants=detail_variants,
             )
         else:
             renderer = ProxyRenderer() if settings.renderer == "proxy" else UdpRenderer()

@@ -84,6 +84,8 @@ class ConrRenderer(AvatarRenderer):
     ``cache``: a ``SheetCache`` (None: memory only). ``precision``: fp32, fp16 (CUDA,
     TensorRT) or bf16 (torch). ``expression_sheets``: ``{name: CharacterSheet}`` variants
     of the sheet (``pipeline.expression_sheets``), encoded here too; `express` picks one.
+    ``drawn_detail`` (and ``drawn_detail_variants`` per expression sheet): the drawing's own
+    pixels laid over every frame through UDP (``infer.drawn_detail``).
     """
 
     needs_color = False
@@ -101,6 +103,8 @@ class ConrRenderer(AvatarRenderer):
         deployment=None,
         progress=None,
         expression_sheets=None,
+        drawn_detail=None,
+        drawn_detail_variants=None,
     ):
         from avatar_app.infer.registry import open_backend
         from avatar_app.pipeline.expression_sheets import ExpressionChooser
@@ -137,6 +141,7 @@ class ConrRenderer(AvatarRenderer):
         self.acceleration = self.backend.acceleration
         self.chooser = ExpressionChooser(self.variants)
         self.variant: str | None = None  # the expression sheet the last frame used (None: the sheet)
+        self.detail, self.detail_variants = drawn_detail, dict(drawn_detail_variants or {})
         extra = f" + expressions {', '.join(self.variants)}" if self.variants else ""
         log.info(
             "%s: sheet of %d view(s) at %d²%s encoded in %.0f ms",
@@ -152,7 +157,14 @@ class ConrRenderer(AvatarRenderer):
         self.state = self.sheet_state if self.variant is None else self.variants[self.variant]
 
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
-        return self.backend.render(self.state, udp)
+        frame = self.backend.render(self.state, udp)
+        detail = self.detail_variants.get(self.variant, self.detail) if self.variant else self.detail
+        if detail is None:
+            return frame
+        t0 = time.perf_counter()
+        data = detail.apply(frame.data, udp.data)
+        timings = {**frame.timings_ms, "detail_ms": 1000.0 * (time.perf_counter() - t0)}
+        return RgbaFrame(data, frame.timestamp, timings)
 
     def close(self) -> None:
         """Drop the sheet states and close the backend (sessions, engines, CUDA graphs)."""

@@ -1,0 +1,56 @@
+"""The drawn-detail pass of a character folder's sheet (``infer.drawn_detail``), and of its expression sheets.
+
+A sheet in ``CHAR/sheet/`` with ``CHAR/sheet_udp/`` beside it (``avatar-app fit`` makes both)
+gets a :class:`~avatar_app.infer.drawn_detail.DrawnDetail`. An expression sheet
+(``sheet/expressions/<name>/``) has no UDP of its own: it borrows the sheet's, view by view,
+where its drawing lines up with the sheet's (alpha IoU at least :data:`ALIGNED_IOU`, the same
+drawing with another face), so a mouth-open state shows that drawing's mouth.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from avatar_app.infer.drawn_detail import DrawnDetail
+from avatar_app.io.sheet_udp import load_sheet_udp, sheet_udp_dir
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ALIGNED_IOU", "drawn_details"]
+
+ALIGNED_IOU = 0.9
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a > 127, b > 127
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+def drawn_details(sheet_dir, sheet, variants: dict, size: int, say=lambda text: None):
+    """(DrawnDetail of ``sheet`` or None, {expression name: DrawnDetail}) for ``sheet_dir``'s folder."""
+    folder = sheet_udp_dir(sheet_dir)
+    if not folder.is_dir():
+        return None, {}
+    udp, missing = load_sheet_udp(folder, sheet.names, size)
+    if udp is None:
+        say(f"drawn detail off: {folder} has no UDP map for {', '.join(missing)} (run avatar-app fit again)")
+        return None, {}
+    detail = DrawnDetail(sheet.rgb_premultiplied, sheet.alpha, udp)
+    by_variant = {}
+    for name, variant in variants.items():
+        views = [
+            i
+            for i in range(min(variant.num_views, udp.shape[0]))
+            if _iou(variant.alpha[i, 0], sheet.alpha[i, 0]) >= ALIGNED_IOU
+        ]
+        if not views:
+            log.info("expression sheet %s: no view lines up with the sheet; it uses the sheet's drawn detail", name)
+            continue
+        by_variant[name] = DrawnDetail(variant.rgb_premultiplied[views], variant.alpha[views], udp[views])
+    say(
+        f"drawn detail: {detail.points} drawn points from {folder}"
+        + (f", expressions {', '.join(by_variant)}" if by_variant else "")
+    )
+    return detail, by_variant
