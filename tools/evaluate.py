@@ -2,6 +2,7 @@
 
     python tools/evaluate.py WEIGHTS [--size 256] [--views 4] [--samples 64] [--seed 0]
                              [--family toon|drawn] [--json out/evaluate.json] [--threads N] [--device cpu]
+    python tools/evaluate.py WEIGHTS --adapt 5,15,30 [--characters 2] [--samples 12] [--family toon|drawn]
 
 WEIGHTS is a folder with the four ``.pth`` files and, for a preset other than
 ``official``, ``model.json`` (``{"preset": "lite"}``). Renders the validation split
@@ -13,6 +14,9 @@ the nearest-view paste; everything (per sample too) goes to the JSON file.
 model card, 26.72 dB) or ``drawn`` (held-out characters of the drawn family, framed like
 real drawings: mostly cut knee-, waist- or bust-up, sheets drawn from a variant of the body
 and worn like files of drawings; see ``avatar_app/training/drawn_family.py``).
+``--adapt`` is the adaptation mode (``avatar_app/training/adapt_eval.py``): held-out characters
+presented like drawings (one view), scored in new poses before and after ``adapt`` for the
+given minutes, with and without the drawn-detail pass, beside the UDP lookup from the sheet UDP.
 Exit status 0, or 2 with a one-line message for unusable weights or settings.
 """
 
@@ -29,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from avatar_app.core.errors import AvatarAppError
+from avatar_app.core.errors import AvatarAppError, SettingError
 from avatar_app.models import load_weights_folder
 from avatar_app.training.evaluation import evaluate
 from avatar_app.training.synthetic import SyntheticDataset
@@ -101,9 +105,19 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=Path("out/evaluate.json"), help="where to write the results")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--adapt",
+        default=None,
+        metavar="MINUTES[,MINUTES...]",
+        help="adaptation mode: per held-out character shown as one drawing, score new poses before and after "
+        "adapting for these minutes (one run, scored at each mark), with and without the drawn-detail pass",
+    )
+    parser.add_argument("--characters", type=int, default=2, help="adaptation mode: held-out characters (default 2)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.adapt is not None:
+        return _adaptation(args)
     try:
         model = load_weights_folder(args.weights)
         with SyntheticDataset(
@@ -125,6 +139,48 @@ def main(argv=None) -> int:
     )
     print(format_report(result))
     print(f"{result['samples']} sample(s) in {time.perf_counter() - t0:.1f} s")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(_json_safe(result), indent=2))
+    print(f"wrote {args.json}")
+    return 0
+
+
+def _marks(text: str) -> tuple[float, ...]:
+    try:
+        marks = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        marks = ()
+    if not marks or any(not (0 < m <= 24 * 60) for m in marks) or list(marks) != sorted(marks):
+        raise SettingError("--adapt", "increasing minutes, e.g. 5,15,30", repr(text), "use e.g. --adapt 5,15,30")
+    return marks
+
+
+def _adaptation(args) -> int:
+    from avatar_app.training.adapt_eval import adaptation_eval, format_adaptation
+
+    try:
+        marks = _marks(args.adapt)
+        print(
+            f"{args.weights}: adapting to {args.characters} held-out {args.family} character(s) shown as one drawing, "
+            f"{args.size}x{args.size}, {args.samples} new poses each, marks {args.adapt} min, "
+            f"{torch.get_num_threads()} thread(s), {args.device}"
+        )
+        result = adaptation_eval(
+            args.weights,
+            characters=args.characters,
+            samples=args.samples,
+            marks=marks,
+            size=args.size,
+            family=args.family,
+            device=args.device,
+            seed=args.seed,
+            note=print,
+        )
+    except AvatarAppError as e:
+        print(f"evaluate: error: {e}", file=sys.stderr)
+        return 2
+    result["weights"] = str(args.weights)
+    print(format_adaptation(result))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(_json_safe(result), indent=2))
     print(f"wrote {args.json}")

@@ -12,6 +12,7 @@ import torch
 
 from avatar_app.core.errors import CheckpointError, DeviceError, SettingError
 from avatar_app.models import PRESET_FILE, create_conr, load_weights_folder, save_conr_weights
+from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS
 from avatar_app.training.evaluation import evaluate
 from avatar_app.training.sample import Sample
 
@@ -171,3 +172,27 @@ def test_tool_scores_held_out_synthetic_characters_end_to_end(tool, lite_weights
         assert 0 < result["methods"][method]["psnr"] < 100
     # real correspondences: the UDP lookup beats pasting the nearest view
     assert result["methods"]["udp_lookup"]["psnr"] > result["methods"]["nearest_view"]["psnr"]
+
+
+@pytest.mark.skipif(not DEFAULT_WEIGHTS.is_dir(), reason="needs the shipped lite weights")
+def test_adaptation_mode_scores_before_after_and_the_drawn_detail(tool, tmp_path, capsys):
+    out = tmp_path / "adapt.json"
+    argv = [str(DEFAULT_WEIGHTS), "--adapt", "0.05", "--characters", "1", "--samples", "3", "--size", "128"]
+    assert tool.main([*argv, "--json", str(out)]) == 0
+    methods = json.loads(out.read_text())["methods"]
+    assert set(methods) == {
+        "udp_lookup",
+        "before",
+        "before + drawn detail",
+        "adapted 0.05 min",
+        "adapted 0.05 min + drawn detail",
+    }
+    assert all(math.isfinite(m["psnr"]) for m in methods.values())
+    # against the rig's ground truth: the drawing's own face beats the network's blurred one
+    assert methods["before + drawn detail"]["face_psnr"] > methods["before"]["face_psnr"] + 1.0
+    assert "| adapted 0.05 min + drawn detail |" in capsys.readouterr().out
+
+
+def test_adaptation_mode_refuses_marks_that_do_not_increase(tool, tmp_path, capsys):
+    assert tool.main([str(tmp_path), "--adapt", "15,5"]) == 2
+    assert "--adapt: expected increasing minutes" in capsys.readouterr().err
