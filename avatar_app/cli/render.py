@@ -40,6 +40,11 @@ def add_parser(sub) -> None:
     p.add_argument("--motion", default="demo", help="without --poses: a .bvh file or 'demo' (default)")
     p.add_argument("--frames", type=int, default=None, help="without --poses: frames to render (default: the motion)")
     p.add_argument(
+        "--no-drawn-detail",
+        action="store_true",
+        help="skip laying the drawing's own pixels over each frame (used when the sheet has sheet_udp/ beside it)",
+    )
+    p.add_argument(
         "--weights",
         default=None,
         help="folder with the four CoNR .pth files (default: the --character's weights/, else the shipped ones)",
@@ -105,6 +110,7 @@ def run(args) -> int:
     import torch
     from tqdm import tqdm
 
+    from avatar_app.core.frames import RgbaFrame
     from avatar_app.infer import SheetCache
     from avatar_app.infer.registry import check_precision
     from avatar_app.io.sheet import load_sheet
@@ -125,7 +131,13 @@ def run(args) -> int:
         )
     if args.weights is None and choice.weights is not None:
         args.weights = str(choice.weights)
-    sheet = load_sheet(args.sheet or choice.sheet_dir, size=size, max_views=args.views)
+    sheet_dir = args.sheet or choice.sheet_dir
+    sheet = load_sheet(sheet_dir, size=size, max_views=args.views)
+    detail = None
+    if not args.no_drawn_detail:
+        from avatar_app.pipeline.drawn_details import drawn_details
+
+        detail, _ = drawn_details(sheet_dir, sheet, {}, size, lambda text: print(f"render: {text}", file=sys.stderr))
     if args.poses:
         poses = iter_udp_sequence(args.poses, fps=args.fps)
     else:
@@ -150,7 +162,10 @@ def run(args) -> int:
         try:
             for udp in tqdm(poses, total=len(poses), desc="render", unit="frame"):
                 t = time.perf_counter()
-                frame = backend.render(state, fit_udp(udp, size))
+                udp = fit_udp(udp, size)
+                frame = backend.render(state, udp)
+                if detail is not None:
+                    frame = RgbaFrame(detail.apply(frame.data, udp.data), frame.timestamp)
                 frame_ms.append(1000.0 * (time.perf_counter() - t))
                 for w in writers:
                     w.write(frame)
