@@ -9,6 +9,7 @@ Timing lives here, never in pass/fail tests. Ratios are measured side by side in
     python tools/bench.py --sections renderer --weights assets/weights/lite --views 1,4 --onnxruntime   # + ONNX Runtime
     python tools/bench.py --pipeline           # live pipeline: pose+rig+raster alone, then CoNR lite (--big: +official)
     python tools/bench.py --sections inbetween --threads 2  # in-between frames: warp cost, CoNR repeat vs warp
+    python tools/bench.py --sections detail --threads 2     # the drawn-detail pass per frame; an adapt step
     python tools/bench.py --sections cuda --weights assets/weights/lite  # GPU fp32/fp16 x CUDA graphs, 256²/512², M=1,4
 """
 
@@ -292,6 +293,64 @@ def bench_rig(size: int, frames: int, fps: float = 30.0) -> list[dict]:
     return rows
 
 
+def bench_detail(
+    threads: int, sizes=(256, 512), frames: int = 40, weights: str | None = None, steps: int = 6
+) -> list[dict]:
+    """The drawn-detail pass per frame (built-in character, its four views, demo poses), and one
+    ``adapt`` training step (batch 4) with one and four views, side by side in one run."""
+    import torch
+
+    from avatar_app.infer.drawn_detail import DrawnDetail
+    from avatar_app.io.sheet import load_sheet
+    from avatar_app.io.sheet_udp import load_sheet_udp
+    from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, DEFAULT_WEIGHTS
+    from avatar_app.raster.character_view import CharacterView
+    from avatar_app.rig import DemoMotion, load_gltf
+    from avatar_app.training.adapt import Adapter, AdaptInputs, AdaptSettings
+    from avatar_app.training.adapt_data import AdaptSheet
+
+    torch.set_num_threads(threads)
+    rows = []
+    character = load_gltf(DEFAULT_CHARACTER / "avatar.glb")
+    motion = DemoMotion()
+    print("| stage | size | views | p50 ms | p95 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for size in sizes:
+        sheet = load_sheet(DEFAULT_CHARACTER / "sheet", size=size)
+        udp, _ = load_sheet_udp(DEFAULT_CHARACTER / "sheet_udp", sheet.names, size)
+        detail = DrawnDetail(sheet.rgb_premultiplied, sheet.alpha, udp)
+        with CharacterView(character, size) as view:
+            maps = [view.render_pose(motion.pose_at(k / 30), 1 / 30, udp_only=True).udp.copy() for k in range(frames)]
+        frame = np.zeros((size, size, 4), np.float32)
+        times = []
+        for m in maps:
+            frame[..., 3] = m[..., 3]
+            t0 = time.perf_counter()
+            detail.apply(frame, m)
+            times.append(time.perf_counter() - t0)
+        rows.append(
+            {"section": "detail", "stage": "drawn detail per frame", "size": size, "views": 4, **_stats(times[3:])}
+        )
+        print(
+            f"| drawn detail per frame | {size} | 4 | {rows[-1]['median_ms']:.1f} | {rows[-1]['p95_ms']:.1f} |",
+            flush=True,
+        )
+    sheet = load_sheet(DEFAULT_CHARACTER / "sheet", size=256)
+    udp, _ = load_sheet_udp(DEFAULT_CHARACTER / "sheet_udp", sheet.names, 256)
+    for views in (1, 4):
+        inputs = AdaptInputs(AdaptSheet(sheet.rgb_premultiplied[:views], sheet.alpha[:views], udp[:views]), character)
+        adapter = Adapter(inputs, Path(weights) if weights else DEFAULT_WEIGHTS, AdaptSettings(poses=16, holdout=4))
+        times = _timed(adapter.train_step, 1, steps)
+        rows.append(
+            {"section": "detail", "stage": "adapt step (batch 4)", "size": 256, "views": views, **_stats(times)}
+        )
+        print(
+            f"| adapt step (batch 4) | 256 | {views} | {rows[-1]['median_ms']:.0f} | {rows[-1]['p95_ms']:.0f} |",
+            flush=True,
+        )
+    return rows
+
+
 def _run_live(name: str, settings, loaders) -> tuple[dict, object]:
     """One pipeline run (``build_pipeline``, as ``stream`` and the window build theirs) into a sink
     that only counts; returns the row (and prints it) and the renderer."""
@@ -488,7 +547,7 @@ def main(argv=None) -> int:
     p.add_argument(
         "--sections",
         default=None,
-        help="comma list of: rig, renderer, pipeline, inbetween, cuda (default rig,renderer)",
+        help="comma list of: rig, renderer, pipeline, inbetween, detail, cuda (default rig,renderer)",
     )
     p.add_argument(
         "--pipeline", action="store_true", help="the live pipeline section (alone unless --sections is given)"
@@ -540,6 +599,9 @@ def main(argv=None) -> int:
         rows += bench_pipeline(
             args.pipeline_size, args.pipeline_frames, args.pipeline_conr_frames, args.threads, args.big
         )
+    if "detail" in sections:
+        print(f"# drawn detail and adapt, {args.threads} threads")
+        rows += bench_detail(args.threads, weights=args.weights)
     if "inbetween" in sections:
         print(f"# in-between frames, {args.pipeline_size}², {args.threads} threads")
         rows += bench_inbetween(args.pipeline_size, args.pipeline_frames, args.threads)
