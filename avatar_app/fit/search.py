@@ -315,13 +315,28 @@ def _same_column(model: ProxyModel, old: ViewParams, new: ViewParams) -> ViewPar
     return new.with_values(centre_x=float(model.joints(new)["hips"] @ new.camera().basis()[0] - column))
 
 
+FACE_LANDMARKS = ("nose", "left_eye", "right_eye")
+
+
+def shows_face(landmarks: DrawnLandmarks | None) -> bool:
+    """mediapipe saw the drawing's nose and both eyes: the view shows the front."""
+    return landmarks is not None and all(landmarks.seen(name) for name in FACE_LANDMARKS)
+
+
 def try_mirror(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
     """Refine the other turn (``mirrored``, unless the view is square on) and the other side
-    (``flipped``) too, and keep whichever scores best."""
+    (``flipped``) too, and keep whichever scores best. A drawing whose face mediapipe sees
+    stays a view from the front: the outline is the same from behind, and the hair the
+    objective reads on real drawings is too rough to overrule the face (Eileen's front view
+    was fitted from behind, which put the back of the proxy under her face)."""
     turned = abs(view.params.yaw - _side(view.params.yaw)) >= MIRROR_MIN_YAW
+    face = shows_face(view.landmarks)
+    allowed = lambda p: not face or abs(p.yaw) <= 90.0  # noqa: E731
     candidates = ([mirrored(view.params)] if turned else []) + [flipped(view.params)]
-    best = (view.params, view.score)
+    best = (view.params, view.score) if allowed(view.params) else (view.params, -math.inf)
     for params in candidates:
+        if not allowed(params):
+            continue
         other = replace(view, params=_same_column(model, view.params, params))
         other.score = objective.score(model, other)
         refine_view(objective, model, other, max_evaluations=120)

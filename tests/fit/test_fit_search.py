@@ -4,14 +4,26 @@ the head's size found by the shape search."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from avatar_app.fit.landmarks import DrawnLandmarks
 from avatar_app.fit.objective import WORK_SIZE, Objective, ViewFit
 from avatar_app.fit.proxy import ProxyModel, Silhouettes, ViewParams
-from avatar_app.fit.search import _same_column, align_shift, flipped, mirrored, refine_view, try_mirror
+from avatar_app.fit.search import (
+    FACE_LANDMARKS,
+    _same_column,
+    align_shift,
+    flipped,
+    mirrored,
+    refine_view,
+    try_mirror,
+)
 from avatar_app.fit.shape_search import ShapeTrial, search_factors
 from avatar_app.rig.avatar_style import SHAPE_CONTINUOUS, AvatarStyle
+from avatar_app.tracking.pose_layout import INDEX, NUM_LANDMARKS
 
 START = ViewParams(yaw=0.0, half_height=1.0, centre_y=0.95, left_arm=70.0, right_arm=60.0)
 
@@ -94,6 +106,21 @@ def test_a_view_started_from_behind_turns_to_the_front_its_face_shows(objective)
     try_mirror(objective, model, view)
     assert abs(view.params.yaw) < 90.0  # the front, where the hair leaves the face open
     assert view.score > 0.97
+
+
+def test_a_drawing_whose_face_mediapipe_sees_stays_a_front_view(objective):
+    model = ProxyModel(AvatarStyle())
+    truth = START.with_values(yaw=-15.0, left_arm=55.0, right_arm=80.0)
+    behind = flipped(truth)
+    view = drawn(objective, model, behind, truth)  # an outline and hair that score best from behind
+    plain = replace(view)
+    try_mirror(objective, model, plain)
+    assert abs(plain.params.yaw) > 90.0  # without landmarks the score decides: from behind
+    visibility = np.zeros(NUM_LANDMARKS)
+    visibility[[INDEX[n] for n in FACE_LANDMARKS]] = 0.9
+    view.landmarks = DrawnLandmarks(np.zeros((NUM_LANDMARKS, 2)), visibility)
+    try_mirror(objective, model, view)
+    assert abs(view.params.yaw) <= 90.0  # the face is seen: the front, whatever the outline says
 
 
 def test_the_shape_search_finds_the_heads_size_the_drawing_has(objective):
