@@ -81,13 +81,15 @@ def test_vmc_blink_and_mouth_change_only_the_face_with_the_proxy(tmp_path):
     assert cols.max() - cols.min() < 0.2 * changed.shape[1]
 
 
-def test_with_conr_lite_what_changes_stays_in_the_face(tmp_path):
+def test_with_conr_lite_blink_and_mouth_show_through_the_drawn_detail_and_stay_in_the_face(tmp_path):
     """The shipped lite network paints its own blurred face (it does not carry a 2-px eye over from
-    the sheet), so Blink and A change only a few pixels: this pins that whatever changes stays there."""
+    the sheet): Blink and A show through CoNR because the built-in character's expression sheets
+    line up with its sheet and bring their drawn eyes and mouth (pipeline/drawn_details.py)."""
     if not (LITE_WEIGHTS / "shader.pth").is_file():
         pytest.skip("the shipped lite weights are not in assets/weights/lite")
     conr = ["--renderer", "conr", "--weights", str(LITE_WEIGHTS), "--views", "1", "--cache-dir", str(tmp_path / "c")]
     changed, top, height = face_change(tmp_path, conr, 4)
     rows, _ = np.nonzero(changed)
+    assert len(rows) > 10, "the closed eyes and open mouth are drawn"
     assert changed.mean() < 0.005, f"{changed.mean():.3%} of the frame changed"
-    assert len(rows) == 0 or rows.max() < top + 0.2 * height, "only near the top of the figure (the face)"
+    assert rows.max() < top + 0.2 * height, "only near the top of the figure (the face)"
