@@ -88,10 +88,9 @@ def _check_room(root: Path, needed: int) -> None:
         )
 
 
-def _disk_full(exc: OSError, path: Path) -> Exception:
+def _raise_if_disk_full(exc: OSError, path: Path) -> None:
     if exc.errno == errno.ENOSPC:
-        return DiskFullError(path, "room to write", "the disk is full", "free some space and run adapt again")
-    return exc
+        raise DiskFullError(path, "room to write", "the disk is full", "free some space and run adapt again") from exc
 
 
 def _save_state(path: Path, state: dict) -> None:
@@ -103,7 +102,8 @@ def _save_state(path: Path, state: dict) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise _disk_full(exc, path) from exc
+        _raise_if_disk_full(exc, path)
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -171,6 +171,9 @@ def export_weights(adapter: Adapter, root: Path, report: dict, preview: np.ndarr
         write_text_atomic(tmp / "adapt.json", json.dumps(report, indent=2) + "\n")
         if preview is not None:
             _write_png(tmp / "preview.png", preview)
+        for file in tmp.iterdir():  # mkdtemp/mkstemp make them private; weights are ordinary files
+            file.chmod(0o644)
+        tmp.chmod(0o755)
         old = None
         if final.exists():
             old = root / f".weights.old.{os.getpid()}"
@@ -180,7 +183,8 @@ def export_weights(adapter: Adapter, root: Path, report: dict, preview: np.ndarr
             shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise _disk_full(exc, final) from exc
+        _raise_if_disk_full(exc, final)
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
