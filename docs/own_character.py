@@ -4,7 +4,7 @@
     python docs/own_character.py           # fits examples/drawn/{eileen,sylvie} (about 2 min each here)
 
 For each character ``fit.png`` is copied as ``docs/fit_<name>.png``; for Eileen the demo motion is rendered
-twice with the shipped lite weights: before (``--sheet`` alone: the default body, full body)
+twice with the shipped lite weights alone (no drawn detail): before (``--sheet`` alone: the default body, full body)
 and after (``--character``: its fitted proxy and framing), frames 10, 25 and 39 side by side.
 """
 
@@ -46,8 +46,9 @@ def main() -> int:
             if name != "eileen":  # README shows one before/after
                 continue
             before, after = Path(tmp) / "before", Path(tmp) / "after"
-            avatar_app("render", "--sheet", str(drawings), "--frames", "40", "--out", str(before))
-            avatar_app("render", "--character", str(character), "--frames", "40", "--out", str(after))
+            plain = ("--frames", "40", "--no-drawn-detail")  # the network alone: docs/adapt_frames.py shows the rest
+            avatar_app("render", "--sheet", str(drawings), *plain, "--out", str(before))
+            avatar_app("render", "--character", str(character), *plain, "--out", str(after))
             picture = np.concatenate([strip(before), strip(after)], axis=0)
             cv2.imwrite(str(REPO / "docs" / f"own_character_{name}.png"), picture)
     return 0

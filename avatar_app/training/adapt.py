@@ -6,7 +6,8 @@ body (``adapt_data.py`` makes the pairs). What makes minutes enough on a CPU:
 
 * **The sheet never changes**, so its encoder (``udpparsernet``) stays frozen and its
   feature pyramid is computed once: a step runs only the pose encoder, the shader and
-  the RGBA decoder, forward and back (0.8 s for 4 samples at 256² on 2 cores).
+  the RGBA decoder, forward and back (0.56 s for 4 samples at 256² with one view on 2 cores,
+  `tools/bench.py --sections detail`).
 * **Re-posings, not just the drawings.** Fine-tuning on the drawings alone teaches the
   drawn pose and forgets the others (measured in the issue: -1.3 dB on new poses); the
   proxy re-posed with colours looked up in the sheet teaches every pose the rig makes.
