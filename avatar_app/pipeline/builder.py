@@ -100,7 +100,8 @@ class Loaders:
     """Loads networks (per weights folder) and rig characters (per file), each once.
 
     The window keeps one across restarts, so changing the source does not reload the
-    weights; tests pass their own load functions.
+    weights; tests pass their own load functions. A weights folder whose files changed
+    since (``adapt`` wrote new ones) is loaded again.
     """
 
     def __init__(self, character_loader: Callable | None = None, networks_loader: Callable | None = None):
@@ -117,9 +118,18 @@ class Loaders:
         return self._characters[path]
 
     def networks(self, weights: Path | None):
-        if weights not in self._networks:
-            self._networks[weights] = self._load_networks(weights)
-        return self._networks[weights]
+        key = (weights, _files_stamp(weights))
+        if key not in self._networks:
+            self._networks = {k: v for k, v in self._networks.items() if k[0] != weights}  # free a stale one
+            self._networks[key] = self._load_networks(weights)
+        return self._networks[key]
+
+
+def _files_stamp(folder: Path | None) -> tuple:
+    """(name, mtime, size) of the folder's files: changes when the weights are rewritten."""
+    if folder is None or not Path(folder).is_dir():
+        return ()
+    return tuple(sorted((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in Path(folder).iterdir() if f.is_file()))
 
 
 def build_pipeline(

@@ -93,6 +93,20 @@ def test_loaders_load_each_character_and_weights_folder_once():
     assert calls == [("character",), ("networks", Path("a")), ("networks", Path("b"))]
 
 
+def test_a_weights_folder_rewritten_since_is_loaded_again(tmp_path):
+    """`adapt` rewrites CHAR/weights/ while the window holds the old networks."""
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "shader.pth").write_bytes(b"old")
+    loaded = []
+    loaders = Loaders(networks_loader=lambda folder: loaded.append((folder / "shader.pth").read_bytes()) or object())
+    first = loaders.networks(weights)
+    assert loaders.networks(weights) is first
+    (weights / "shader.pth").write_bytes(b"adapted")
+    assert loaders.networks(weights) is not first
+    assert loaded == [b"old", b"adapted"]
+
+
 def test_the_udp_detector_source_closes_the_detector_it_owns():
     class Detector:
         closed = 0
