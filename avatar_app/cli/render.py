@@ -117,6 +117,7 @@ def run(args) -> int:
     from avatar_app.io.udp import fit_udp
     from avatar_app.io.udp_sequence import iter_udp_sequence
     from avatar_app.io.video import open_writer
+    from avatar_app.pipeline.expression_sheets import ExpressionChooser, load_expression_sheets
 
     size = check_model_size(args.size, "--size")
     check_precision(args.backend, args.precision)
@@ -133,13 +134,15 @@ def run(args) -> int:
         args.weights = str(choice.weights)
     sheet_dir = args.sheet or choice.sheet_dir
     sheet = load_sheet(sheet_dir, size=size, max_views=args.views)
-    detail = None
+    variants = {} if args.poses else load_expression_sheets(sheet_dir, size, args.views, sheet.num_views)
+    detail, detail_variants = None, {}
     if not args.no_drawn_detail:
         from avatar_app.pipeline.drawn_details import drawn_details
 
-        detail, _ = drawn_details(sheet_dir, sheet, {}, size, lambda text: print(f"render: {text}", file=sys.stderr))
+        say = lambda text: print(f"render: {text}", file=sys.stderr)  # noqa: E731
+        detail, detail_variants = drawn_details(sheet_dir, sheet, variants, size, say)
     if args.poses:
-        poses = iter_udp_sequence(args.poses, fps=args.fps)
+        poses = WithoutExpressions(iter_udp_sequence(args.poses, fps=args.fps))
     else:
         framing = choice.framing_or(args.framing)
         chosen = f" (--framing {args.framing})" if args.framing else ""
@@ -155,17 +158,21 @@ def run(args) -> int:
         t_load = time.perf_counter() - t0
         t1 = time.perf_counter()
         state = backend.encode(sheet)
+        states = {name: backend.encode(variant) for name, variant in variants.items()}  # expression sheets
         t_encode = time.perf_counter() - t1
+        chooser = ExpressionChooser(states)
 
         writers = [open_writer(Path(o), fps=args.fps, background_rgb=background) for o in args.out]
         frame_ms = []
         try:
-            for udp in tqdm(poses, total=len(poses), desc="render", unit="frame"):
+            for udp, face in tqdm(poses, total=len(poses), desc="render", unit="frame"):
                 t = time.perf_counter()
                 udp = fit_udp(udp, size)
-                frame = backend.render(state, udp)
-                if detail is not None:
-                    frame = RgbaFrame(detail.apply(frame.data, udp.data), frame.timestamp)
+                variant = chooser.choose(face)  # None: the sheet itself
+                frame = backend.render(states.get(variant, state), udp)
+                drawn = detail_variants.get(variant, detail) if variant else detail
+                if drawn is not None:
+                    frame = RgbaFrame(drawn.apply(frame.data, udp.data), frame.timestamp)
                 frame_ms.append(1000.0 * (time.perf_counter() - t))
                 for w in writers:
                     w.write(frame)
@@ -183,8 +190,21 @@ def run(args) -> int:
     return 0
 
 
+class WithoutExpressions:
+    """UDP files as (UDP map, no expression) per frame, read as they are needed."""
+
+    def __init__(self, sequence):
+        self.sequence = sequence
+
+    def __len__(self) -> int:
+        return len(self.sequence)
+
+    def __iter__(self):
+        return ((udp, None) for udp in self.sequence)
+
+
 class MotionPoses:
-    """A motion on a character, framed, as the UDP maps ``render`` reads (what ``udp`` writes)."""
+    """A motion on a character, framed: (UDP map, expression) per frame, the maps ``udp`` writes."""
 
     def __init__(self, character, motion, size: int, fps: float, framing, frames: int | None):
         if frames is not None and frames < 1:
@@ -205,4 +225,4 @@ class MotionPoses:
                 t = k / self.fps
                 face = motion_expression(self.motion, t)
                 result = view.render_pose(self.motion.pose_at(t), 1.0 / self.fps, udp_only=True, expression=face)
-                yield UdpMap(result.udp, timestamp=k / self.fps)
+                yield UdpMap(result.udp, timestamp=k / self.fps), face

@@ -116,3 +116,33 @@ def test_render_on_exported_graphs_loads_no_weights_and_says_when_the_graphs_are
     assert main([*argv, "--graphs", str(empty), "--out", str(tmp_path / "f2")]) == 2
     expected = f"graphs for lite at 128x128 (sheet_encoder, frame_renderer), found none in {empty}"
     assert f"ONNX Runtime graphs: expected {expected}" in capsys.readouterr().err
+
+
+def test_render_of_a_motion_draws_the_expression_sheet_its_face_calls_for(tmp_path, monkeypatch):
+    """The demo's first blink (frames 40-42) renders from ``expressions/eyes_closed``, the rest from the sheet."""
+    import numpy as np
+
+    from avatar_app.rig import DemoMotion
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    sheet = tmp_path / "sheet"
+    closed = sheet / "expressions" / "eyes_closed"
+    closed.mkdir(parents=True)
+    for view in sorted(SHEET.glob("*.png")):
+        rgba = cv2.imread(str(view), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(sheet / view.name), rgba)
+        rgba[..., :3] = (0, 0, 255)  # BGR: a red drawing, the same outline
+        cv2.imwrite(str(closed / view.name), rgba)
+    frames = tmp_path / "frames"
+    argv = ["render", "--sheet", str(sheet), "--motion", "demo", "--frames", "45", "--size", str(SIZE)]
+    assert main([*argv, "--no-drawn-detail", "--out", str(frames)]) == 0
+    motion = DemoMotion()
+    redness = {}
+    for k in range(36, 45):
+        bgra = cv2.imread(str(frames / f"frame_{k:06d}.png"), cv2.IMREAD_UNCHANGED).astype(np.float32)
+        inside = bgra[..., 3] > 127
+        redness[k] = float((bgra[..., 2] - bgra[..., :2].mean(axis=-1))[inside].mean())
+    closed_frames = [k for k in redness if min(motion.expression_at(k / 30).eyes_closed()) >= 0.5]
+    assert closed_frames == [40, 41, 42]
+    assert min(redness[k] for k in closed_frames) > 100, redness
+    assert max(redness[k] for k in redness if k not in closed_frames) < 60, redness
