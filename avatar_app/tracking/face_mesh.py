@@ -13,8 +13,11 @@ points down (the model expects an upright face, like mediapipe's own crop).
 
 Blink and mouth values are ratios, so crop size and distance do not matter:
 
-* eye openness = mean lid gap over 3 vertical pairs / eye width; mapped linearly
-  from ``eye_open_ratio`` (0: open) to ``eye_closed_ratio`` (1: closed);
+* eye openness = mean lid gap over 3 vertical pairs / eye width (the eye aspect ratio of
+  Soukupova and Cech, 2016: about 0.3 open, blinks detected below about 0.2); mapped linearly
+  from ``eye_open_ratio`` (0: open) to ``eye_closed_ratio`` (1: closed), half closed at 0.215.
+  This mesh's lids never meet on a shut eye (0.17-0.20 on a photograph with its eyes painted
+  shut, tests/tracking/test_face_photos.py), so 0.15 already counts as closed;
 * mouth opening = inner-lip gap / mouth width, mapped from 0.02 (0) to
   ``mouth_open_ratio`` (1).
 The thresholds are heuristics; tune them per user if needed.
@@ -94,8 +97,8 @@ class FaceMesh:
         self,
         model_path: str | os.PathLike,
         *,
-        eye_open_ratio: float = 0.25,
-        eye_closed_ratio: float = 0.10,
+        eye_open_ratio: float = 0.28,
+        eye_closed_ratio: float = 0.15,
         mouth_open_ratio: float = 0.6,
         min_presence: float = 0.5,
     ):
