@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
 )
 
 from avatar_app.core.errors import AvatarAppError
+from avatar_app.gui.adapt_dialog import AdaptDialog
 from avatar_app.gui.fit_editor import FRAMING_LABELS, FitEditorDialog
 from avatar_app.gui.new_character_dialog import NewCharacterDialog
 from avatar_app.gui.sheet_panel import ERROR_STYLE, INFO_STYLE
@@ -53,6 +54,7 @@ class CharacterPanel(QGroupBox):
         self.choice: CharacterChoice = _built_in()
         self.new_dialog: NewCharacterDialog | None = None
         self.editor: FitEditorDialog | None = None
+        self.adapt_dialog: AdaptDialog | None = None
         self.body_label = QLabel("")
         self.body_label.setWordWrap(True)
         self.body_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -70,6 +72,8 @@ class CharacterPanel(QGroupBox):
         self.new_button.clicked.connect(lambda: self.new_from_drawings())
         self.edit_button = QPushButton("Edit fit…")
         self.edit_button.clicked.connect(self.edit_fit)
+        self.adapt_button = QPushButton("Adapt…")
+        self.adapt_button.clicked.connect(self.adapt)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -78,12 +82,16 @@ class CharacterPanel(QGroupBox):
         form = QFormLayout()
         form.addRow("Framing", self.framing)
         buttons = QHBoxLayout()
-        for button in (self.open_button, self.new_button, self.edit_button):
+        for button in (self.open_button, self.new_button):
             buttons.addWidget(button)
+        this_one = QHBoxLayout()
+        for button in (self.edit_button, self.adapt_button):
+            this_one.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.body_label)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addLayout(this_one)
         layout.addWidget(self.message)
         self._show_choice()
 
@@ -154,14 +162,44 @@ class CharacterPanel(QGroupBox):
         self.editor.show()
         return self.editor
 
+    def adapt(self) -> AdaptDialog | None:
+        """The Adapt… dialog for the open character (the running one again, if it is still running)."""
+        why_not = adapt_blocker(self.choice)
+        if why_not:
+            self.show_message(f"Adapt… {why_not}.", error=True)
+            return None
+        root = self.choice.folder.root
+        dialog = self.adapt_dialog
+        if dialog is not None and (dialog.running or (dialog.isVisible() and dialog.root == root)):
+            dialog.show()
+            dialog.raise_()
+            return dialog
+        self.adapt_dialog = AdaptDialog(root, self.window())
+        self.adapt_dialog.weightsChanged.connect(self._adapted)
+        self.adapt_dialog.show()
+        return self.adapt_dialog
+
     def _saved(self, folder) -> None:
         """The editor rewrote the open character: the same folder, read again."""
-        try:
-            choice = open_character_arg(folder.root)
-        except AvatarAppError as exc:
-            self.show_message(f"Could not reopen {folder.root} after saving: {exc}", error=True)
+        self._reopen(folder.root, "after saving")
+
+    def _adapted(self, root: Path) -> None:
+        """Adapt wrote new weights/: reopened, the live view restarts with them (if the character is still open)."""
+        folder = self.choice.folder
+        if folder is None or folder.root.resolve() != Path(root).resolve():
+            self.show_message(f"The adapted weights of {root} are ready: open it to use them.")
             return
+        if self._reopen(root, "after adapting"):
+            self.show_message(f"The live view uses the adapted weights in {self.choice.weights}.")
+
+    def _reopen(self, root: Path, when: str) -> bool:
+        try:
+            choice = open_character_arg(root)
+        except AvatarAppError as exc:
+            self.show_message(f"Could not reopen {root} {when}: {exc}", error=True)
+            return False
         self._set_choice(choice)
+        return True
 
     def _set_choice(self, choice: CharacterChoice, *, keep_framing: bool = True) -> None:
         self.choice = choice
@@ -187,6 +225,13 @@ class CharacterPanel(QGroupBox):
             "Look at the fit, change the proxy's shape and the framings, re-fit, save"
             if fitted
             else "Open a character made from drawings to edit its fit"
+        )
+        why_not = adapt_blocker(choice)
+        self.adapt_button.setEnabled(not why_not)
+        self.adapt_button.setToolTip(
+            f"Adapt… {why_not}"
+            if why_not
+            else "Fine-tune the renderer to this character's drawings (minutes; it can be stopped and resumed)"
         )
 
     def show_message(self, text: str, *, error: bool = False) -> None:
@@ -228,7 +273,7 @@ class CharacterPanel(QGroupBox):
         settings.framing = self.framing.currentData() or ""
 
     def join(self, timeout: float = 10.0) -> None:
-        for dialog in (self.new_dialog, self.editor):
+        for dialog in (self.new_dialog, self.editor, self.adapt_dialog):
             if dialog is not None:
                 dialog.join(timeout)
 
@@ -239,6 +284,18 @@ def is_fitted(choice: CharacterChoice) -> bool:
     if folder is None or folder.root.resolve() == DEFAULT_CHARACTER.resolve() or not folder.views:
         return False
     return all("params" in view for view in folder.views)
+
+
+def adapt_blocker(choice: CharacterChoice) -> str:
+    """Why Adapt… cannot run on ``choice`` (it needs a fitted folder's sheet_udp/), or ""."""
+    folder = choice.folder
+    if folder is None:
+        return "needs a character folder made from drawings (run fit first: New from drawings…)"
+    if folder.root.resolve() == DEFAULT_CHARACTER.resolve():
+        return "is not for the built-in character: the built-in character ships its weights"
+    if not folder.sheet_udp_dir.is_dir():
+        return "needs the fit's sheet_udp/ in the character folder (run fit first: New from drawings…)"
+    return ""
 
 
 def _built_in() -> CharacterChoice:
