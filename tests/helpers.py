@@ -39,5 +39,9 @@ class ManualClock:
 
 
 def new_threads(before: set[threading.Thread]) -> list[str]:
-    """Names of the threads alive now that were not in ``before``."""
-    return sorted(t.name for t in set(threading.enumerate()) - before if t.is_alive())
+    """Names of the threads alive now that were not in ``before`` (but the process's torch thread,
+    which the first CoNR renderer starts and nothing stops: ``infer.torch_thread``)."""
+    from avatar_app.infer.torch_thread import THREAD_NAME
+
+    alive = (t for t in set(threading.enumerate()) - before if t.is_alive())
+    return sorted(t.name for t in alive if not t.name.startswith(THREAD_NAME))

@@ -28,6 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from avatar_app.infer.torch_thread import on_torch_thread  # noqa: E402
+
 
 def _stats(samples_s: list[float]) -> dict:
     ms = np.asarray(samples_s) * 1000.0
@@ -351,6 +353,34 @@ def bench_detail(
     return rows
 
 
+PIPELINE_HEADER = (
+    "| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | raster        "
+    "| render        | alone  | ratio | send          | latency p50/p95   | dropped     |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+)  # alone: the same renderer timed alone just before (CoNR only); ratio: render p50 / alone p50
+
+
+def _render_alone_ms(renderer, settings, frames: int = 12) -> dict:
+    """The pipeline's own renderer timed alone, before its pipeline starts: demo poses rasterized
+    first, then ``render`` back to back (the drawn detail included, as in the render stage)."""
+    from avatar_app.core.frames import UdpMap
+    from avatar_app.pipeline.defaults import load_character
+    from avatar_app.raster.character_view import CharacterView
+    from avatar_app.rig import DemoMotion
+
+    motion = DemoMotion()
+    with CharacterView(load_character(settings.character), settings.size) as view:
+        udps = [UdpMap(view.render_pose(motion.pose_at(k / 30), 1 / 30, udp_only=True).udp) for k in range(frames + 1)]
+    renderer.render(udps[0], None)  # warm-up
+    return _stats([_once(renderer.render, udp, None) for udp in udps[1:]])
+
+
+def _once(fn, *args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
 def _run_live(name: str, settings, loaders) -> tuple[dict, object]:
     """One pipeline run (``build_pipeline``, as ``stream`` and the window build theirs) into a sink
     that only counts; returns the row (and prints it) and the renderer."""
@@ -370,7 +400,9 @@ def _run_live(name: str, settings, loaders) -> tuple[dict, object]:
             pass
 
     sink = CountingSink()
-    with build_pipeline(settings, [sink], loaders=loaders) as pipeline:
+    pipeline = build_pipeline(settings, [sink], loaders=loaders)
+    alone = _render_alone_ms(pipeline.renderer, settings) if settings.renderer == "conr" else None
+    with pipeline:
         pipeline.wait()
         status = pipeline.status
     pipeline.raise_if_failed()
@@ -390,13 +422,19 @@ def _run_live(name: str, settings, loaders) -> tuple[dict, object]:
         "latency": dict(status.latency_ms),
         "dropped": dict(status.dropped),
     }
+    if alone is not None:
+        row["render_alone_ms"] = alone
+        row["render_ratio"] = stages["render"]["p50_ms"] / alone["median_ms"]
 
     def cell(stage: str) -> str:
         return f"{stages[stage]['p50_ms']:6.1f}/{stages[stage]['p95_ms']:6.1f}" if stage in stages else f"{'-':>13s}"
 
+    alone_cell = f"{'-':>6s} | {'-':>5s}"
+    if alone is not None:
+        alone_cell = f"{alone['median_ms']:6.1f} | {row['render_ratio']:5.2f}"
     print(
         f"| {name:34s} | {settings.size:4d} | {settings.fps:4.0f} | {fps:6.2f} | {cell('pose')} | {cell('rig')} | "
-        f"{cell('raster')} | {cell('render')} | {cell('send')} | "
+        f"{cell('raster')} | {cell('render')} | {alone_cell} | {cell('send')} | "
         f"{status.latency_ms['p50_ms']:8.1f}/{status.latency_ms['p95_ms']:8.1f} | "
         f"{'/'.join(str(v) for v in status.dropped.values()):11s} |",
         flush=True,
@@ -502,11 +540,7 @@ def bench_inbetween(size: int, frames: int, threads: int) -> list[dict]:
         demo, renderer="conr", weights=weights, sheet_dir=DEFAULT_CHARACTER / "sheet", views=4, max_frames=frames
     )
     print(f"# CoNR {weights.name}, 4 views, demo source at 30 fps, {frames} frames to the sink")
-    print(
-        "| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | "
-        "raster        | render        | send          | latency p50/p95   | dropped     |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print(PIPELINE_HEADER)
     for mode in (None, "repeat", "warp"):
         row, _ = _run_live(f"conr, in-betweens {mode or 'off'}", replace(conr, inbetween=mode), loaders)
         rows.append({**row, "inbetween": mode})
@@ -578,30 +612,34 @@ def main(argv=None) -> int:
         )
         print("|---|---:|---:|---|---|---:|---:|---:|")
         modes = (True, False) if args.compare_plain else (True,)
-        rows += bench_renderer(
-            cases, args.threads, args.preset, args.repeats, modes, args.reference, args.onnxruntime, args.weights
+        rows += on_torch_thread(  # where the pipeline renders too (infer.torch_thread)
+            bench_renderer,
+            cases,
+            args.threads,
+            args.preset,
+            args.repeats,
+            modes,
+            args.reference,
+            args.onnxruntime,
+            args.weights,
         )
     if "cuda" in sections:
         print("# renderer, torch CUDA: fp32 vs fp16 (FP32 warps/norms), with and without CUDA graphs")
         print("| GPU                      | preset   | size | M | precision | graphs | frame p50 ms | p95 ms | fps |")
         print("|---|---|---:|---:|---|---|---:|---:|---:|")
-        rows += bench_cuda(args.preset, args.weights, args.repeats)
+        rows += on_torch_thread(bench_cuda, args.preset, args.weights, args.repeats)
     if "pipeline" in sections:
         print(
             f"# live pipeline, demo source, {args.threads} threads: stage p50/p95 ms, "
             "latency = source timestamp -> sink"
         )
-        print(
-            "| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | "
-            "raster        | render        | send          | latency p50/p95   | dropped     |"
-        )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        print(PIPELINE_HEADER)
         rows += bench_pipeline(
             args.pipeline_size, args.pipeline_frames, args.pipeline_conr_frames, args.threads, args.big
         )
     if "detail" in sections:
         print(f"# drawn detail and adapt, {args.threads} threads")
-        rows += bench_detail(args.threads, weights=args.weights)
+        rows += on_torch_thread(bench_detail, args.threads, weights=args.weights)
     if "inbetween" in sections:
         print(f"# in-between frames, {args.pipeline_size}², {args.threads} threads")
         rows += bench_inbetween(args.pipeline_size, args.pipeline_frames, args.threads)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
+from avatar_app.infer.torch_thread import on_torch_thread
 from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline.live import LiveFrame, LivePipeline
 from avatar_app.pipeline.specs import SinkSpec, SourceSpec, check_unique_sinks, open_sink, open_source
@@ -121,7 +122,7 @@ class Loaders:
         key = (weights, _files_stamp(weights))
         if key not in self._networks:
             self._networks = {k: v for k, v in self._networks.items() if k[0] != weights}  # free a stale one
-            self._networks[key] = self._load_networks(weights)
+            self._networks[key] = on_torch_thread(self._load_networks, weights)  # infer.torch_thread
         return self._networks[key]
 
 
@@ -129,7 +130,8 @@ def _files_stamp(folder: Path | None) -> tuple:
     """(name, mtime, size) of the folder's files: changes when the weights are rewritten."""
     if folder is None or not Path(folder).is_dir():
         return ()
-    return tuple(sorted((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in Path(folder).iterdir() if f.is_file()))
+    files = (f for f in Path(folder).iterdir() if f.is_file())
+    return tuple(sorted((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
 
 
 def build_pipeline(
@@ -194,7 +196,8 @@ def build_pipeline(
         if settings.udp_detector:
             from avatar_app.infer.registry import open_backend
 
-            detector = open_backend(
+            detector = on_torch_thread(
+                open_backend,
                 settings.backend,
                 networks,
                 size,

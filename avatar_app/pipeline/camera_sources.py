@@ -17,6 +17,7 @@ import numpy as np
 
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import UdpMap, check_model_size
+from avatar_app.infer.torch_thread import on_torch_thread
 from avatar_app.pipeline.sources import PoseHold, PoseSample, PoseSource, check_source_fps
 from avatar_app.tracking.capture import CapturedFrame, CaptureSource, CaptureState
 from avatar_app.tracking.expression_filter import ExpressionTrack, expression_from_head
@@ -203,7 +204,7 @@ class UdpDetectorSource(_CaptureBacked):
         t0 = time.perf_counter()
         picture = letterbox(frame.rgb, self.size)
         t1 = time.perf_counter()
-        self._last = self.detector.detect(picture, frame.timestamp)
+        self._last = on_torch_thread(self.detector.detect, picture, frame.timestamp)  # one OpenMP team
         t2 = time.perf_counter()
         timings_ms = {"letterbox": 1000.0 * (t1 - t0), "detect": 1000.0 * (t2 - t1)}
         return PoseSample(frame.timestamp, udp=self._last, timings_ms=timings_ms, image=frame.rgb)

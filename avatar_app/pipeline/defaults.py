@@ -28,7 +28,8 @@ NO_WEIGHTS_WARNING = (
 
 
 def load_networks(weights: str | Path | None, preset: str | None = None):
-    """Build the CoNR networks of the folder's preset and load its four files (strict)."""
+    """Build the CoNR networks of the folder's preset and load its four files (strict), on the torch thread."""
+    from avatar_app.infer.torch_thread import on_torch_thread
     from avatar_app.models import load_weights_folder
 
     folder = Path(weights) if weights else DEFAULT_WEIGHTS
@@ -39,7 +40,7 @@ def load_networks(weights: str | Path | None, preset: str | None = None):
             f"no trained weights (looked in {folder}, where a checkout ships them)",
             "pass --weights DIR (official CoNR weights, or `python tools/make_random_weights.py DIR` for a smoke test)",
         )
-    return load_weights_folder(folder, preset)
+    return on_torch_thread(load_weights_folder, folder, preset)
 
 
 def load_character(path: str | Path | None = None):

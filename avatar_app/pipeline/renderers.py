@@ -107,6 +107,7 @@ class ConrRenderer(AvatarRenderer):
         drawn_detail_variants=None,
     ):
         from avatar_app.infer.registry import open_backend
+        from avatar_app.infer.torch_thread import on_torch_thread
         from avatar_app.pipeline.expression_sheets import ExpressionChooser
 
         if not isinstance(sheet, CharacterSheet):
@@ -119,7 +120,9 @@ class ConrRenderer(AvatarRenderer):
         self.name = f"conr ({networks.cfg.name}{'' if backend == 'torch' else ', ' + backend})"
         self.size = sheet.size
         self.views = sheet.num_views
-        self.backend = open_backend(
+        self._on_torch = on_torch_thread  # loading, encoding and every frame on one thread (infer.torch_thread)
+        self.backend = on_torch_thread(
+            open_backend,
             backend,
             networks,
             sheet.size,
@@ -132,11 +135,12 @@ class ConrRenderer(AvatarRenderer):
         )
         try:
             t0 = time.perf_counter()
-            self.state = self.sheet_state = self.backend.encode(sheet)
-            self.variants = {name: self.backend.encode(v) for name, v in (expression_sheets or {}).items()}
+            self.state = self.sheet_state = on_torch_thread(self.backend.encode, sheet)
+            variants = (expression_sheets or {}).items()
+            self.variants = {name: on_torch_thread(self.backend.encode, v) for name, v in variants}
             self.encode_ms = 1000.0 * (time.perf_counter() - t0)
         except BaseException:
-            self.backend.close()  # a sheet refused at start leaves no session or engine behind
+            on_torch_thread(self.backend.close)  # a sheet refused at start leaves no session or engine behind
             raise
         self.acceleration = self.backend.acceleration
         self.chooser = ExpressionChooser(self.variants)
@@ -157,7 +161,7 @@ class ConrRenderer(AvatarRenderer):
         self.state = self.sheet_state if self.variant is None else self.variants[self.variant]
 
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
-        frame = self.backend.render(self.state, udp)
+        frame = self._on_torch(self.backend.render, self.state, udp)
         detail = self.detail_variants.get(self.variant, self.detail) if self.variant else self.detail
         if detail is None:
             return frame
@@ -170,4 +174,4 @@ class ConrRenderer(AvatarRenderer):
         """Drop the sheet states and close the backend (sessions, engines, CUDA graphs)."""
         self.state = self.sheet_state = None
         self.variants = {}
-        self.backend.close()
+        self._on_torch(self.backend.close)
