@@ -354,8 +354,8 @@ def bench_detail(
 
 
 PIPELINE_HEADER = (
-    "| pipeline                           | size |  src |    fps | pose p50/p95  | rig           | raster        "
-    "| render        | alone  | ratio | send          | latency p50/p95   | dropped     |\n"
+    "| pipeline                                      | size |  src |    fps | pose p50/p95  | rig           "
+    "| raster        | render        | alone  | ratio | send          | latency p50/p95   | dropped     |\n"
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 )  # alone: the same renderer timed alone just before (CoNR only); ratio: render p50 / alone p50
 
@@ -433,7 +433,7 @@ def _run_live(name: str, settings, loaders) -> tuple[dict, object]:
     if alone is not None:
         alone_cell = f"{alone['median_ms']:6.1f} | {row['render_ratio']:5.2f}"
     print(
-        f"| {name:34s} | {settings.size:4d} | {settings.fps:4.0f} | {fps:6.2f} | {cell('pose')} | {cell('rig')} | "
+        f"| {name:45s} | {settings.size:4d} | {settings.fps:4.0f} | {fps:6.2f} | {cell('pose')} | {cell('rig')} | "
         f"{cell('raster')} | {cell('render')} | {alone_cell} | {cell('send')} | "
         f"{status.latency_ms['p50_ms']:8.1f}/{status.latency_ms['p95_ms']:8.1f} | "
         f"{'/'.join(str(v) for v in status.dropped.values()):11s} |",
@@ -474,21 +474,31 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
         _run_live("pose+rig+raster (UDP only)", replace(demo, renderer="udp", fps=60.0), loaders)[0],
         _run_live("proxy preview (UDP + colour)", demo, loaders)[0],
     ]
-    cases = []  # (label, weights folder, views, frames)
+    cases = []  # (label, weights folder, views, frames, views per frame)
     if DEFAULT_WEIGHTS.is_dir():
-        cases += [(f"conr {DEFAULT_WEIGHTS.name} shipped weights", DEFAULT_WEIGHTS, v, conr_frames * 4) for v in (1, 4)]
+        shipped = f"conr {DEFAULT_WEIGHTS.name} shipped weights"
+        cases += [(shipped, DEFAULT_WEIGHTS, v, conr_frames * 4, None) for v in (1, 4)]
+        cases += [(shipped, DEFAULT_WEIGHTS, 4, conr_frames * 4, 2)]
     else:
-        cases.append(("conr lite synthetic", Path("synthetic/lite"), 1, conr_frames))
+        cases.append(("conr lite synthetic", Path("synthetic/lite"), 1, conr_frames, None))
     if big:
-        cases.append(("conr official synthetic", Path("synthetic/official"), 4, max(2, conr_frames // 2)))
-    for label, weights, views, n in cases:
+        cases.append(("conr official synthetic", Path("synthetic/official"), 4, max(2, conr_frames // 2), None))
+    for label, weights, views, n, per_frame in cases:
         settings = replace(
-            demo, renderer="conr", weights=weights, sheet_dir=DEFAULT_CHARACTER / "sheet", views=views, max_frames=n
+            demo,
+            renderer="conr",
+            weights=weights,
+            sheet_dir=DEFAULT_CHARACTER / "sheet",
+            views=views,
+            max_frames=n,
+            views_per_frame=per_frame,
         )
-        row, renderer = _run_live(f"{label}, {views} view(s)", settings, loaders)
+        chosen = f", {per_frame} per frame" if per_frame else ""
+        row, renderer = _run_live(f"{label}, {views} view(s){chosen}", settings, loaders)
         row.update(
             preset=loaders.networks(weights).cfg.name,
             views=views,
+            views_per_frame=per_frame,
             sheet_encode_ms=renderer.encode_ms,
             acceleration=renderer.acceleration,
         )

@@ -38,7 +38,12 @@ from avatar_app.models import load_weights_folder
 from avatar_app.training.evaluation import evaluate
 from avatar_app.training.synthetic import SyntheticDataset
 
-METHOD_LABELS = {"model": "model ({preset})", "nearest_view": "nearest-view paste", "udp_lookup": "UDP lookup"}
+METHOD_LABELS = {
+    "model": "model ({preset})",
+    "model_views": "model ({preset}), views chosen per frame",
+    "nearest_view": "nearest-view paste",
+    "udp_lookup": "UDP lookup",
+}
 
 
 def _cell(value: float, fmt: str) -> str:
@@ -113,6 +118,13 @@ def main(argv=None) -> int:
         "adapting for these minutes (one run, scored at each mark), with and without the drawn-detail pass",
     )
     parser.add_argument("--characters", type=int, default=2, help="adaptation mode: held-out characters (default 2)")
+    parser.add_argument(
+        "--views-per-frame",
+        type=int,
+        default=None,
+        metavar="K",
+        help="also score the model on the K views chosen per frame from the sheet UDP (stream --views-per-frame)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -129,7 +141,15 @@ def main(argv=None) -> int:
                 f"{args.size}x{args.size}, {args.views} view(s), {torch.get_num_threads()} thread(s), {args.device}"
             )
             t0 = time.perf_counter()
-            result = evaluate(model, dataset, views=args.views, limit=args.samples, device=args.device, progress=True)
+            result = evaluate(
+                model,
+                dataset,
+                views=args.views,
+                limit=args.samples,
+                device=args.device,
+                progress=True,
+                views_per_frame=args.views_per_frame,
+            )
     except AvatarAppError as e:
         print(f"evaluate: error: {e}", file=sys.stderr)
         return 2

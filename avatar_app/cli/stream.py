@@ -103,6 +103,14 @@ def add_parser(sub) -> None:
         action="store_true",
         help="CoNR only: skip laying the drawing's own pixels over each frame (needs the character's sheet_udp/)",
     )
+    p.add_argument(
+        "--views-per-frame",
+        type=int,
+        default=None,
+        metavar="K",
+        help="CoNR only: each frame reads the K sheet views that cover most of its pose (needs sheet_udp/; "
+        "faster with several views, see README)",
+    )
     add_character_arguments(p)
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
@@ -184,6 +192,7 @@ def settings_from_args(args):
         max_frames=args.frames,
         inbetween=args.inbetween,
         drawn_detail=not args.no_drawn_detail,
+        views_per_frame=args.views_per_frame,
     )
 
 

@@ -76,6 +76,19 @@ class SheetState:
         """``s_0..s_4`` (sizes of ``F``) and the full size."""
         return [tuple(f.shape[-2:]) for f in self.features] + [tuple(self.reference.shape[-2:])]
 
+    def subset(self, views) -> SheetState:
+        """The state of the sheet's ``views`` alone (indices, in order), as if only they were encoded.
+
+        Every tensor here is per view and the shader meets views only in its per-frame
+        weighting, so a subset is exactly the encode of those views."""
+        index = torch.as_tensor(list(views), dtype=torch.long, device=self.device)
+        d = self._primary()
+        d["key"] = f"{self.key}/views{'-'.join(str(int(v)) for v in views)}"
+        d["feature0"] = d["feature0"].index_select(0, index)
+        d["warp_sources"] = [t.index_select(0, index) for t in d["warp_sources"]]
+        d["level0_conv"] = d["level0_conv"].index_select(0, index)
+        return SheetState._from_primary(d)
+
     def to(self, device) -> SheetState:
         return SheetState._from_primary(self._primary(), device)
 

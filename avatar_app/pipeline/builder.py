@@ -54,6 +54,7 @@ class PipelineSettings:
     max_frames: int | None = None  # stop after this many frames reached the sinks
     inbetween: str | None = None  # "repeat" | "warp": a frame per source frame while the renderer is slower
     drawn_detail: bool = True  # conr + a character folder's sheet_udp/: the drawing's pixels over each frame
+    views_per_frame: int | None = None  # conr + sheet_udp/: each frame reads only this many views (view_choice)
 
     def check(self) -> None:
         """Refuse what can be refused without a device or a model, naming the setting and the fix."""
@@ -77,6 +78,10 @@ class PipelineSettings:
             raise SettingError("--fps", "a frame rate above 0 and at most 240", repr(self.fps), "use e.g. --fps 30")
         if self.views is not None and self.views < 1:
             raise SettingError("--views", "at least 1", str(self.views), "use e.g. --views 4")
+        if self.views_per_frame is not None and self.views_per_frame < 1:
+            raise SettingError(
+                "--views-per-frame", "at least 1", str(self.views_per_frame), "use e.g. --views-per-frame 2"
+            )
         check_precision(self.backend, self.precision)
         if self.udp_detector and not self.source.is_camera:
             raise SettingError(
@@ -177,6 +182,7 @@ def build_pipeline(
                 from avatar_app.pipeline.drawn_details import drawn_details
 
                 detail, detail_variants = drawn_details(settings.sheet_dir, sheet, variants, size, say)
+            choice = _view_choice(settings, sheet, say) if settings.views_per_frame else None
             renderer = ConrRenderer(
                 networks,
                 sheet,
@@ -188,6 +194,7 @@ def build_pipeline(
                 expression_sheets=variants,
                 drawn_detail=detail,
                 drawn_detail_variants=detail_variants,
+                view_choice=choice,
             )
         else:
             renderer = ProxyRenderer() if settings.renderer == "proxy" else UdpRenderer()
@@ -245,3 +252,17 @@ def build_pipeline(
         )
         owned.pop_all()
     return pipeline
+
+
+def _view_choice(settings: PipelineSettings, sheet, say):
+    """The per-frame view choice from the sheet's ``sheet_udp/`` (None, said, where there is none)."""
+    from avatar_app.infer.view_choice import ViewChoice
+    from avatar_app.io.sheet_udp import load_sheet_udp, sheet_udp_dir
+
+    folder = sheet_udp_dir(settings.sheet_dir)
+    udp, missing = load_sheet_udp(folder, sheet.names, settings.size) if folder.is_dir() else (None, sheet.names)
+    if udp is None:
+        say(f"--views-per-frame: no UDP map for {', '.join(missing)} in {folder} (run avatar-app fit); all views used")
+        return None
+    say(f"views per frame: the {settings.views_per_frame} of {sheet.num_views} that cover most of each pose")
+    return ViewChoice(udp, settings.views_per_frame)

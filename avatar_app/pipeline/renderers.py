@@ -85,7 +85,9 @@ class ConrRenderer(AvatarRenderer):
     TensorRT) or bf16 (torch). ``expression_sheets``: ``{name: CharacterSheet}`` variants
     of the sheet (``pipeline.expression_sheets``), encoded here too; `express` picks one.
     ``drawn_detail`` (and ``drawn_detail_variants`` per expression sheet): the drawing's own
-    pixels laid over every frame through UDP (``infer.drawn_detail``).
+    pixels laid over every frame through UDP (``infer.drawn_detail``). ``view_choice``: an
+    ``infer.view_choice.ViewChoice`` over the sheet's UDP: each frame reads only the views it
+    picks (subsets of the encoded state, kept per subset; torch backend only).
     """
 
     needs_color = False
@@ -105,6 +107,7 @@ class ConrRenderer(AvatarRenderer):
         expression_sheets=None,
         drawn_detail=None,
         drawn_detail_variants=None,
+        view_choice=None,
     ):
         from avatar_app.infer.registry import open_backend
         from avatar_app.infer.torch_thread import on_torch_thread
@@ -146,6 +149,11 @@ class ConrRenderer(AvatarRenderer):
         self.chooser = ExpressionChooser(self.variants)
         self.variant: str | None = None  # the expression sheet the last frame used (None: the sheet)
         self.detail, self.detail_variants = drawn_detail, dict(drawn_detail_variants or {})
+        self.view_choice = view_choice if view_choice is not None and hasattr(self.state, "subset") else None
+        if view_choice is not None and self.view_choice is None:
+            log.warning("%s: --views-per-frame needs the torch backend; every frame reads all views", self.name)
+        self._subsets: dict = {}  # (variant, views) -> state
+        self.views_used = self.views  # how many views the last frame read
         extra = f" + expressions {', '.join(self.variants)}" if self.variants else ""
         log.info(
             "%s: sheet of %d view(s) at %d²%s encoded in %.0f ms",
@@ -160,8 +168,20 @@ class ConrRenderer(AvatarRenderer):
         self.variant = self.chooser.choose(expression)
         self.state = self.sheet_state if self.variant is None else self.variants[self.variant]
 
+    def _frame_state(self, udp: UdpMap):
+        if self.view_choice is None:
+            return self.state
+        views = self.view_choice.choose(udp.data)
+        self.views_used = len(views)
+        if len(views) == self.views:
+            return self.state
+        key = (self.variant, views)
+        if key not in self._subsets:
+            self._subsets[key] = self._on_torch(self.state.subset, views)
+        return self._subsets[key]
+
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
-        frame = self._on_torch(self.backend.render, self.state, udp)
+        frame = self._on_torch(self.backend.render, self._frame_state(udp), udp)
         detail = self.detail_variants.get(self.variant, self.detail) if self.variant else self.detail
         if detail is None:
             return frame
@@ -173,5 +193,5 @@ class ConrRenderer(AvatarRenderer):
     def close(self) -> None:
         """Drop the sheet states and close the backend (sessions, engines, CUDA graphs)."""
         self.state = self.sheet_state = None
-        self.variants = {}
+        self.variants, self._subsets = {}, {}
         self._on_torch(self.backend.close)

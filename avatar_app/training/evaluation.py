@@ -37,7 +37,7 @@ __all__ = ["METHODS", "evaluate", "select_views"]
 
 log = logging.getLogger(__name__)
 
-METHODS = ("model", "nearest_view", "udp_lookup")
+METHODS = ("model", "model_views", "nearest_view", "udp_lookup")
 IMAGE_METRICS = ("psnr", "ssim", "alpha_iou")
 
 
@@ -95,6 +95,7 @@ def evaluate(
     limit: int | None = None,
     device: str = "cpu",
     progress: bool = False,
+    views_per_frame: int | None = None,
 ) -> dict:
     """Mean (and per-sample) scores of the model, both baselines and the UDP detector.
 
@@ -108,6 +109,9 @@ def evaluate(
 
     The detector reference is the best constant xyz guess in the L2 sense that knows
     the answer: each sample's own mean visible xyz. A detector worth having beats it.
+
+    ``views_per_frame``: also score the model on the views ``infer.view_choice`` picks for
+    each target (``model_views``, samples with ``sheet_udp`` only), from the same encode.
     """
     if not isinstance(model, CoNR):
         model = load_weights_folder(model)
@@ -131,7 +135,7 @@ def evaluate(
         for i in tqdm(range(n), desc="evaluate", unit="sample", disable=not progress):
             sample = select_views(dataset[i], views)
             size = check_model_size(sample.size, f"sample {i} size")
-            per_sample.append(_score_sample(i, sample, encoder, renderer, detector, timings))
+            per_sample.append(_score_sample(i, sample, encoder, renderer, detector, timings, views_per_frame))
             if sample.sheet_udp is not None:
                 per_sample[-1]["flow"] = _flow_errors(model, sample, device)
     finally:
@@ -140,7 +144,7 @@ def evaluate(
     return _summarise(per_sample, model.cfg.name, size, views, device, timings)
 
 
-def _score_sample(index: int, sample: Sample, encoder, renderer, detector, timings: dict) -> dict:
+def _score_sample(index: int, sample: Sample, encoder, renderer, detector, timings: dict, keep=None) -> dict:
     target_rgba = torch.from_numpy(sample.target_rgba)
     target_udp = torch.from_numpy(sample.target_udp)
     row: dict = {"index": index, "character": sample.character}
@@ -155,6 +159,14 @@ def _score_sample(index: int, sample: Sample, encoder, renderer, detector, timin
     )
     rendered = renderer.render_tensor(state, CoNR.target_input(target_udp[None, :3], target_udp[None, 3:4]))[0].cpu()
     row["model"] = _image_scores(rendered, target_rgba, face)
+    if keep and sample.sheet_udp is not None:
+        from avatar_app.infer.view_choice import ViewChoice
+
+        views = ViewChoice(sample.sheet_udp, keep).choose(sample.target_udp.transpose(1, 2, 0))
+        target = CoNR.target_input(target_udp[None, :3], target_udp[None, 3:4])
+        chosen = renderer.render_tensor(state.subset(views), target)[0].cpu()
+        row["model_views"] = _image_scores(chosen, target_rgba, face)
+        row["model_views"]["views"] = len(views)
     t1 = time.perf_counter()
     row["nearest_view"] = _image_scores(torch.from_numpy(nearest_view_paste(sample)), target_rgba, face)
     if sample.sheet_udp is not None:

@@ -41,6 +41,7 @@ class ClosingSink(FrameSink):
         ({"max_frames": 0}, "--frames"),
         ({"fps": 0.0}, "--fps"),
         ({"views": 0}, "--views"),
+        ({"views_per_frame": 0}, "--views-per-frame"),
         ({"backend": "onnxruntime", "precision": "bf16"}, "--precision"),
         ({"udp_detector": True}, "--udp-detector"),
         ({"renderer": "conr", "sheet_dir": Path("/no/such/sheet")}, "--sheet"),
@@ -121,3 +122,17 @@ def test_the_udp_detector_source_closes_the_detector_it_owns():
     source = UdpDetectorSource(CaptureSource(0), detector, SIZE)
     source.close()
     assert detector.closed == 1
+
+
+def test_views_per_frame_reach_the_renderer_and_each_frame_reads_that_many(character, lite_networks):
+    from avatar_app.pipeline.defaults import DEFAULT_CHARACTER
+
+    settings = replace(
+        DEMO, renderer="conr", sheet_dir=DEFAULT_CHARACTER / "sheet", views_per_frame=2, max_frames=2, size=128
+    )
+    loaders = Loaders(character_loader=lambda *path: character, networks_loader=lambda weights: lite_networks)
+    with build_pipeline(settings, loaders=loaders) as pipeline:
+        assert pipeline.wait(120)
+    pipeline.raise_if_failed()
+    renderer = pipeline.renderer
+    assert renderer.views == 4 and renderer.view_choice.keep == 2 and renderer.views_used == 2
