@@ -72,9 +72,9 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
     p.add_argument(
         "--family",
         default=d.family,
-        choices=("toon", "drawn"),
-        help="synthetic characters: toon (the shipped weights' data) or drawn (line art, cel shading, "
-        "anime faces, drawing-like augmentations; default %(default)s)",
+        choices=("toon", "drawn", "mix"),
+        help="synthetic characters: toon (the shipped weights' data), drawn (line art, cel shading, "
+        "anime faces, drawing-like augmentations) or mix (both in every batch; default %(default)s)",
     )
     p.add_argument(
         "--workers",

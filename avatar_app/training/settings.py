@@ -32,7 +32,7 @@ class TrainSettings:
     data: str | None = None  # a folder dataset (docs/dataset.md) instead of synthetic characters
     init: str | None = None  # start from this weights folder (fine-tuning)
     colour_augment: float = 0.0  # share of samples whose colours are remapped (augment_colours)
-    family: str = "toon"  # synthetic characters: "toon" (the shipped weights' data) or "drawn" (drawn_family.py)
+    family: str = "toon"  # synthetic characters: "toon" (the shipped weights' data), "drawn" (drawn_family.py), "mix"
     losses: LossWeights = field(default_factory=LossWeights)
 
     @staticmethod
