@@ -7,11 +7,11 @@ throttled spin count): every one of a frame's few hundred small parallel ops the
 for a futex wake-up. The live pipeline used to load and encode on the main thread and
 render on its render thread: two teams on two cores, and the same ``lite`` frame took
 57 ms there against 35 ms on the thread that loaded it (``tools/bench.py --sections
-threads``). Every call routed through :func:`on_torch_thread` runs on one long-lived
+pipeline`` times both). Every call routed through :func:`on_torch_thread` runs on one long-lived
 thread, so the process keeps one team whichever thread asks.
 
 The thread takes the intra-op thread count of the thread that first used it (``--threads``
-is set before anything loads); :func:`set_threads` changes it later. Never wait on the torch
+is set before anything loads). Never wait on the torch
 thread for work that itself goes through it (a pipeline run from there would deadlock).
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ["THREAD_NAME", "on_torch_thread", "set_threads", "is_torch_thread"]
+__all__ = ["THREAD_NAME", "on_torch_thread", "is_torch_thread"]
 
 THREAD_NAME = "avatar-torch"  # started on first use, lives as long as the process
 
@@ -61,10 +61,3 @@ def on_torch_thread(fn: Callable[..., T], *args, **kwargs) -> T:
     if is_torch_thread():
         return fn(*args, **kwargs)
     return _pool().submit(fn, *args, **kwargs).result()
-
-
-def set_threads(count: int) -> None:
-    """The torch thread's intra-op thread count (``torch.set_num_threads`` there)."""
-    import torch
-
-    on_torch_thread(torch.set_num_threads, int(count))

@@ -19,6 +19,7 @@ import numpy as np
 
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap
+from avatar_app.infer.torch_thread import on_torch_thread
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,6 @@ class ConrRenderer(AvatarRenderer):
         view_choice=None,
     ):
         from avatar_app.infer.registry import open_backend
-        from avatar_app.infer.torch_thread import on_torch_thread
         from avatar_app.pipeline.expression_sheets import ExpressionChooser
 
         if not isinstance(sheet, CharacterSheet):
@@ -123,7 +123,7 @@ class ConrRenderer(AvatarRenderer):
         self.name = f"conr ({networks.cfg.name}{'' if backend == 'torch' else ', ' + backend})"
         self.size = sheet.size
         self.views = sheet.num_views
-        self._on_torch = on_torch_thread  # loading, encoding and every frame on one thread (infer.torch_thread)
+        # loading, encoding and every frame on one thread (infer.torch_thread)
         self.backend = on_torch_thread(
             open_backend,
             backend,
@@ -177,11 +177,11 @@ class ConrRenderer(AvatarRenderer):
             return self.state
         key = (self.variant, views)
         if key not in self._subsets:
-            self._subsets[key] = self._on_torch(self.state.subset, views)
+            self._subsets[key] = on_torch_thread(self.state.subset, views)
         return self._subsets[key]
 
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
-        frame = self._on_torch(self.backend.render, self._frame_state(udp), udp)
+        frame = on_torch_thread(self.backend.render, self._frame_state(udp), udp)
         detail = self.detail_variants.get(self.variant, self.detail) if self.variant else self.detail
         if detail is None:
             return frame
@@ -194,4 +194,4 @@ class ConrRenderer(AvatarRenderer):
         """Drop the sheet states and close the backend (sessions, engines, CUDA graphs)."""
         self.state = self.sheet_state = None
         self.variants, self._subsets = {}, {}
-        self._on_torch(self.backend.close)
+        on_torch_thread(self.backend.close)
