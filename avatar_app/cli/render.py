@@ -45,6 +45,13 @@ def add_parser(sub) -> None:
         help="skip laying the drawing's own pixels over each frame (used when the sheet has sheet_udp/ beside it)",
     )
     p.add_argument(
+        "--views-per-frame",
+        type=int,
+        default=None,
+        metavar="K",
+        help="each frame reads the K sheet views that cover most of its pose (needs sheet_udp/, torch backend)",
+    )
+    p.add_argument(
         "--weights",
         default=None,
         help="folder with the four CoNR .pth files (default: the --character's weights/, else the shipped ones)",
@@ -161,6 +168,8 @@ def run(args) -> int:
         states = {name: backend.encode(variant) for name, variant in variants.items()}  # expression sheets
         t_encode = time.perf_counter() - t1
         chooser = ExpressionChooser(states)
+        views_for = _view_choice(args, sheet_dir, sheet, size)
+        subsets: dict = {}  # (expression sheet, views) -> the state of those views
 
         writers = [open_writer(Path(o), fps=args.fps, background_rgb=background) for o in args.out]
         frame_ms = []
@@ -169,7 +178,13 @@ def run(args) -> int:
                 t = time.perf_counter()
                 udp = fit_udp(udp, size)
                 variant = chooser.choose(face)  # None: the sheet itself
-                frame = backend.render(states.get(variant, state), udp)
+                chosen = states.get(variant, state)
+                if views_for is not None and hasattr(chosen, "subset"):
+                    views = views_for.choose(udp.data)
+                    if len(views) < sheet.num_views:
+                        key = (variant, views)
+                        chosen = subsets[key] = subsets.get(key) or chosen.subset(views)
+                frame = backend.render(chosen, udp)
                 drawn = detail_variants.get(variant, detail) if variant else detail
                 if drawn is not None:
                     frame = RgbaFrame(drawn.apply(frame.data, udp.data), frame.timestamp)
@@ -188,6 +203,27 @@ def run(args) -> int:
         end="",
     )
     return 0
+
+
+def _view_choice(args, sheet_dir, sheet, size: int):
+    """``--views-per-frame``: the ViewChoice over the sheet's UDP maps (None without the flag)."""
+    if args.views_per_frame is None:
+        return None
+    from avatar_app.infer.view_choice import ViewChoice
+    from avatar_app.io.sheet_udp import load_sheet_udp, sheet_udp_dir
+
+    if args.views_per_frame < 1:
+        raise SettingError("--views-per-frame", "at least 1", str(args.views_per_frame), "use e.g. --views-per-frame 2")
+    folder = sheet_udp_dir(sheet_dir)
+    udp, missing = load_sheet_udp(folder, sheet.names, size) if folder.is_dir() else (None, sheet.names)
+    if udp is None:
+        raise SettingError(
+            "--views-per-frame",
+            f"a UDP map per sheet view in {folder}",
+            f"none for {', '.join(missing)}",
+            "run avatar-app fit for the character, or leave out --views-per-frame",
+        )
+    return ViewChoice(udp, args.views_per_frame)
 
 
 class WithoutExpressions:

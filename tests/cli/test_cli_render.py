@@ -146,3 +146,24 @@ def test_render_of_a_motion_draws_the_expression_sheet_its_face_calls_for(tmp_pa
     assert closed_frames == [40, 41, 42]
     assert min(redness[k] for k in closed_frames) > 100, redness
     assert max(redness[k] for k in redness if k not in closed_frames) < 60, redness
+
+
+def test_render_with_views_per_frame_reads_fewer_views_and_says_when_it_cannot(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    base = ["render", "--motion", "demo", "--frames", "2", "--size", str(SIZE), "--no-drawn-detail"]
+    built_in = [*base, "--sheet", str(SHEET)]  # 4 views with sheet_udp/ beside them
+    assert main([*built_in, "--out", str(tmp_path / "all")]) == 0
+    assert main([*built_in, "--views-per-frame", "1", "--out", str(tmp_path / "one")]) == 0
+    frames = {
+        name: cv2.imread(str(tmp_path / name / "frame_000001.png"), cv2.IMREAD_UNCHANGED) for name in ("all", "one")
+    }
+    assert np.abs(frames["all"].astype(int) - frames["one"].astype(int)).max() > 8  # another sheet state
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for view in sorted(SHEET.glob("*.png")):
+        (bare / view.name).write_bytes(view.read_bytes())
+    capsys.readouterr()
+    assert main([*base, "--sheet", str(bare), "--views-per-frame", "2", "--out", str(tmp_path / "x")]) == 2
+    assert "--views-per-frame" in capsys.readouterr().err
