@@ -24,7 +24,7 @@ from typing import TypeVar
 
 __all__ = ["THREAD_NAME", "on_torch_thread", "is_torch_thread"]
 
-THREAD_NAME = "avatar-torch"  # started on first use, lives as long as the process
+THREAD_NAME = "torch-networks"  # started on first use, lives as long as the process (not an avatar- stage)
 
 T = TypeVar("T")
 
