@@ -39,7 +39,7 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
 )
 
-from avatar_app.gui.sheet_panel import ERROR_STYLE, INFO_STYLE
+from avatar_app.gui.sheet_panel import StatusText
 
 PREVIEW_POLL_MS = 500
 LOG_LINES = 400
@@ -106,7 +106,7 @@ def adapt_command(root: Path, minutes: float, size: int, device: str, restart: b
     return args + (["--restart"] if restart else [])
 
 
-class AdaptDialog(QDialog):
+class AdaptDialog(StatusText, QDialog):
     """One character folder (``root``, with sheet_udp/): choose the minutes, start, watch, cancel."""
 
     weightsChanged = pyqtSignal(object)  # Path: the character folder whose weights/ the run rewrote
@@ -356,14 +356,6 @@ class AdaptDialog(QDialog):
         self.close_button.setText("Cancel" if running else "Close")
 
     # ---- showing ----
-
-    def show_status(self, text: str, *, error: bool) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
-
-    @property
-    def status_is_error(self) -> bool:
-        return self.status.styleSheet() == ERROR_STYLE
 
     def _show_preview(self) -> None:
         """Load ``.adapt/preview.png`` again when the run has replaced it (it is written by rename: whole or old)."""

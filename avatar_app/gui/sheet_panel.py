@@ -22,6 +22,20 @@ ERROR_STYLE = "color: #d93025;"
 INFO_STYLE = "color: palette(mid);"
 
 
+class StatusText:
+    """Mixin: a widget's ``status`` label says how things stand, in red when it is an error."""
+
+    status: QLabel
+
+    def show_status(self, text: str, *, error: bool) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
+
+    @property
+    def status_is_error(self) -> bool:
+        return self.status.styleSheet() == ERROR_STYLE
+
+
 class SheetPanel(QGroupBox):
     """Shows the current sheet's views; `load(path)` validates another and switches to it if it is good."""
 

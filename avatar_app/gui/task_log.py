@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QProgressBar, QVBoxLayout, Q
 
 from avatar_app.core.errors import AvatarAppError
 from avatar_app.core.tasks import BackgroundTask
-from avatar_app.gui.sheet_panel import ERROR_STYLE, INFO_STYLE
+from avatar_app.gui.sheet_panel import INFO_STYLE, StatusText
 
 POLL_MS = 100
 LOG_LINES = 400
@@ -28,7 +28,7 @@ def describe_error(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, AvatarAppError) else f"{type(exc).__name__}: {exc}"
 
 
-class TaskLog(QWidget):
+class TaskLog(StatusText, QWidget):
     """One task at a time: a busy bar, the newest note, and every note in a log below."""
 
     finished = pyqtSignal(object)  # the BackgroundTask, done (result or error set)
@@ -84,14 +84,6 @@ class TaskLog(QWidget):
         if self.task is not None:
             self.task.cancel()
             self.task.join(timeout)
-
-    def show_status(self, text: str, *, error: bool) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
-
-    @property
-    def status_is_error(self) -> bool:
-        return self.status.styleSheet() == ERROR_STYLE
 
     def _poll(self) -> None:
         last = None
