@@ -22,18 +22,27 @@ ERROR_STYLE = "color: #d93025;"
 INFO_STYLE = "color: palette(mid);"
 
 
+def show_text(label: QLabel, text: str, *, error: bool) -> None:
+    """``label`` says ``text``, in red when it is an error."""
+    label.setText(text)
+    label.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
+
+
+def shows_error(label: QLabel) -> bool:
+    return label.styleSheet() == ERROR_STYLE
+
+
 class StatusText:
-    """Mixin: a widget's ``status`` label says how things stand, in red when it is an error."""
+    """Mixin: a widget's ``status`` label says how things stand (:func:`show_text`)."""
 
     status: QLabel
 
     def show_status(self, text: str, *, error: bool) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
+        show_text(self.status, text, error=error)
 
     @property
     def status_is_error(self) -> bool:
-        return self.status.styleSheet() == ERROR_STYLE
+        return shows_error(self.status)
 
 
 class SheetPanel(QGroupBox):
@@ -142,12 +151,11 @@ class SheetPanel(QGroupBox):
         self._show_message(f"{sheet.num_views} view(s): {', '.join(names)}{more}", error=False)
 
     def _show_message(self, text: str, *, error: bool) -> None:
-        self.message.setText(text)
-        self.message.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
+        show_text(self.message, text, error=error)
 
     @property
     def message_is_error(self) -> bool:
-        return self.message.styleSheet() == ERROR_STYLE
+        return shows_error(self.message)
 
     def choose_folder(self) -> None:
         start = str(self.sheet_path.parent) if self.sheet_path else ""
