@@ -371,14 +371,8 @@ def _render_alone_ms(renderer, settings, frames: int = 12) -> dict:
     motion = DemoMotion()
     with CharacterView(load_character(settings.character), settings.size) as view:
         udps = [UdpMap(view.render_pose(motion.pose_at(k / 30), 1 / 30, udp_only=True).udp) for k in range(frames + 1)]
-    renderer.render(udps[0], None)  # warm-up
-    return _stats([_once(renderer.render, udp, None) for udp in udps[1:]])
-
-
-def _once(fn, *args) -> float:
-    t0 = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - t0
+    poses = iter(udps)
+    return _stats(_timed(lambda: renderer.render(next(poses), None), 1, frames))  # one warm-up frame
 
 
 def _run_live(name: str, settings, loaders) -> tuple[dict, object]:

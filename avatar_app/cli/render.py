@@ -209,21 +209,20 @@ def _view_choice(args, sheet_dir, sheet, size: int):
     """``--views-per-frame``: the ViewChoice over the sheet's UDP maps (None without the flag)."""
     if args.views_per_frame is None:
         return None
-    from avatar_app.infer.view_choice import ViewChoice
-    from avatar_app.io.sheet_udp import load_sheet_udp, sheet_udp_dir
+    from avatar_app.io.sheet_udp import sheet_udp_dir
+    from avatar_app.pipeline.builder import sheet_view_choice
 
     if args.views_per_frame < 1:
         raise SettingError("--views-per-frame", "at least 1", str(args.views_per_frame), "use e.g. --views-per-frame 2")
-    folder = sheet_udp_dir(sheet_dir)
-    udp, missing = load_sheet_udp(folder, sheet.names, size) if folder.is_dir() else (None, sheet.names)
-    if udp is None:
+    choice, missing = sheet_view_choice(sheet_dir, sheet, size, args.views_per_frame)
+    if choice is None:
         raise SettingError(
             "--views-per-frame",
-            f"a UDP map per sheet view in {folder}",
+            f"a UDP map per sheet view in {sheet_udp_dir(sheet_dir)}",
             f"none for {', '.join(missing)}",
             "run avatar-app fit for the character, or leave out --views-per-frame",
         )
-    return ViewChoice(udp, args.views_per_frame)
+    return choice
 
 
 class WithoutExpressions:

@@ -254,15 +254,24 @@ def build_pipeline(
     return pipeline
 
 
-def _view_choice(settings: PipelineSettings, sheet, say):
-    """The per-frame view choice from the sheet's ``sheet_udp/`` (None, said, where there is none)."""
+def sheet_view_choice(sheet_dir, sheet, size: int, keep: int):
+    """(ViewChoice over the sheet's ``sheet_udp/`` maps, None; or None, the views without a map)."""
     from avatar_app.infer.view_choice import ViewChoice
     from avatar_app.io.sheet_udp import load_sheet_udp, sheet_udp_dir
 
-    folder = sheet_udp_dir(settings.sheet_dir)
-    udp, missing = load_sheet_udp(folder, sheet.names, settings.size) if folder.is_dir() else (None, sheet.names)
-    if udp is None:
+    folder = sheet_udp_dir(sheet_dir)
+    udp, missing = load_sheet_udp(folder, sheet.names, size) if folder.is_dir() else (None, list(sheet.names))
+    return (ViewChoice(udp, keep), None) if udp is not None else (None, missing)
+
+
+def _view_choice(settings: PipelineSettings, sheet, say):
+    """The per-frame view choice from the sheet's ``sheet_udp/`` (None, said, where there is none)."""
+    from avatar_app.io.sheet_udp import sheet_udp_dir
+
+    choice, missing = sheet_view_choice(settings.sheet_dir, sheet, settings.size, settings.views_per_frame)
+    if choice is None:
+        folder = sheet_udp_dir(settings.sheet_dir)
         say(f"--views-per-frame: no UDP map for {', '.join(missing)} in {folder} (run avatar-app fit); all views used")
         return None
     say(f"views per frame: the {settings.views_per_frame} of {sheet.num_views} that cover most of each pose")
-    return ViewChoice(udp, settings.views_per_frame)
+    return choice
