@@ -64,6 +64,13 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
         help="weight of the flow loss against UDP correspondences (synthetic data; default %(default)s)",
     )
     p.add_argument(
+        "--face-weight",
+        type=float,
+        default=d.losses.face,
+        help="weight of the face's pixels in the colour loss (synthetic data, the rig's face region; "
+        "default %(default)s)",
+    )
+    p.add_argument(
         "--colour-augment",
         type=float,
         default=d.colour_augment,
@@ -108,7 +115,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, argparse.Namespace]:
         init=a.init,
         colour_augment=a.colour_augment,
         family=a.family,
-        losses=LossWeights(flow=a.flow_loss),
+        losses=LossWeights(flow=a.flow_loss, face=a.face_weight),
     )
     return s, a
 

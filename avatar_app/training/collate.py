@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from avatar_app.core.errors import SettingError
+from avatar_app.training.drawn_family import face_mask
 from avatar_app.training.sample import Sample
 
 __all__ = ["collate"]
@@ -22,7 +23,8 @@ __all__ = ["collate"]
 def collate(samples: Sequence[Sample], views: int | None = None) -> dict[str, torch.Tensor]:
     """``sheet_rgb`` [N,M,3,S,S] and ``sheet_alpha`` [N,M,1,S,S] in [0, 1] (premultiplied, as
     stored), ``sheet_udp`` [N,M,4,S,S] when every sample has one, ``target_udp`` [N,4,S,S],
-    ``target_rgba`` [N,4,S,S]; all float32."""
+    ``target_rgba`` [N,4,S,S], ``face_mask`` [N,1,S,S] (0/1) when every sample's meta has a
+    ``face_region``; all float32."""
     if not samples:
         raise SettingError("collate(samples)", "at least one Sample", "an empty batch", "check the dataset's length")
     counts = {s.num_views for s in samples}
@@ -53,6 +55,8 @@ def collate(samples: Sequence[Sample], views: int | None = None) -> dict[str, to
     }
     if all(s.sheet_udp is not None for s in samples):
         batch["sheet_udp"] = _stack([s.sheet_udp[:views] for s in samples])
+    if all(s.meta.get("face_region") for s in samples):
+        batch["face_mask"] = _stack([face_mask(s.target_udp, s.meta["face_region"])[None] for s in samples])
     return batch
 
 

@@ -3,10 +3,12 @@
 The losses need no downloaded network:
 
 * binary cross-entropy on the alpha *logits* and L1 on the premultiplied colour inside
-  the target silhouette. (L1 on the sigmoid outputs, where ~90% of the pixels are
-  background, drives the unnormalised shader to ever larger activations until the
-  sigmoid saturates at alpha 0 and no gradient is left - within 20 steps at lr 1e-3
-  or 1e-4. Cross-entropy on the logits keeps pulling the silhouette up.)
+  the target silhouette, the face's pixels weighted ``face`` times (the batch's
+  ``face_mask``: the rig's face region, a few per cent of the pixels). (L1 on the sigmoid
+  outputs, where ~90% of the pixels are background, drives the unnormalised shader to
+  ever larger activations until the sigmoid saturates at alpha 0 and no gradient is left -
+  within 20 steps at lr 1e-3 or 1e-4. Cross-entropy on the logits keeps pulling the
+  silhouette up.)
 * 1 - SSIM and a multi-scale gradient L1 on the premultiplied RGBA (edges, thin strands);
 * the sheet parser's U-Net predicting each sheet view's UDP (what gives the parser
   features their meaning in CoNR), and the same U-Net predicting the target image's
@@ -37,9 +39,10 @@ class LossWeights:
     sheet_udp: float = 0.5
     detector: float = 0.5
     flow: float = 0.0  # the shader's flows against UDP correspondences (flow_targets.py); needs sheet UDP
+    face: float = 1.0  # weight of the face's pixels in the colour L1 (not a loss term; needs the batch's face_mask)
 
 
-LOSS_NAMES = tuple(f.name for f in fields(LossWeights))  # the loss terms, in log.csv's column order
+LOSS_NAMES = tuple(f.name for f in fields(LossWeights) if f.name != "face")  # the terms, in log.csv's column order
 
 
 def _udp_target(udp: torch.Tensor) -> torch.Tensor:
@@ -103,8 +106,11 @@ def compute_losses(forward: nn.Module, batch: dict, weights: LossWeights) -> tup
     pred, udp_pred, alpha_logits = forward(rgb, alpha, target_udp, gt[:, :3], flows)
 
     gt_alpha = gt[:, 3:4]
+    colour_weight = gt_alpha
+    if weights.face != 1.0 and batch.get("face_mask") is not None:
+        colour_weight = gt_alpha * (1.0 + (weights.face - 1.0) * batch["face_mask"])
     parts = {}
-    parts["rgb"] = ((pred[:, :3] - gt[:, :3]).abs() * gt_alpha).sum() / (3.0 * gt_alpha.sum() + 1.0)
+    parts["rgb"] = ((pred[:, :3] - gt[:, :3]).abs() * colour_weight).sum() / (3.0 * colour_weight.sum() + 1.0)
     parts["alpha"] = F.binary_cross_entropy_with_logits(alpha_logits, gt_alpha)
     parts["ssim"] = 1.0 - ssim(pred, gt).mean()
     parts["gradient"] = gradient_loss(pred, gt)
@@ -114,5 +120,5 @@ def compute_losses(forward: nn.Module, batch: dict, weights: LossWeights) -> tup
     if flows is not None:
         targets = batch.get("flow_targets") or correspondence_flow(batch["sheet_udp"], target_udp)
         parts["flow"] = flow_loss(flows, *(t.to(flows[0].device) for t in targets))
-    total = sum(getattr(weights, k) * v for k, v in parts.items())
+    total = sum(getattr(weights, k) * v for k, v in parts.items())  # every part is a LOSS_NAMES term
     return total, {k: float(v.detach()) for k, v in parts.items()}, pred

@@ -17,6 +17,7 @@ from avatar_app.io.sheet import prepare_view
 from avatar_app.raster.character_view import CharacterView, sheet_cameras
 from avatar_app.raster.framing import FRAMINGS
 from avatar_app.training.collate import collate
+from avatar_app.training.losses import LossWeights, compute_losses
 from avatar_app.training.sample import Sample
 from avatar_app.training.synthetic import (
     SHEET_FRAMING_SHARES,
@@ -271,6 +272,7 @@ def test_collate_stacks_float_tensors_and_keeps_the_first_views(samples):
         "sheet_udp": (3, 4, 4, SIZE, SIZE),
         "target_udp": (3, 4, SIZE, SIZE),
         "target_rgba": (3, 4, SIZE, SIZE),
+        "face_mask": (3, 1, SIZE, SIZE),
     }
     assert all(v.dtype == torch.float32 for v in batch.values())
     assert batch["sheet_rgb"].max() <= 1.0 and batch["sheet_alpha"].max() == 1.0
@@ -281,6 +283,27 @@ def test_collate_stacks_float_tensors_and_keeps_the_first_views(samples):
         samples[0].sheet_rgb, samples[0].sheet_alpha, None, samples[0].target_udp, samples[0].target_rgba
     )
     assert "sheet_udp" not in collate([without_udp, samples[1]])
+    assert "face_mask" not in collate([without_udp, samples[1]])  # no face_region in its meta
+
+
+def test_the_face_weight_multiplies_the_colour_error_of_face_pixels_only(samples):
+    """--face-weight: a colour error on the face counts more, one elsewhere less (the L1 stays a mean)."""
+    batch = collate(samples[:2])
+    face = batch["face_mask"]
+    gt = batch["target_rgba"]
+    assert 20 < face.sum() < 0.5 * gt[:, 3:].sum()  # a face, not the body
+    body = (gt[:, 3:] > 0.5).float() * (1 - face)
+
+    def rgb_loss(error_where, face_weight, batch=batch):
+        pred = gt.clone()
+        pred[:, :3] += 0.1 * error_where
+        forward = lambda *_: (pred, torch.zeros(10, 4, SIZE, SIZE), torch.zeros_like(gt[:, 3:]))  # noqa: E731
+        return compute_losses(forward, batch, LossWeights(face=face_weight))[1]["rgb"]
+
+    assert rgb_loss(face, 4.0) > 2.0 * rgb_loss(face, 1.0)
+    assert rgb_loss(body, 4.0) < rgb_loss(body, 1.0)
+    without_mask = {k: v for k, v in batch.items() if k != "face_mask"}
+    assert rgb_loss(face, 4.0, without_mask) == rgb_loss(face, 1.0)  # no face mask: the weight does nothing
 
 
 def test_collate_refuses_mixed_view_counts_without_views(samples):
