@@ -161,9 +161,10 @@ def test_a_slow_renderer_gets_fresh_rasters_without_the_raster_stage_running_at_
             busy_from, skipped_from = rasters(), pipeline.status.dropped["pose"]
             assert wait_until(lambda: pipeline.status.dropped["pose"] >= skipped_from + 8, GUARD_S), "poses are skipped"
             assert rasters() <= busy_from + 1, "no rasterizing for a renderer that is busy for a while yet"
-            clock.advance(0.25)  # the render is due to finish: rasterize the next pose so it is fresh then
+            clock.advance(0.23)  # due to finish in 20 ms, before the next pose (30 fps): rasterize this one
             due = len(posed)
-            assert wait_until(lambda: rasters() > busy_from + 1, GUARD_S), "a raster is made as the render ends"
+            assert wait_until(lambda: rasters() > busy_from + 1, GUARD_S), "a raster is made before the render ends"
+            assert renderer.gate.entered == 2, "the second render is still running"
             renderer.gate.release()
             assert wait_until(lambda: renderer.gate.entered == 3, GUARD_S)
         finally:
