@@ -362,7 +362,8 @@ PIPELINE_HEADER = (
 
 def _render_alone_ms(renderer, settings, frames: int = 12) -> dict:
     """The pipeline's own renderer timed alone, before its pipeline starts: demo poses rasterized
-    first, then ``render`` back to back (the drawn detail included, as in the render stage)."""
+    first, then each frame back to back (the drawn detail included, as in the render stage); with
+    frames in flight, one at a time on its lanes: the frame each lane renders, single-threaded."""
     from avatar_app.core.frames import UdpMap
     from avatar_app.pipeline.defaults import load_character
     from avatar_app.raster.character_view import CharacterView
@@ -372,7 +373,7 @@ def _render_alone_ms(renderer, settings, frames: int = 12) -> dict:
     with CharacterView(load_character(settings.character), settings.size) as view:
         udps = [UdpMap(view.render_pose(motion.pose_at(k / 30), 1 / 30, udp_only=True).udp) for k in range(frames + 1)]
     poses = iter(udps)
-    return _stats(_timed(lambda: renderer.render(next(poses), None), 1, frames))  # one warm-up frame
+    return _stats(_timed(lambda: renderer.submit(next(poses), None).result(), 1, frames))  # one warm-up frame
 
 
 def _run_live(name: str, settings, loaders) -> tuple[dict, object]:
@@ -468,16 +469,17 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
         _run_live("pose+rig+raster (UDP only)", replace(demo, renderer="udp", fps=60.0), loaders)[0],
         _run_live("proxy preview (UDP + colour)", demo, loaders)[0],
     ]
-    cases = []  # (label, weights folder, views, frames, views per frame)
+    cases = []  # (label, weights folder, views, frames, views per frame, frames in flight)
     if DEFAULT_WEIGHTS.is_dir():
         shipped = f"conr {DEFAULT_WEIGHTS.name} shipped weights"
-        cases += [(shipped, DEFAULT_WEIGHTS, v, conr_frames * 4, None) for v in (1, 4)]
-        cases += [(shipped, DEFAULT_WEIGHTS, 4, conr_frames * 4, 2)]
+        cases += [(shipped, DEFAULT_WEIGHTS, v, conr_frames * 4, None, 1) for v in (1, 4)]
+        cases += [(shipped, DEFAULT_WEIGHTS, 4, conr_frames * 4, 2, 1)]
+        cases += [(shipped, DEFAULT_WEIGHTS, v, conr_frames * 6, None, 2) for v in (1, 4)]
     else:
-        cases.append(("conr lite synthetic", Path("synthetic/lite"), 1, conr_frames, None))
+        cases.append(("conr lite synthetic", Path("synthetic/lite"), 1, conr_frames, None, 1))
     if big:
-        cases.append(("conr official synthetic", Path("synthetic/official"), 4, max(2, conr_frames // 2), None))
-    for label, weights, views, n, per_frame in cases:
+        cases.append(("conr official synthetic", Path("synthetic/official"), 4, max(2, conr_frames // 2), None, 1))
+    for label, weights, views, n, per_frame, in_flight in cases:
         settings = replace(
             demo,
             renderer="conr",
@@ -486,13 +488,16 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
             views=views,
             max_frames=n,
             views_per_frame=per_frame,
+            frames_in_flight=in_flight,
         )
         chosen = f", {per_frame} per frame" if per_frame else ""
+        chosen += f", {in_flight} in flight" if in_flight > 1 else ""
         row, renderer = _run_live(f"{label}, {views} view(s){chosen}", settings, loaders)
         row.update(
             preset=loaders.networks(weights).cfg.name,
             views=views,
             views_per_frame=per_frame,
+            frames_in_flight=in_flight,
             sheet_encode_ms=renderer.encode_ms,
             acceleration=renderer.acceleration,
         )

@@ -111,6 +111,14 @@ def add_parser(sub) -> None:
         help="CoNR only: each frame reads the K sheet views that cover most of its pose (needs sheet_udp/; "
         "faster with several views, see README)",
     )
+    p.add_argument(
+        "--frames-in-flight",
+        type=int,
+        default=1,
+        metavar="N",
+        help="CoNR with torch on the CPU: render N frames at once, one core each (more fps, a longer wait "
+        "per frame; see README)",
+    )
     add_character_arguments(p)
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
@@ -193,6 +201,7 @@ def settings_from_args(args):
         inbetween=args.inbetween,
         drawn_detail=not args.no_drawn_detail,
         views_per_frame=args.views_per_frame,
+        frames_in_flight=args.frames_in_flight,
     )
 
 

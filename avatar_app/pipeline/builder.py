@@ -23,6 +23,7 @@ from avatar_app.core.frames import check_model_size
 from avatar_app.infer.torch_thread import on_torch_thread
 from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline.live import LiveFrame, LivePipeline
+from avatar_app.pipeline.renderers import MAX_FRAMES_IN_FLIGHT
 from avatar_app.pipeline.specs import SinkSpec, SourceSpec, check_unique_sinks, open_sink, open_source
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class PipelineSettings:
     inbetween: str | None = None  # "repeat" | "warp": a frame per source frame while the renderer is slower
     drawn_detail: bool = True  # conr + a character folder's sheet_udp/: the drawing's pixels over each frame
     views_per_frame: int | None = None  # conr + sheet_udp/: each frame reads only this many views (view_choice)
+    frames_in_flight: int = 1  # conr, torch on the CPU: frames rendered at once, one thread each (torch_thread lanes)
 
     def check(self) -> None:
         """Refuse what can be refused without a device or a model, naming the setting and the fix."""
@@ -81,6 +83,13 @@ class PipelineSettings:
         if self.views_per_frame is not None and self.views_per_frame < 1:
             raise SettingError(
                 "--views-per-frame", "at least 1", str(self.views_per_frame), "use e.g. --views-per-frame 2"
+            )
+        if type(self.frames_in_flight) is not int or not 1 <= self.frames_in_flight <= MAX_FRAMES_IN_FLIGHT:
+            raise SettingError(
+                "--frames-in-flight",
+                f"a whole number from 1 to {MAX_FRAMES_IN_FLIGHT}",
+                repr(self.frames_in_flight),
+                "use --frames-in-flight 2 on a CPU with two or more cores, or leave it out",
             )
         check_precision(self.backend, self.precision)
         if self.udp_detector and not self.source.is_camera:
@@ -195,6 +204,7 @@ def build_pipeline(
                 drawn_detail=detail,
                 drawn_detail_variants=detail_variants,
                 view_choice=choice,
+                frames_in_flight=settings.frames_in_flight,
             )
         else:
             renderer = ProxyRenderer() if settings.renderer == "proxy" else UdpRenderer()

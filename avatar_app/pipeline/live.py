@@ -17,13 +17,10 @@ Thread layout (every thread named, stopped by one Event, joined by `close()`)::
 
 Each hand-off is a latest-value slot: a slow stage gets the newest frame and never a
 backlog, and every frame it skipped is counted in ``status.dropped``. Nothing queues.
-The raster stage also skips poses the render stage could not take anyway: while a slow
-renderer (CoNR on a CPU) is busy, rasterizing at the source's rate would only take CPU
-from it, so poses are dropped while another one will arrive before the render is due to
-finish (counted as "pose" drops). The last pose before the end is rasterized while the
-render finishes, so the renderer never waits for the source: waiting for the first pose
-after the end cost half a pose interval a frame on average (a 50 ms render at 30 fps gave
-15 fps instead of 20).
+The raster stage also skips poses the render stage could not take anyway (counted as
+"pose" drops); the last one before a render lane frees up is rasterized while the render
+finishes (pipeline/pacing.py). A renderer with several lanes (``frames_in_flight``) has
+that many frames rendering at once; they reach the sinks in source order.
 With ``inbetween`` ("repeat" | "warp", pipeline/inbetween.py) every pose is rasterized and,
 while the renderer is busy, the sinks get its newest render repeated or warped to it.
 
@@ -47,39 +44,22 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from avatar_app.core.errors import DeviceError, SettingError
-from avatar_app.core.frames import RgbaFrame, UdpMap, check_model_size
+from avatar_app.core.frames import UdpMap, check_model_size
 from avatar_app.core.slots import LatestSlot
 from avatar_app.core.timing import StageStats
 from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline.inbetween import Inbetweener
+from avatar_app.pipeline.live_frame import LiveFrame
+from avatar_app.pipeline.pacing import MAX_POSE_GAP_S, FramesInFlight, RenderPacer
 from avatar_app.pipeline.renderers import AvatarRenderer
 from avatar_app.pipeline.sources import PoseSource
 from avatar_app.pipeline.status import FpsMeter, PipelineStatus
-from avatar_app.rig.expressions import Expression
-from avatar_app.rig.humanoid import HumanoidPose
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # how long a stage waits for input before checking for shutdown
-MAX_SPRING_DT_S = 0.1  # after a stall, step the springs by at most this (no explosion, no long substep loop)
-
-
-@dataclass(eq=False)
-class LiveFrame:
-    """One frame on its way through; each stage fills the next field. Owned by one thread at a time."""
-
-    index: int
-    timestamp: float  # time.monotonic() when the source captured / sampled it
-    pose: HumanoidPose | None = None
-    udp: UdpMap | None = None
-    color: np.ndarray | None = None  # the rig's flat colours, premultiplied, when the renderer wants them
-    rgba: RgbaFrame | None = None
-    image: np.ndarray | None = None  # the camera picture the pose came from (camera sources; previews only)
-    landmarks: object | None = None  # the tracker's PoseLandmarks for that picture (previews only)
-    expression: Expression | None = None  # the face with this pose (the rig's morphs); None: neutral
+MAX_SPRING_DT_S = MAX_POSE_GAP_S  # after a stall, step the springs by at most this (no explosion, no long substeps)
 
 
 @dataclass(eq=False)
@@ -90,7 +70,9 @@ class _Stage:
     outbox: LatestSlot | None
     setup: Callable[[], None]
     teardown: Callable[[], None]
-    ready: threading.Event = field(default_factory=threading.Event)
+    drain: Callable[[], None] = lambda: None  # before its outbox closes: what is still in flight
+    ready: Callable[[], bool] = lambda: True  # before each take from the inbox: can it take one now?
+    set_up: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
 
@@ -168,20 +150,22 @@ class LivePipeline:
         self._view = None  # CharacterView, made on the raster thread
         self._last_pose_t: float | None = None
         self._index = 0
-        self._raster_s = 0.0  # running estimates (seconds) for skipping rasters a busy renderer could not take
-        self._render_s = self._render_started = None  # seconds: its running estimate; when the render now began
+        self._pacer = RenderPacer(clock, renderer.lanes)  # which poses to skip for a busy renderer
         self._raster_skipped = self._stale_rasters = 0  # poses / rasters dropped for a busy renderer
-        self._pose_dt_s, self._seen_pose_t = 0.0, None  # running estimate of the time between poses
 
         posed, rastered, rendered = LatestSlot(), LatestSlot(), LatestSlot()
         self._slots = {"pose": posed, "raster": rastered, "render": rendered}
         self._inbetween = Inbetweener(inbetween, rendered, self.stats) if inbetween else None
         raster_step = self._rig_raster_step if self._inbetween is None else self._raster_then_inbetween
         render_out = self._inbetween or rendered  # the Inbetweener sends renders in order with its in-betweens
+        self._in_flight = FramesInFlight(
+            renderer, self._pacer, self.stats, lambda f: self._deliver(f, render_out), lambda e: self._fail("render", e)
+        )
+        lanes = (self._drain, lambda: self._in_flight.wait_for_lane(POLL_S))  # the render stage's drain, ready
         self._stages = [
             _Stage("pose", self._capture_step, None, posed, self.source.open, self.source.close),
             _Stage("raster", raster_step, posed, rastered, self._open_view, self._close_view),
-            _Stage("render", self._render_step, rastered, render_out, lambda: None, self.renderer.close),
+            _Stage("render", self._render_step, rastered, render_out, lambda: None, self.renderer.close, *lanes),
             _Stage("send", self._send_step, rendered, None, lambda: None, self._close_sinks),
         ]
 
@@ -211,11 +195,8 @@ class LivePipeline:
         if frame.udp is not None:  # the UDP-detector source already has the map
             return frame
         last = self._slots["pose"].closed  # end of stream: this pose is the last, never skip it
-        if self._seen_pose_t is not None and 0.0 < frame.timestamp - self._seen_pose_t < MAX_SPRING_DT_S:
-            self._pose_dt_s += 0.3 * (frame.timestamp - self._seen_pose_t - self._pose_dt_s)
-        self._seen_pose_t = frame.timestamp
-        next_ready = self._pose_dt_s + self._raster_s  # when the next pose's raster would be ready
-        if not last and self._inbetween is None and self._render_busy_for_s() > next_ready:
+        self._pacer.pose_arrived(frame.timestamp)
+        if not last and self._inbetween is None and self._pacer.skip():
             self._raster_skipped += 1  # the renderer cannot take it: a later pose will reach it in time
             if self._slots["raster"].take(timeout=0) is not None:
                 self._stale_rasters += 1  # made before the render started: it would be old by the time it is taken
@@ -234,33 +215,34 @@ class LivePipeline:
             view.mesh.update(vertices)
             result = view.rasterizer.render(view.mesh, view.camera, udp_only=not self.renderer.needs_color).copy()
         frame.udp, frame.color = UdpMap(result.udp, timestamp=frame.timestamp), result.color
-        self._raster_s += 0.3 * (self._clock() - started - self._raster_s)
+        self._pacer.raster_took(self._clock() - started)
         return frame
 
     def _raster_then_inbetween(self, frame: LiveFrame) -> LiveFrame:
         frame = self._rig_raster_step(frame)  # and to the sinks an in-between if the renderer cannot take it in time
-        self._inbetween.after_raster(frame, self._render_started is not None, self._render_s)
+        self._inbetween.after_raster(frame, self._pacer.busy, self._pacer.render_s)
         return frame
 
-    def _render_step(self, frame: LiveFrame) -> LiveFrame:
+    def _render_step(self, frame: LiveFrame) -> LiveFrame | None:
         """CoNR (sheet state + UDP map) or the proxy colours -> premultiplied RGBA."""
-        self._render_started = started = self._clock()
+        if self.renderer.lanes > 1:  # started on a free lane; _deliver passes it on when it is done
+            self._in_flight.start(frame)
+            return None
+        self._pacer.render_started(frame.index)
         with self.stats.time("render"):
             self.renderer.express(frame.expression)  # a renderer with expression sheets picks one
             frame.rgba = self.renderer.render(frame.udp, frame.color)
-        self._render_started = None
-        took = self._clock() - started
-        self._render_s = took if self._render_s is None else self._render_s + 0.3 * (took - self._render_s)
+        self._pacer.render_ended(frame.index)
         return frame
 
-    def _render_busy_for_s(self) -> float:
-        """How much longer the render stage is expected to be busy (0 when it waits for input;
-        before the first render finished, assume as long again as it has taken so far)."""
-        started = self._render_started
-        if started is None:
-            return 0.0
-        elapsed = self._clock() - started
-        return elapsed if self._render_s is None else self._render_s - elapsed
+    def _deliver(self, frame: LiveFrame, outbox) -> None:
+        """A frame rendered on a lane (on the lane's thread), newer than any delivered before."""
+        if self._tap is not None:
+            self._tap("render", frame)
+        outbox.put(frame)
+
+    def _drain(self) -> None:
+        self._in_flight.drain(self.join_timeout_s + 2.0 * (self._pacer.render_s or 1.0))
 
     def _send_step(self, frame: LiveFrame) -> None:
         """Every sink gets the frame; latency runs from the source's timestamp to here."""
@@ -304,7 +286,7 @@ class LivePipeline:
         except Exception as exc:
             self._fail(stage.name, exc)
         finally:
-            stage.ready.set()
+            stage.set_up.set()
         # Nobody produces before everyone is set up, or the first seconds would be all drops.
         while not self._go.wait(POLL_S) and not self._stop.is_set():
             pass
@@ -317,6 +299,8 @@ class LivePipeline:
                             break  # end of stream
                         continue
                 else:
+                    if not stage.ready():
+                        continue
                     frame = stage.inbox.take(POLL_S)
                     if frame is None:
                         if stage.inbox.closed:
@@ -330,6 +314,7 @@ class LivePipeline:
         except Exception as exc:
             self._fail(stage.name, exc)
         finally:
+            stage.drain()
             if stage.outbox is not None:
                 stage.outbox.close()
             try:
@@ -372,7 +357,7 @@ class LivePipeline:
             )
             stage.thread.start()
         deadline = time.monotonic() + self.setup_timeout_s
-        ready = all(stage.ready.wait(max(0.0, deadline - time.monotonic())) for stage in self._stages)
+        ready = all(stage.set_up.wait(max(0.0, deadline - time.monotonic())) for stage in self._stages)
         if self.error is not None or not ready:
             error = self.error
             self.close()
@@ -439,6 +424,7 @@ class LivePipeline:
         dropped = {"source": self.source.dropped, **{name: slot.dropped for name, slot in self._slots.items()}}
         dropped["pose"] += self._raster_skipped
         dropped["raster"] += self._stale_rasters
+        dropped["render"] += self._in_flight.late
         return PipelineStatus(
             state=self._state,
             source=self.source.status,

@@ -14,14 +14,17 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
+from concurrent.futures import Future
 
 import numpy as np
 
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap
-from avatar_app.infer.torch_thread import on_torch_thread
+from avatar_app.infer.torch_thread import on_lane, on_torch_thread, single_threaded
 
 log = logging.getLogger(__name__)
+
+MAX_FRAMES_IN_FLIGHT = 4
 
 
 class AvatarRenderer(ABC):
@@ -34,9 +37,19 @@ class AvatarRenderer(ABC):
     name = "renderer"
     needs_color = False  # ask the raster stage for the flat-colour pass too
     size: int | None = None
+    lanes = 1  # frames it renders at once (submit); the pipeline keeps this many in flight
 
     @abstractmethod
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame: ...
+
+    def submit(self, udp: UdpMap, color: np.ndarray | None) -> Future:
+        """Start a frame (after `express`); a Future of its `render`. Here: rendered at once, on this thread."""
+        future: Future = Future()
+        try:
+            future.set_result(self.render(udp, color))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
 
     def express(self, expression) -> None:  # noqa: B027 optional no-op hook
         """The coming frame's expression (before `render`); a renderer with expression sheets picks one."""
@@ -89,6 +102,8 @@ class ConrRenderer(AvatarRenderer):
     pixels laid over every frame through UDP (``infer.drawn_detail``). ``view_choice``: an
     ``infer.view_choice.ViewChoice`` over the sheet's UDP: each frame reads only the views it
     picks (subsets of the encoded state, kept per subset; torch backend only).
+    ``frames_in_flight``: how many frames `submit` renders at once on a CPU, each on one
+    intra-op thread of its own torch lane (``infer.torch_thread``; torch backend only).
     """
 
     needs_color = False
@@ -109,6 +124,7 @@ class ConrRenderer(AvatarRenderer):
         drawn_detail=None,
         drawn_detail_variants=None,
         view_choice=None,
+        frames_in_flight: int = 1,
     ):
         from avatar_app.infer.registry import open_backend
         from avatar_app.pipeline.expression_sheets import ExpressionChooser
@@ -153,6 +169,8 @@ class ConrRenderer(AvatarRenderer):
         if view_choice is not None and self.view_choice is None:
             log.warning("%s: --views-per-frame needs the torch backend; every frame reads all views", self.name)
         self._subsets: dict = {}  # (variant, views) -> state
+        self.lanes = _lanes(frames_in_flight, backend, device)
+        self._next_lane = 0
         self.views_used = self.views  # how many views the last frame read
         extra = f" + expressions {', '.join(self.variants)}" if self.variants else ""
         log.info(
@@ -181,8 +199,21 @@ class ConrRenderer(AvatarRenderer):
         return self._subsets[key]
 
     def render(self, udp: UdpMap, color: np.ndarray | None) -> RgbaFrame:
-        frame = on_torch_thread(self.backend.render, self._frame_state(udp), udp)
-        detail = self.detail_variants.get(self.variant, self.detail) if self.variant else self.detail
+        return on_torch_thread(self._frame, self._frame_state(udp), udp, self._detail())
+
+    def submit(self, udp: UdpMap, color: np.ndarray | None) -> Future:
+        """The frame on the next torch lane, single-threaded when there are several (see ``frames_in_flight``)."""
+        if self.lanes == 1:
+            return super().submit(udp, color)
+        lane, self._next_lane = self._next_lane, (self._next_lane + 1) % self.lanes
+        return on_lane(lane, single_threaded, self._frame, self._frame_state(udp), udp, self._detail())
+
+    def _detail(self):
+        return self.detail_variants.get(self.variant, self.detail) if self.variant else self.detail
+
+    def _frame(self, state, udp: UdpMap, detail) -> RgbaFrame:
+        """One frame of ``state`` (the sheet, an expression sheet or a view subset) with ``detail`` over it."""
+        frame = self.backend.render(state, udp)
         if detail is None:
             return frame
         t0 = time.perf_counter()
@@ -195,3 +226,17 @@ class ConrRenderer(AvatarRenderer):
         self.state = self.sheet_state = None
         self.variants, self._subsets = {}, {}
         on_torch_thread(self.backend.close)
+
+
+def _lanes(frames_in_flight, backend: str, device) -> int:
+    if type(frames_in_flight) is not int or not 1 <= frames_in_flight <= MAX_FRAMES_IN_FLIGHT:
+        raise SettingError(
+            "frames in flight",
+            f"a whole number from 1 to {MAX_FRAMES_IN_FLIGHT}",
+            repr(frames_in_flight),
+            "use --frames-in-flight 2 on a CPU with two or more cores, or leave it at 1",
+        )
+    if frames_in_flight > 1 and (backend != "torch" or str(device) != "cpu"):
+        log.warning("--frames-in-flight needs the torch backend on the CPU; rendering one frame at a time")
+        return 1
+    return frames_in_flight
