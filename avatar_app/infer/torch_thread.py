@@ -19,8 +19,9 @@ once, one per lane, each on one intra-op thread (:func:`single_threaded`): lane 
 torch thread, lanes 1.. are threads of their own (``torch-networks-1`` ...). A frame's few
 hundred small ops use two cores at ~73% (``lite``, one view, 256²: 52 ms on two threads,
 76 ms on one), so two single-threaded frames side by side deliver more frames per second
-(24.4 vs 19.3) for a longer wait per frame. OpenMP's thread count is per calling thread, so
-N single-threaded lanes keep N OpenMP threads busy and no team waits on another.
+(24.4 vs 19.3, one after the other in one process) for a longer wait per frame. OpenMP's
+thread count is per calling thread, so N single-threaded lanes keep N OpenMP threads busy
+and no team waits on another.
 """
 
 from __future__ import annotations

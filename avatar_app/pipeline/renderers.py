@@ -136,6 +136,7 @@ class ConrRenderer(AvatarRenderer):
                 type(sheet).__name__,
                 "load the sheet first",
             )
+        lanes = _lanes(frames_in_flight, backend, device)  # refused before anything opens
         self.name = f"conr ({networks.cfg.name}{'' if backend == 'torch' else ', ' + backend})"
         self.size = sheet.size
         self.views = sheet.num_views
@@ -169,8 +170,7 @@ class ConrRenderer(AvatarRenderer):
         if view_choice is not None and self.view_choice is None:
             log.warning("%s: --views-per-frame needs the torch backend; every frame reads all views", self.name)
         self._subsets: dict = {}  # (variant, views) -> state
-        self.lanes = _lanes(frames_in_flight, backend, device)
-        self._next_lane = 0
+        self.lanes, self._next_lane = lanes, 0
         self.views_used = self.views  # how many views the last frame read
         extra = f" + expressions {', '.join(self.variants)}" if self.variants else ""
         log.info(
