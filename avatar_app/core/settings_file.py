@@ -41,6 +41,8 @@ class AppSettings:
     precision: str = "fp32"
     size: int = 256
     views: int = 0  # 0 = every view of the sheet
+    frames_in_flight: int = 1  # CoNR on the CPU: frames rendered at once (PipelineSettings.frames_in_flight)
+    inbetween: str = ""  # "" = off | repeat | warp (PipelineSettings.inbetween)
     # [output]
     virtual_camera: bool = False
     virtual_camera_backend: str = ""  # "" = the first pyvirtualcam backend that works
@@ -59,7 +61,7 @@ class AppSettings:
 SECTIONS = {
     "character": ("character", "framing", "sheet_dir"),
     "source": ("source", "camera", "vmc_port", "motion_file", "video_file", "udp_detector", "springs"),
-    "render": ("renderer", "backend", "precision", "size", "views"),
+    "render": ("renderer", "backend", "precision", "size", "views", "frames_in_flight", "inbetween"),
     "output": (
         "virtual_camera",
         "virtual_camera_backend",

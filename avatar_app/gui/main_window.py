@@ -232,6 +232,8 @@ class MainWindow(QMainWindow):
             precision=self.render_panel.precision.currentData() or "fp32",
             size=self.render_panel.model_size,
             views=self.render_panel.view_count if conr else None,
+            frames_in_flight=self.render_panel.frames_in_flight if conr else 1,
+            inbetween=self.render_panel.inbetween_mode if conr else None,
             udp_detector=self.source_panel.detector_wanted,
             fps=self.settings.fps,
             springs=self.source_panel.springs.isChecked(),

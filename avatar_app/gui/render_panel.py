@@ -10,6 +10,7 @@ from avatar_app.core.tasks import BackgroundTask
 from avatar_app.gui.engine_dialog import EngineBuildDialog
 from avatar_app.gui.sheet_panel import INFO_STYLE
 from avatar_app.infer.options import BackendOption, backend_options, engine_builder, precision_options
+from avatar_app.pipeline.renderers import MAX_FRAMES_IN_FLIGHT
 
 SIZES = (128, 256, 384, 512)
 BACKEND_NOTES = {
@@ -17,6 +18,7 @@ BACKEND_NOTES = {
     " on a CPU, torch is the faster backend (README, Benchmarks).",
     "tensorrt": " TensorRT needs engines built for this GPU, size and precision: Build engine… (minutes, once).",
 }
+INBETWEENS = (("", "Off"), ("warp", "Warp the last render"), ("repeat", "Repeat the last render"))
 RENDERERS = (
     ("auto", "Auto (CoNR when weights exist)"),
     ("conr", "CoNR (your sheet)"),
@@ -60,6 +62,19 @@ class RenderPanel(QGroupBox):
         self.views.setRange(0, 1)
         self.views.setSpecialValueText("all")
         self.views.setToolTip("How many sheet views CoNR uses (more: better from every angle, slower)")
+        self.in_flight = QSpinBox()
+        self.in_flight.setRange(1, MAX_FRAMES_IN_FLIGHT)
+        self.in_flight.setToolTip(
+            "CoNR with torch on the CPU: frames rendered at once, one core each "
+            "(2 on a 2-core CPU: more frames per second, each a little later)"
+        )
+        self.inbetween = QComboBox()
+        for key, label in INBETWEENS:
+            self.inbetween.addItem(label, key)
+        self.inbetween.setToolTip(
+            "While CoNR is slower than the source: a frame per source frame, "
+            "the newest render warped to the current pose (or repeated)"
+        )
         self.build_button = QPushButton("Build engine…")
         self.build_button.clicked.connect(self.build_engine)
         self.build_reason = QLabel("")
@@ -75,6 +90,8 @@ class RenderPanel(QGroupBox):
         form.addRow("Precision", self.precision)
         form.addRow("Resolution", self.size)
         form.addRow("Sheet views", self.views)
+        form.addRow("Frames at once", self.in_flight)
+        form.addRow("In-between frames", self.inbetween)
         build_row = QHBoxLayout()
         build_row.addWidget(self.build_button)
         build_row.addWidget(self.build_reason, 1)
@@ -83,9 +100,10 @@ class RenderPanel(QGroupBox):
         layout.addLayout(build_row)
         layout.addWidget(self.note)
         self._fill_backends()
-        for combo in (self.renderer, self.backend, self.precision, self.size):
+        for combo in (self.renderer, self.backend, self.precision, self.size, self.inbetween):
             combo.currentIndexChanged.connect(self._changed)
         self.views.valueChanged.connect(self._changed)
+        self.in_flight.valueChanged.connect(self._changed)
         self._update_note()
 
     # ---- what is chosen ----
@@ -111,6 +129,14 @@ class RenderPanel(QGroupBox):
     def view_count(self) -> int | None:
         return self.views.value() or None
 
+    @property
+    def frames_in_flight(self) -> int:
+        return self.in_flight.value()
+
+    @property
+    def inbetween_mode(self) -> str | None:
+        return self.inbetween.currentData() or None
+
     def set_weights_folder(self, folder) -> None:
         """Another weights folder (a character's own, or none): CoNR's availability and the notes follow."""
         if folder == self.weights_folder:
@@ -134,7 +160,7 @@ class RenderPanel(QGroupBox):
     # ---- settings ----
 
     def apply_settings(self, settings) -> None:
-        widgets = (self.renderer, self.backend, self.precision, self.size, self.views)
+        widgets = (self.renderer, self.backend, self.precision, self.size, self.views, self.in_flight, self.inbetween)
         blocked = [w.blockSignals(True) for w in widgets]
         self.renderer.setCurrentIndex(max(0, self.renderer.findData(settings.renderer)))
         if not self.renderer.model().item(self.renderer.currentIndex()).isEnabled():
@@ -145,6 +171,8 @@ class RenderPanel(QGroupBox):
         self.size.setCurrentIndex(max(0, self.size.findData(settings.size)))
         self.views.setMaximum(max(self.views.maximum(), settings.views))
         self.views.setValue(settings.views)
+        self.in_flight.setValue(settings.frames_in_flight)
+        self.inbetween.setCurrentIndex(max(0, self.inbetween.findData(settings.inbetween)))
         for w, b in zip(widgets, blocked):
             w.blockSignals(b)
         self._update_note()
@@ -155,6 +183,8 @@ class RenderPanel(QGroupBox):
         settings.precision = self.precision.currentData() or "fp32"
         settings.size = self.model_size
         settings.views = self.views.value()
+        settings.frames_in_flight = self.in_flight.value()
+        settings.inbetween = self.inbetween.currentData() or ""
 
     # ---- backends ----
 
