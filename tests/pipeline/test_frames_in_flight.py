@@ -118,7 +118,7 @@ def test_two_lanes_render_the_same_frames_on_two_threads_in_order(
     renderer = ConrRenderer(lite_networks, sheet, frames_in_flight=2)
     assert renderer.lanes == 2
     for _ in range(2):  # each lane, single-threaded: the picture one lane makes on two threads
-        np.testing.assert_allclose(renderer.submit(UdpMap(udp), None).result().data, single, atol=1e-5)
+        np.testing.assert_allclose(renderer.submit(UdpMap(udp), None).result().data, single, atol=2e-4)
 
     threads: set[str] = set()
     real_frame = ConrRenderer._frame
