@@ -23,6 +23,8 @@ from pathlib import Path
 
 import torch
 
+from avatar_app.models.checkpoint import torch_load_data
+
 __all__ = ["SheetState", "SheetCache", "default_cache_dir", "FORMAT_VERSION"]
 
 log = logging.getLogger(__name__)
@@ -160,7 +162,7 @@ class SheetCache:
         if path is None or not path.is_file():
             return None
         try:
-            d = torch.load(path, map_location="cpu", weights_only=True)
+            d = torch_load_data(path, "a sheet-state cache file", "none needed: it is encoded again")  # data only
             if not isinstance(d, dict) or d.get("format") != FORMAT_VERSION or d.get("key") != key:
                 raise ValueError("not a sheet-state file of this version")
             state = SheetState._from_primary(d, device)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
 from pathlib import Path
 
 import torch
@@ -25,6 +26,7 @@ __all__ = [
     "CHECKPOINT_FILES",
     "PRESET_FILE",
     "read_state_dict",
+    "torch_load_data",
     "load_state_dict_strict",
     "load_conr_weights",
     "save_conr_weights",
@@ -49,22 +51,52 @@ def _fix(preset: str) -> str:
     )
 
 
+def torch_load_data(path: str | Path, expected: str, fix: str) -> object:
+    """``torch.load(weights_only=True)``: tensors and plain data (dict, list, str, numbers) only.
+
+    Any other Python object in the pickle -- a class to build, a function to call, i.e. code
+    that a plain ``torch.load`` would run while reading -- is refused before anything runs, so
+    a file received from someone else can never execute code here. A refused or damaged file
+    becomes a :class:`CheckpointError` naming ``expected`` and ``fix``.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "weights only load failed" not in str(err).lower():
+            raise CheckpointError(path, expected, f"an unreadable file (UnpicklingError: {err})", fix) from err
+        raise CheckpointError(
+            path,
+            expected,
+            f"Python objects besides tensors and plain data ({_refusal_reason(err)}); refused, nothing in it ran",
+            f"do not trust this file: {fix}",
+        ) from err
+    except MemoryError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a damaged file makes torch.load raise almost anything
+        raise CheckpointError(path, expected, f"an unreadable file ({type(err).__name__}: {err})", fix) from err
+
+
+def _refusal_reason(err: Exception) -> str:
+    """The line of torch's weights-only message that names the refused object (its advice to load
+    with ``weights_only=False`` is exactly what must not be done with an untrusted file)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    for line in lines:
+        if "unsupported" in line.lower() or "GLOBAL" in line:
+            return line.removeprefix("WeightsUnpickler error: ")[:200]
+    return lines[-1][:200] if lines else "a refused object"
+
+
 def read_state_dict(path: str | Path, preset: str = "official") -> dict:
-    """``torch.load`` one checkpoint file safely; a corrupt file becomes a CheckpointError."""
+    """``torch.load`` one checkpoint file as data only; a corrupt or unsafe file becomes a CheckpointError."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(path, "a checkpoint file", "no such file", _fix(preset))
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - a damaged file makes torch.load raise almost anything
-        if isinstance(err, MemoryError):
-            raise
-        raise CheckpointError(
-            path,
-            "a PyTorch state_dict saved with torch.save",
-            f"an unreadable file ({type(err).__name__}: {err})",
-            "the file is corrupt or truncated (an interrupted download?); download it again. " + _fix(preset),
-        ) from err
+    obj = torch_load_data(
+        path,
+        "a PyTorch state_dict saved with torch.save",
+        "the file is corrupt or truncated (an interrupted download?), or not a plain state_dict; "
+        "download it again. " + _fix(preset),
+    )
     if not isinstance(obj, dict):
         raise CheckpointError(path, "a state_dict (dict of tensors)", f"a {type(obj).__name__}", _fix(preset))
     return obj

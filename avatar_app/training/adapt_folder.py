@@ -27,7 +27,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from avatar_app.core.atomic import write_text_atomic
 from avatar_app.core.errors import CheckpointError, InputError, SettingError
@@ -37,6 +36,7 @@ from avatar_app.io.sheet_udp import load_sheet_udp
 from avatar_app.models import save_weights_folder
 from avatar_app.training.adapt import Adapter, AdaptInputs, AdaptProgress, AdaptSettings
 from avatar_app.training.adapt_data import AdaptSheet
+from avatar_app.training.resume_file import load_resume_file, save_resume_file
 
 log = logging.getLogger(__name__)
 
@@ -93,31 +93,37 @@ def _raise_if_disk_full(exc: OSError, path: Path) -> None:
         raise DiskFullError(path, "room to write", "the disk is full", "free some space and run adapt again") from exc
 
 
+_STATE_TENSORS = ("model", "optimizer", "best_state")  # the rest of Adapter.state() is JSON
+_STATE_FIX = "pass --restart (or delete {work}) to start the adaptation over"
+
+
 def _save_state(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tensors = {k: state[k] for k in _STATE_TENSORS}
+    meta = {k: v for k, v in state.items() if k not in _STATE_TENSORS}
     try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        save_resume_file(path, "adaptation state", tensors, meta)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         _raise_if_disk_full(exc, path)
-        raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
         raise
 
 
 def _load_state(path: Path) -> dict:
+    """Data only: a state.pt received with a character folder cannot run code (resume_file)."""
+    fix = _STATE_FIX.format(work=path.parent)
+    tensors, meta = load_resume_file(path, "adaptation state", _STATE_TENSORS, fix)
+    if not {"step", "elapsed", "best_loss", "history", "settings"} <= set(meta):
+        raise CheckpointError(path, "step, elapsed, best_loss, history and settings", f"keys {sorted(meta)}", fix)
+    return {**meta, **tensors}
+
+
+def _resume(adapter: Adapter, path: Path) -> None:
+    state = _load_state(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
+        adapter.load_state(state, path)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a forged or mismatched state
+        found = f"a state that does not fit this adaptation ({type(exc).__name__}: {str(exc)[:200]})"
         raise CheckpointError(
-            path,
-            "an adaptation state written by avatar-app adapt",
-            f"unreadable ({exc})",
-            "pass --restart to start over",
+            path, "an adaptation state of this character", found, _STATE_FIX.format(work=path.parent)
         ) from exc
 
 
@@ -222,7 +228,7 @@ def adapt_folder(
     adapter = Adapter(inputs, Path(init), s, cancel=cancel)
     resumed_from = 0
     if state_path.is_file():
-        adapter.load_state(_load_state(state_path), state_path)
+        _resume(adapter, state_path)
         resumed_from = adapter.step
         note(f"resuming at step {adapter.step} ({adapter.elapsed / 60:.1f} of {s.minutes:g} minutes)")
     first = _first_renders(adapter, work)
@@ -257,10 +263,29 @@ def _first_renders(adapter: Adapter, work: Path) -> list[np.ndarray]:
     """The starting weights' renders of the first held-out poses (kept for previews across resumes)."""
     path = work / "before.npy"
     if path.is_file():
-        return list(np.load(path))
-    if adapter.step > 0:  # resumed without it: no "before" column
+        before = _read_before(path, adapter.holdout.rgba[0].shape)
+        if before is not None:
+            return before
+    if adapter.step > 0:  # resumed without it (or with an unusable one): no "before" column
         return [np.zeros_like(adapter.holdout.rgba[i]) for i in range(2)]
     out = [adapter.render(adapter.holdout.udp[i]) for i in range(2)]
     work.mkdir(parents=True, exist_ok=True)
     np.save(path, np.stack(out))
     return out
+
+
+def _read_before(path: Path, shape: tuple) -> list[np.ndarray] | None:
+    """The saved "before" renders; None (with a warning) for a file that is not two float maps.
+
+    ``allow_pickle=False``: an object array in it would be unpickled, i.e. run code.
+    """
+    try:
+        before = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:  # ValueError: pickled objects, a bad header
+        log.warning("%s: ignoring it (expected two float renders, found %s); the preview loses its 'before'", path, exc)
+        return None
+    if not (isinstance(before, np.ndarray) and before.dtype == np.float32 and before.shape == (2, *shape)):
+        found = f"{getattr(before, 'dtype', type(before).__name__)} {getattr(before, 'shape', '')}"
+        log.warning("%s: ignoring it (expected float32 %s, found %s)", path, [2, *shape], found)
+        return None
+    return list(before)

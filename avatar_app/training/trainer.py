@@ -16,7 +16,6 @@ import csv
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from avatar_app.training.batches import make_datasets, step_batches, to_device
 from avatar_app.training.collate import collate
 from avatar_app.training.losses import LOSS_NAMES, TrainingForward, compute_losses, prepare_from_scratch
 from avatar_app.training.metrics import alpha_iou, psnr, ssim
+from avatar_app.training.resume_file import load_resume_file, save_resume_file
 from avatar_app.training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
@@ -88,32 +88,26 @@ def export_weights(model: CoNR, folder: str | Path) -> None:
     save_weights_folder(model, folder)
 
 
+_CHECKPOINT_FIX = "delete it (or run tools/train.py with --restart) to start the run over"
+
+
 def _save_checkpoint(path: Path, model: CoNR, opt, step: int, s: TrainSettings, elapsed: float) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": opt.state_dict(),
-            "step": step,
-            "settings": asdict(s),
-            "elapsed": elapsed,
-        },
-        tmp,
-    )
-    os.replace(tmp, path)  # never a half-written checkpoint
+    tensors = {"model": model.state_dict(), "optimizer": opt.state_dict()}
+    meta = {"step": step, "settings": asdict(s), "elapsed": elapsed}
+    save_resume_file(path, "training checkpoint", tensors, meta)  # never a half-written checkpoint
 
 
 def _load_checkpoint(path: Path) -> dict:
+    """Data only: a last.pt from someone else's run folder cannot run code (resume_file)."""
+    tensors, meta = load_resume_file(path, "training checkpoint", ("model", "optimizer"), _CHECKPOINT_FIX)
+    if not isinstance(meta.get("step"), int) or not isinstance(meta.get("settings"), dict):
+        found = f"step {meta.get('step')!r}, settings of type {type(meta.get('settings')).__name__}"
+        raise CheckpointError(path, "a whole step count and a settings object", found, _CHECKPOINT_FIX)
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise CheckpointError(
-            path, "a training checkpoint written by tools/train.py", f"unreadable ({e})", "delete it to start over"
-        ) from e
-    if not isinstance(ckpt, dict) or not {"model", "optimizer", "step", "settings"} <= set(ckpt):
-        found = f"{sorted(ckpt)[:6] if isinstance(ckpt, dict) else type(ckpt).__name__}"
-        raise CheckpointError(path, "keys model, optimizer, step, settings", found, "delete it to start over")
-    return ckpt
+        TrainSettings.from_dict(meta["settings"])
+    except TypeError as exc:  # keys this version does not know (or lacks)
+        raise CheckpointError(path, "the settings of a run of this version", str(exc), _CHECKPOINT_FIX) from exc
+    return {**meta, **tensors}
 
 
 # --------------------------------------------------------------------------- loop

@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pytest
 import torch
+from planted import plant_torch
 
 from avatar_app.core.errors import SettingError, SheetError
 from avatar_app.core.frames import CharacterSheet
@@ -46,6 +47,23 @@ def test_corrupt_cache_file_is_ignored_and_replaced(official_networks, make_shee
     assert "ignoring unreadable sheet cache file" in caplog.text
     _same_state(again, first)
     assert SheetCache(tmp_path).get(first.key) is not None  # rewritten, readable
+
+
+def test_a_cache_file_that_would_run_code_is_refused_runs_nothing_and_is_replaced(
+    official_networks, make_sheet, tmp_path, caplog
+):
+    sheet = make_sheet(2, seed=26)
+    first = SheetEncoder(official_networks, cache=SheetCache(tmp_path)).encode(sheet)
+    path = tmp_path / f"{first.key}.pt"
+    marker = tmp_path / "ran"
+    plant_torch(path, marker, around=torch.load(path, weights_only=True))  # a valid state plus the payload
+    with caplog.at_level(logging.WARNING):
+        assert SheetCache(tmp_path).get(first.key) is None
+    assert not marker.exists()
+    assert "refused, nothing in it ran" in caplog.text and path.name in caplog.text
+    again = SheetEncoder(official_networks, cache=SheetCache(tmp_path)).encode(sheet)  # encoded again
+    _same_state(again, first)
+    assert not marker.exists()
 
 
 def test_cache_key_depends_on_pixels_weights_size_and_preset(official_networks, make_sheet):

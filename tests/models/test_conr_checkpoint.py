@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from planted import plant_raw_pickle, plant_torch
 
 from avatar_app.core.errors import CheckpointError
 from avatar_app.models import (
@@ -119,10 +120,21 @@ class _NotAllowed:
     pass
 
 
-def test_pickled_code_is_refused_by_weights_only_loading(tiny_folder):
+def test_pickled_objects_are_refused_by_weights_only_loading(tiny_folder):
     torch.save({"x": _NotAllowed()}, tiny_folder / "shader.pth")
-    with pytest.raises(CheckpointError, match="unreadable"):
+    with pytest.raises(CheckpointError, match="refused, nothing in it ran") as err:
         _load(tiny_folder)
+    assert "_NotAllowed" in err.value.found and "weights_only=False" not in str(err.value)
+
+
+@pytest.mark.parametrize("plant", [plant_torch, plant_raw_pickle], ids=["torch-zip", "bare-pickle"])
+def test_a_weights_file_that_would_run_code_is_refused_and_runs_nothing(tiny_folder, tmp_path, plant):
+    marker = tmp_path / "ran"
+    plant(tiny_folder / "udpparsernet.pth", marker)
+    with pytest.raises(CheckpointError, match="refused, nothing in it ran") as err:
+        _load(tiny_folder)
+    assert "udpparsernet.pth" in err.value.source and "do not trust this file" in err.value.fix
+    assert not marker.exists()
 
 
 def test_a_file_that_is_not_a_state_dict_is_rejected(tiny_folder):

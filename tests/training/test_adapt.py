@@ -104,8 +104,8 @@ def test_ctrl_c_writes_the_best_weights_and_a_resume_goes_on_as_one_run(characte
 
     resumed = adapt_folder(character, settings(), init=DEFAULT_WEIGHTS, steps=8)
     assert resumed.finished and resumed.report["resumed_from"] == 5 and resumed.report["steps"] == 8
-    a = torch.load(straight / ".adapt" / "state.pt", weights_only=False)["model"]
-    b = torch.load(character / ".adapt" / "state.pt", weights_only=False)["model"]
+    a = torch.load(straight / ".adapt" / "state.pt", weights_only=True)["model"]
+    b = torch.load(character / ".adapt" / "state.pt", weights_only=True)["model"]
     for k in a:
         assert torch.allclose(a[k], b[k], atol=1e-5), k  # the same batches, the same steps
 
