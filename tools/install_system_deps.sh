@@ -5,8 +5,10 @@
 set -euo pipefail
 # Mesa EGL/GL for headless rasterization (moderngl); Qt's runtime libraries (libxcb-* for its xcb
 # platform on a real display); Debian's Chromium,
-# which the browser-source tests drive headless (the way OBS's Browser Source shows the page).
-PACKAGES=(libegl1 libgl1 libgles2 libegl-mesa0 libgl1-mesa-dri libdbus-1-3 libxkbcommon0 libfontconfig1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 chromium)
+# which the browser-source tests drive headless (the way OBS's Browser Source shows the page);
+# PortAudio for the microphone (sounddevice loads it; the tests fake the sound card below it, in ALSA);
+# espeak-ng, the speech synthesiser tools/evaluate_mic.py measures the vowels on.
+PACKAGES=(libegl1 libgl1 libgles2 libegl-mesa0 libgl1-mesa-dri libdbus-1-3 libxkbcommon0 libfontconfig1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 chromium libportaudio2 espeak-ng)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
