@@ -28,6 +28,8 @@ from avatar_app.pipeline.defaults import (
     parse_colour,
 )
 from avatar_app.pipeline.specs import SINK_SYNTAX, SOURCE_SYNTAX
+from avatar_app.tracking.audio_input import MIC_SYNTAX
+from avatar_app.tracking.mouth_from_audio import MicSettings
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +121,21 @@ def add_parser(sub) -> None:
         help="CoNR with torch on the CPU: render N frames at once, one core each (more fps, a longer wait "
         "per frame; see README)",
     )
+    p.add_argument(
+        "--mic",
+        default=None,
+        metavar="DEVICE",
+        help=f"the mouth follows this microphone ({MIC_SYNTAX}); eyes, brows and emotions still come "
+        "from the source. file:PATH.wav plays the file in real time from the stream's start",
+    )
+    p.add_argument("--mic-gain", type=float, default=0.0, metavar="DB", help="microphone gain in dB (default 0)")
+    p.add_argument(
+        "--mic-gate",
+        type=float,
+        default=MicSettings().gate_db,
+        metavar="DBFS",
+        help=f"below this level the mouth stays shut (default {MicSettings().gate_db:g} dBFS)",
+    )
     add_character_arguments(p)
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
@@ -168,8 +185,11 @@ def settings_from_args(args):
     """The pipeline settings ``args`` describe (``build_pipeline`` checks them before it loads anything)."""
     from avatar_app.pipeline.builder import PipelineSettings
     from avatar_app.pipeline.specs import parse_sink_spec, parse_source_spec
+    from avatar_app.tracking.audio_input import parse_mic_spec
 
     background = parse_colour(args.background)
+    mic = parse_mic_spec(args.mic) if args.mic is not None else None
+    mic_settings = MicSettings(gain_db=args.mic_gain, gate_db=args.mic_gate)
     source = parse_source_spec(args.source)
     sinks = tuple(parse_sink_spec(s) for s in args.sink)
     choice = open_character_arg(args.character)
@@ -202,6 +222,8 @@ def settings_from_args(args):
         drawn_detail=not args.no_drawn_detail,
         views_per_frame=args.views_per_frame,
         frames_in_flight=args.frames_in_flight,
+        mic=mic,
+        mic_settings=mic_settings,
     )
 
 

@@ -25,6 +25,8 @@ from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline.live import LiveFrame, LivePipeline
 from avatar_app.pipeline.renderers import MAX_FRAMES_IN_FLIGHT
 from avatar_app.pipeline.specs import SinkSpec, SourceSpec, check_unique_sinks, open_sink, open_source
+from avatar_app.tracking.audio_input import MicSpec
+from avatar_app.tracking.mouth_from_audio import MicSettings
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ class PipelineSettings:
     drawn_detail: bool = True  # conr + a character folder's sheet_udp/: the drawing's pixels over each frame
     views_per_frame: int | None = None  # conr + sheet_udp/: each frame reads only this many views (view_choice)
     frames_in_flight: int = 1  # conr, torch on the CPU: frames rendered at once, one thread each (torch_thread lanes)
+    mic: MicSpec | None = None  # the mouth from this microphone (tracking.audio_input), the source's mouth ignored
+    mic_settings: MicSettings = MicSettings()  # its gain, gate, attack / hold / release
 
     def check(self) -> None:
         """Refuse what can be refused without a device or a model, naming the setting and the fix."""
@@ -241,6 +245,10 @@ def build_pipeline(
             capture_factory=capture_factory,
         )
         owned.enter_context(source)
+        if settings.mic is not None:
+            from avatar_app.pipeline.mic_mouth import with_microphone
+
+            source = owned.enter_context(with_microphone(source, settings.mic, settings.mic_settings, say))
         sinks = list(extra_sinks)
         for spec in settings.sinks:
             sinks.append(
