@@ -1,6 +1,7 @@
 """Measure the microphone's mouth on speech synthesised by espeak-ng: vowel accuracy and latency in blocks.
 
     python tools/evaluate_mic.py                 # held-out voices: accuracy, confusion, latency
+    python tools/evaluate_mic.py --noise-dbfs -55   # the same under white noise (a quiet room)
     python tools/evaluate_mic.py --fit           # training voices: the (F1, F2) centroids for tracking/formants.py
     python tools/evaluate_mic.py --fixtures tests/tracking/audio   # the WAVs the tests play
 
@@ -66,7 +67,7 @@ def onset_sample(samples: np.ndarray, gate_db: float) -> int:
     return int(above[0]) if len(above) else len(samples)
 
 
-def evaluate(voices, folder: Path, settings: MicSettings) -> dict:
+def evaluate(voices, folder: Path, settings: MicSettings, noise_dbfs: float | None = None) -> dict:
     confusion = np.zeros((len(VOWELS), len(VOWELS)), int)
     per_utterance = []
     latencies = []
@@ -74,13 +75,17 @@ def evaluate(voices, folder: Path, settings: MicSettings) -> dict:
         for truth, vowel in enumerate(VOWELS):
             samples, rate = synthesise(voice, vowel, folder)
             samples, _ = with_lead_silence(samples, rate)
+            if noise_dbfs is not None:  # a room: white noise at this RMS under the speech
+                noise = np.random.default_rng(truth).normal(0.0, 10 ** (noise_dbfs / 20), len(samples))
+                samples = (samples + noise).astype(np.float32)
             states, block = run_blocks(samples, rate, settings)
             votes = [int(np.argmax(s.vowels)) for s in states if s.openness >= OPEN_AT]
             for guess in votes:
                 confusion[truth, guess] += 1
             majority = np.bincount(votes, minlength=len(VOWELS)).argmax() if votes else -1
             per_utterance.append(majority == truth)
-            onset = onset_sample(samples, settings.gate_db - settings.gain_db)
+            clean = samples if noise_dbfs is None else samples - noise.astype(np.float32)
+            onset = onset_sample(clean, settings.gate_db - settings.gain_db)
             first_open = next(k for k, s in enumerate(states) if s.openness >= 0.1)
             latencies.append(((first_open + 1) * block - onset) / block)
     blocks = confusion.sum()
@@ -93,7 +98,7 @@ def evaluate(voices, folder: Path, settings: MicSettings) -> dict:
         "per_vowel_block_accuracy": {
             v: float(confusion[k, k] / max(confusion[k].sum(), 1)) for k, v in enumerate(VOWELS)
         },
-        "confusion_rows_truth": confusion.tolist(),
+        "confusion_rows_truth": [" ".join(f"{n:4d}" for n in row) for row in confusion],
         "latency_blocks_max": float(max(latencies)),
         "latency_blocks_mean": float(np.mean(latencies)),
     }
@@ -145,6 +150,7 @@ def main(argv=None) -> int:
     p.add_argument("--fit", action="store_true", help="print the vowel centroids from the training voices")
     p.add_argument("--fixtures", type=Path, default=None, help="write the test WAVs to this folder")
     p.add_argument("--voices", default=None, help="comma-separated espeak-ng variants (default: the held-out set)")
+    p.add_argument("--noise-dbfs", type=float, default=None, help="add white noise at this level (e.g. -50)")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = p.parse_args(argv)
     if shutil.which("espeak-ng") is None:
@@ -161,7 +167,7 @@ def main(argv=None) -> int:
                 print(f"        ({f1:.0f}.0, {f2:.0f}.0),  # {vowel}")
             return 0
         voices = args.voices.split(",") if args.voices else HELD_OUT_VOICES
-        result = evaluate(voices, Path(tmp), settings)
+        result = evaluate(voices, Path(tmp), settings, args.noise_dbfs)
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
