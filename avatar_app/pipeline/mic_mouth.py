@@ -7,8 +7,8 @@ has the microphone's mouth, and every renderer gets it: the rig's face morphs, e
 sheets, the window's expressions row.
 
 The microphone starts at the first `read` (the stream's start: a ``file:`` WAV plays from
-there). A microphone that cannot start (missing, busy, no PortAudio) is said once at warning
-and in the status line, and the stream goes on with the source's own mouth.
+there). A microphone that cannot start (missing, busy, no PortAudio) is said once and stays in
+the status line ("microphone off: ..."), and the stream goes on with the source's own mouth.
 """
 
 from __future__ import annotations
@@ -26,14 +26,16 @@ log = logging.getLogger(__name__)
 class WithMicrophone(PoseSource):
     """``source`` with its mouth from ``microphone`` (owns both: `close` closes them)."""
 
-    def __init__(self, source: PoseSource, microphone: Microphone):
+    def __init__(self, source: PoseSource, microphone: Microphone | None, failed: str | None = None):
         if not isinstance(source, PoseSource):
             raise TypeError(f"WithMicrophone: expected a PoseSource, got {type(source).__name__}")
+        if microphone is None and not failed:
+            raise ValueError("WithMicrophone: without a microphone, say why (failed=...)")
         self.source = source
         self.microphone = microphone
-        self.name = f"{source.name} + {microphone.audio.name}"
+        self.name = source.name if microphone is None else f"{source.name} + {microphone.audio.name}"
         self.yields_udp = source.yields_udp
-        self.failed: str | None = None  # why the microphone is off (None: it is on or not started yet)
+        self.failed = failed  # why the microphone is off (None: it is on or not started yet)
 
     @property
     def expressions(self):
@@ -51,7 +53,7 @@ class WithMicrophone(PoseSource):
             log.warning("%s; the stream goes on with the source's own mouth", error)
 
     def read(self, timeout: float) -> PoseSample | None:
-        if not self.microphone.started and self.failed is None:
+        if self.failed is None and not self.microphone.started:
             self._start_microphone()
         sample = self.source.read(timeout)
         if sample is None or self.failed is not None:
@@ -62,9 +64,12 @@ class WithMicrophone(PoseSource):
         return dataclasses.replace(sample, expression=mouth.expression_over(sample.expression))
 
     @property
+    def microphone_status(self) -> str:
+        return f"microphone off: {self.failed}" if self.failed else self.microphone.status
+
+    @property
     def status(self) -> str:
-        mic = f"microphone off: {self.failed}" if self.failed else self.microphone.status
-        return f"{self.source.status}; {mic}"
+        return f"{self.source.status}; {self.microphone_status}"
 
     @property
     def ended(self) -> bool:
@@ -76,14 +81,15 @@ class WithMicrophone(PoseSource):
 
     def close(self) -> None:
         try:
-            self.microphone.close()
+            if self.microphone is not None:
+                self.microphone.close()
         finally:
             self.source.close()
 
 
 def with_microphone(source: PoseSource, spec, settings=None, say=None, **file_options) -> PoseSource:
-    """``source`` with the microphone of ``spec`` (a ``MicSpec``) driving its mouth; ``source`` alone,
-    said through ``say`` and logged, when the device is missing (the stream goes on without it)."""
+    """``source`` with the microphone of ``spec`` (a ``MicSpec``) driving its mouth. A missing device is
+    said through ``say`` (else logged) and in the status; the stream goes on with the source's mouth."""
     from avatar_app.tracking.audio_input import open_audio_input
 
     try:
@@ -93,7 +99,7 @@ def with_microphone(source: PoseSource, spec, settings=None, say=None, **file_op
             log.warning("%s; the stream goes on with the source's own mouth", error)
         else:
             say(f"{error} (the stream goes on without the microphone)")
-        return source
+        return WithMicrophone(source, None, failed=str(error))
     if say is not None:
         say(f"microphone: {audio.name}, {audio.sample_rate_hz:.0f} Hz, blocks of {audio.block_size} samples")
     return WithMicrophone(source, Microphone(audio, settings))

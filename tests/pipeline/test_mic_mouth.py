@@ -118,10 +118,12 @@ def test_a_busy_microphone_is_said_and_the_source_keeps_its_own_mouth(caplog):
     assert any("goes on with the source's own mouth" in r.message for r in caplog.records)
 
 
-def test_a_missing_device_leaves_the_source_as_it_is_and_says_why():
+def test_a_missing_device_is_said_and_the_source_keeps_its_own_mouth():
     notes = []
-    inner = TalkingSource()
-    assert with_microphone(inner, MicSpec(device="no-such-microphone"), say=notes.append) is inner
+    source = with_microphone(TalkingSource(), MicSpec(device="no-such-microphone"), say=notes.append)
+    with source:
+        assert source.read(0.1).expression == SOURCE_FACE
+        assert "microphone off" in source.status and "no-such-microphone" in source.status
     assert len(notes) == 1 and "no-such-microphone" in notes[0] and "goes on without the microphone" in notes[0]
 
 
