@@ -50,6 +50,11 @@ class AppSettings:
     browser_source: bool = False
     browser_port: int = 8765
     background: str = "#00ff00"  # behind the avatar where an output has no alpha
+    # [mic]
+    mic: bool = False  # the mouth from the microphone (PipelineSettings.mic)
+    mic_device: str = ""  # a device's name, or file:PATH.wav; "" = the system's default input
+    mic_gain_db: float = 0.0
+    mic_gate_db: float = -45.0
     # [live]
     autostart: bool = True
     fps: float = 30.0
@@ -70,6 +75,7 @@ SECTIONS = {
         "browser_port",
         "background",
     ),
+    "mic": ("mic", "mic_device", "mic_gain_db", "mic_gate_db"),
     "live": ("autostart", "fps"),
     "window": ("width", "height"),
 }
@@ -115,6 +121,12 @@ def load_settings(path: Path) -> tuple[AppSettings, list[str]]:
             if type(value) is not want:
                 warnings.append(
                     f"settings file {path}: {section}.{key} should be {want.__name__}, found {value!r}; "
+                    f"using {getattr(settings, key)!r}"
+                )
+                continue
+            if want is float and not math.isfinite(value):  # TOML's nan/inf: the writer cannot hold them
+                warnings.append(
+                    f"settings file {path}: {section}.{key} should be a finite number, found {value!r}; "
                     f"using {getattr(settings, key)!r}"
                 )
                 continue

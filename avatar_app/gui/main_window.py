@@ -19,6 +19,7 @@ from avatar_app.core.errors import AvatarAppError, SettingError
 from avatar_app.core.settings_file import AppSettings, default_settings_path, load_settings, save_settings
 from avatar_app.gui.character_panel import CharacterPanel
 from avatar_app.gui.expression_row import ExpressionRow
+from avatar_app.gui.mic_panel import MicPanel
 from avatar_app.gui.output_panel import OutputPanel
 from avatar_app.gui.preview_view import PreviewView
 from avatar_app.gui.render_panel import RenderPanel
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         session: LiveSession | None = None,
         weights_folder: Path | None | object = SHIPPED_WEIGHTS,
         camera_lister=None,
+        mic_lister=None,
     ):
         super().__init__()
         self.setWindowTitle("avatar_app")
@@ -87,6 +89,7 @@ class MainWindow(QMainWindow):
         self.source_panel = SourcePanel(**({"camera_lister": camera_lister} if camera_lister else {}))
         self.render_panel = RenderPanel(weights_folder=self.weights, weights_looked_in=str(defaults.DEFAULT_WEIGHTS))
         self.output_panel = OutputPanel()
+        self.mic_panel = MicPanel(self.session, **({"device_lister": mic_lister} if mic_lister else {}))
         self.preview = PreviewView()
         self.expression_row = ExpressionRow(self.session)
         self.stats_bar = StatsBar()
@@ -98,6 +101,7 @@ class MainWindow(QMainWindow):
         self.source_panel.apply_settings(self.settings)
         self.render_panel.apply_settings(self.settings)
         self.output_panel.apply_settings(self.settings)
+        self.settings_warnings += self.mic_panel.apply_settings(self.settings)
         self.resize(self.settings.width, self.settings.height)
 
         self.character_panel.characterChanged.connect(self._character_changed)
@@ -108,6 +112,7 @@ class MainWindow(QMainWindow):
         self.source_panel.camerasListed.connect(self.apply)
         self.render_panel.settingsChanged.connect(self.apply)
         self.output_panel.outputsChanged.connect(self._outputs_changed)
+        self.mic_panel.micChanged.connect(self.apply)
 
         saved_sheet = self.settings.sheet_dir
         self._initial_sheet = Path(saved_sheet) if saved_sheet else self.character_panel.sheet_dir
@@ -127,7 +132,8 @@ class MainWindow(QMainWindow):
     def _build_layout(self) -> None:
         side = QWidget()
         side_layout = QVBoxLayout(side)
-        panels = (self.character_panel, self.sheet_panel, self.source_panel, self.output_panel, self.render_panel)
+        panels = (self.character_panel, self.sheet_panel, self.source_panel, self.mic_panel)
+        panels += (self.output_panel, self.render_panel)
         for panel in panels:  # live controls first
             side_layout.addWidget(panel)
         side_layout.addStretch(1)
@@ -239,6 +245,7 @@ class MainWindow(QMainWindow):
             springs=self.source_panel.springs.isChecked(),
             character=self.character_panel.choice.body,
             framing=self.character_panel.live_framing,
+            mic=self.mic_panel.spec(),  # its gain and gate reach the session live (MicPanel)
         )
 
     def apply(self) -> None:
@@ -333,6 +340,7 @@ class MainWindow(QMainWindow):
         self.stats_bar.show_snapshot(snapshot, self.settings_warnings)
         self.output_panel.show_states(snapshot.outputs)
         self.expression_row.refresh()
+        self.mic_panel.refresh()
         running = snapshot.phase in ("running", "starting")
         self.start_stop_action.setText("Stop" if self.live and running else "Start")
         if snapshot.phase == "failed" and snapshot.message:
@@ -370,6 +378,7 @@ class MainWindow(QMainWindow):
         self.source_panel.store_settings(settings)
         self.render_panel.store_settings(settings)
         self.output_panel.store_settings(settings)
+        self.mic_panel.store_settings(settings)
         settings.width, settings.height = self.width(), self.height()
         return settings
 

@@ -35,6 +35,7 @@ from avatar_app.pipeline.output_hub import (
 from avatar_app.pipeline.status import PipelineStatus
 from avatar_app.rig.expressions import Expression
 from avatar_app.tracking.expression_filter import ExpressionTuning
+from avatar_app.tracking.mouth_from_audio import MicSettings
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class LiveSession:
         self.passes = 0
         self.tap = PreviewTap()
         self.expression_tuning = ExpressionTuning()
+        self.mic_settings = MicSettings()  # gain and gate: set live, no restart (like the tuning)
         self._shown_expression: Expression | None = None
         self._wake = threading.Event()
         self.hub = OutputHub(on_failure=self._wake.set)
@@ -120,6 +122,25 @@ class LiveSession:
         track = self._expression_track()
         if track is not None:
             track.tuning = tuning
+
+    def set_mic_settings(self, settings: MicSettings) -> None:
+        """The microphone's gain and gate: to the running microphone now, and to the next."""
+        self.mic_settings = settings
+        microphone = self._microphone()
+        if microphone is not None:
+            microphone.settings = settings
+
+    def mic_state(self):
+        """(the newest ``MouthState`` or None, the microphone's status) of the running pipeline; (None, "")
+        without a microphone."""
+        pipeline = self._pipeline
+        status = getattr(pipeline.source, "microphone_status", "") if pipeline is not None else ""
+        microphone = self._microphone()
+        return (None if microphone is None else microphone.mouth()), status
+
+    def _microphone(self):
+        pipeline = self._pipeline
+        return getattr(pipeline.source, "microphone", None) if pipeline is not None else None
 
     def expression_state(self) -> tuple[Expression | None, Expression | None]:
         """(before the tuning, as sent on) of the running source's face; Nones when there is none."""
@@ -217,6 +238,8 @@ class LiveSession:
             track = getattr(pipeline.source, "expressions", None)
             if track is not None:
                 track.tuning = self.expression_tuning
+            if getattr(pipeline.source, "microphone", None) is not None:
+                pipeline.source.microphone.settings = self.mic_settings
             pipeline.start()
         except Exception as exc:
             log.warning("live pipeline did not start: %s", exc)
