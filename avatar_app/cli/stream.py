@@ -136,6 +136,11 @@ def add_parser(sub) -> None:
         metavar="DBFS",
         help=f"below this level the mouth stays shut (default {MicSettings().gate_db:g} dBFS)",
     )
+    p.add_argument(
+        "--no-idle-life",
+        action="store_true",
+        help="hold a lost or idle source's pose still (default: it breathes, sways and moves its head a little)",
+    )
     add_character_arguments(p)
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
@@ -224,6 +229,7 @@ def settings_from_args(args):
         frames_in_flight=args.frames_in_flight,
         mic=mic,
         mic_settings=mic_settings,
+        idle_life=not args.no_idle_life,
     )
 
 

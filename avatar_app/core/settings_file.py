@@ -58,6 +58,7 @@ class AppSettings:
     # [live]
     autostart: bool = True
     fps: float = 30.0
+    idle_life: bool = True  # a lost or idle source breathes and sways (PipelineSettings.idle_life)
     # [window]
     width: int = 1180
     height: int = 760
@@ -76,7 +77,7 @@ SECTIONS = {
         "background",
     ),
     "mic": ("mic", "mic_device", "mic_gain_db", "mic_gate_db"),
-    "live": ("autostart", "fps"),
+    "live": ("autostart", "fps", "idle_life"),
     "window": ("width", "height"),
 }
 assert sorted(k for keys in SECTIONS.values() for k in keys) == sorted(f.name for f in fields(AppSettings))

@@ -246,6 +246,7 @@ class MainWindow(QMainWindow):
             character=self.character_panel.choice.body,
             framing=self.character_panel.live_framing,
             mic=self.mic_panel.spec(),  # its gain and gate reach the session live (MicPanel)
+            idle_life=self.settings.idle_life,
         )
 
     def apply(self) -> None:

@@ -61,6 +61,7 @@ class PipelineSettings:
     frames_in_flight: int = 1  # conr, torch on the CPU: frames rendered at once, one thread each (torch_thread lanes)
     mic: MicSpec | None = None  # the mouth from this microphone (tracking.audio_input), the source's mouth ignored
     mic_settings: MicSettings = MicSettings()  # its gain, gate, attack / hold / release
+    idle_life: bool = True  # breathing, sway and head motion while the source tracks nothing (source_layers)
 
     def check(self) -> None:
         """Refuse what can be refused without a device or a model, naming the setting and the fix."""
@@ -245,6 +246,10 @@ def build_pipeline(
             capture_factory=capture_factory,
         )
         owned.enter_context(source)
+        if settings.idle_life and not source.yields_udp:
+            from avatar_app.pipeline.source_layers import WithIdleLife
+
+            source = owned.enter_context(WithIdleLife(source))
         if settings.mic is not None:
             from avatar_app.pipeline.mic_mouth import with_microphone
 

@@ -122,7 +122,7 @@ class CameraPoseSource(_CaptureBacked):
         now = time.monotonic()
         if frame is None:
             face = self.expressions.update(None, now)
-            return PoseSample(now, pose=self.hold.missing(now), expression=face) if lost else None
+            return PoseSample(now, pose=self.hold.missing(now), expression=face, tracked=False) if lost else None
         t0 = time.perf_counter()
         landmarks = self._tracker.track(frame.rgb, frame.timestamp)
         t1 = time.perf_counter()
@@ -131,7 +131,9 @@ class CameraPoseSource(_CaptureBacked):
             self._note = "no person in view"
             face = self.expressions.update(None, now)
             pose = self.hold.missing(now)
-            return PoseSample(frame.timestamp, pose=pose, timings_ms=timings, image=frame.rgb, expression=face)
+            return PoseSample(
+                frame.timestamp, pose=pose, timings_ms=timings, image=frame.rgb, expression=face, tracked=False
+            )
         self._note = ""
         world = landmarks.world
         if self._filter is not None:

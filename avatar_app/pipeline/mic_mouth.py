@@ -17,33 +17,23 @@ import dataclasses
 import logging
 
 from avatar_app.core.errors import DeviceError
+from avatar_app.pipeline.source_layers import ForwardingSource
 from avatar_app.pipeline.sources import PoseSample, PoseSource
 from avatar_app.tracking.microphone import Microphone
 
 log = logging.getLogger(__name__)
 
 
-class WithMicrophone(PoseSource):
+class WithMicrophone(ForwardingSource):
     """``source`` with its mouth from ``microphone`` (owns both: `close` closes them)."""
 
     def __init__(self, source: PoseSource, microphone: Microphone | None, failed: str | None = None):
-        if not isinstance(source, PoseSource):
-            raise TypeError(f"WithMicrophone: expected a PoseSource, got {type(source).__name__}")
+        super().__init__(source)
         if microphone is None and not failed:
             raise ValueError("WithMicrophone: without a microphone, say why (failed=...)")
-        self.source = source
         self.microphone = microphone
         self.name = source.name if microphone is None else f"{source.name} + {microphone.audio.name}"
-        self.yields_udp = source.yields_udp
         self.failed = failed  # why the microphone is off (None: it is on or not started yet)
-
-    @property
-    def expressions(self):
-        """The source's expression track (the window tunes and calibrates it)."""
-        return getattr(self.source, "expressions", None)
-
-    def open(self) -> None:
-        self.source.open()
 
     def _start_microphone(self) -> None:
         try:
@@ -70,14 +60,6 @@ class WithMicrophone(PoseSource):
     @property
     def status(self) -> str:
         return f"{self.source.status}; {self.microphone_status}"
-
-    @property
-    def ended(self) -> bool:
-        return self.source.ended
-
-    @property
-    def dropped(self) -> int:
-        return self.source.dropped
 
     def close(self) -> None:
         try:

@@ -44,6 +44,8 @@ class PoseSample:
     ``image`` / ``landmarks``: what a camera source saw (RGB uint8, `PoseLandmarks`), for
     previews only; nothing downstream reads them. ``expression``: the face this frame
     (validated and smoothed by the source; None: neutral), carried with the pose to the rig.
+    ``tracked``: False when nothing was tracked for this pose (held or idle: a lost camera,
+    nobody in view, a silent VMC sender); the idle life (``source_layers``) moves it then.
     """
 
     timestamp: float
@@ -53,6 +55,7 @@ class PoseSample:
     image: np.ndarray | None = None
     landmarks: object | None = None
     expression: Expression | None = None
+    tracked: bool = True
 
     def __post_init__(self):
         if (self.pose is None) == (self.udp is None):
@@ -297,17 +300,17 @@ class VmcSource(PoseSource):
         t0 = time.perf_counter()
         state = self.receiver.snapshot()
         timestamp = tick
+        tracked = False  # no data yet, or stale: an idle or held pose
         if state.messages:
             age = self._clock() - state.received_at
             if state.messages != self._seen:
                 self._pose, self._seen = humanoid_pose_from_vmc(state, self.hip_height_m), state.messages
                 timestamp = min(tick, state.received_at)  # latency counts from when the pose arrived
-            self._status = (
-                f"no VMC data for {age:.0f} s (holding the last pose)" if age > self.stale_after_s else "running"
-            )
+            tracked = age <= self.stale_after_s
+            self._status = "running" if tracked else f"no VMC data for {age:.0f} s (holding the last pose)"
         expression = self.expressions.update_raw(state.blendshapes, tick)
         timings = {"vmc": 1000.0 * (time.perf_counter() - t0)}
-        return PoseSample(timestamp, pose=self._pose, timings_ms=timings, expression=expression)
+        return PoseSample(timestamp, pose=self._pose, timings_ms=timings, expression=expression, tracked=tracked)
 
     @property
     def status(self) -> str:
