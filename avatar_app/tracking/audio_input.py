@@ -255,7 +255,7 @@ class SoundDeviceInput(AudioInput):
                 channels=1,
                 samplerate=self.sample_rate_hz,
                 blocksize=self.block_size,
-                latency="low",  # PortAudio's "high" default buffers ~0.1 s more before the first block
+                latency="low",  # PortAudio's default is "high" (an ALSA device here: 70 ms of buffer, not 17)
                 dtype="float32",
                 callback=callback,
             )
