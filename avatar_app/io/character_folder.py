@@ -23,6 +23,7 @@ This module reads and writes the folder's files; it knows nothing of rigs or net
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,16 +72,16 @@ class CharacterFolder:
 
     @property
     def framing(self) -> str:
-        return str(self.info.get("framing", {}).get("name", "full"))
+        return str((self.info.get("framing") or {}).get("name", "full"))
 
     @property
     def cut(self) -> float | None:
-        cut = self.info.get("framing", {}).get("cut")
+        cut = (self.info.get("framing") or {}).get("cut")
         return None if cut is None else float(cut)
 
     @property
     def views(self) -> list[dict]:
-        return list(self.info.get("views", []))
+        return list(self.info.get("views") or [])
 
     @property
     def proxy(self) -> dict | None:
@@ -88,7 +89,7 @@ class CharacterFolder:
 
     def describe(self) -> str:
         """One line for the user: which body and framing this character uses."""
-        made = self.info.get("made_by", {}).get("tool", "unknown")
+        made = (self.info.get("made_by") or {}).get("tool", "unknown")
         body = "fitted proxy body" if made == "avatar-app fit" else "body"
         return f"{self.name}: its {body} ({self.avatar.name}, made by {made}), framing {self.framing}"
 
@@ -136,7 +137,8 @@ def open_character_folder(path: str | Path) -> CharacterFolder:
         )
         fix = REFIT_FIX.format(root=root) if older or schema is None else "update avatar-app to open this folder"
         raise CharacterFolderError(file, f"schema {SCHEMA_VERSION}", found, fix)
-    framing = info.get("framing", {}).get("name", "full")
+    _check_fields(file, info, REFIT_FIX.format(root=root))
+    framing = (info.get("framing") or {}).get("name", "full")
     if framing not in FRAMING_NAMES:
         raise CharacterFolderError(
             file, f"framing.name one of {', '.join(FRAMING_NAMES)}", repr(framing), 'set it to e.g. "waist"'
@@ -146,6 +148,30 @@ def open_character_folder(path: str | Path) -> CharacterFolder:
         if not needed.exists():
             raise CharacterFolderError(root, what, f"no {needed.name}", REFIT_FIX.format(root=root))
     return folder
+
+
+_FIELD_KINDS = {
+    "framing": (dict, "an object"),
+    "made_by": (dict, "an object"),
+    "proxy": (dict, "an object"),
+    "views": (list, "a list of objects"),
+}
+
+
+def _check_fields(file: Path, info: dict, fix: str) -> None:
+    """The fields the app reads have the JSON type it reads them as (found by tools/fuzz.py:
+    ``"framing": null`` or a text ``cut`` made opening the folder, or drawing it, crash)."""
+    for key, (kind, expected) in _FIELD_KINDS.items():
+        value = info.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise CharacterFolderError(file, f"{key} as {expected}", f"{type(value).__name__} {value!r:.60}", fix)
+    views = info.get("views") or []
+    odd = next((i for i, view in enumerate(views) if not isinstance(view, dict)), None)
+    if odd is not None:
+        raise CharacterFolderError(file, "views as a list of objects", f"view {odd}: {views[odd]!r:.60}", fix)
+    cut = (info.get("framing") or {}).get("cut")
+    if cut is not None and (isinstance(cut, bool) or not isinstance(cut, (int, float)) or not math.isfinite(cut)):
+        raise CharacterFolderError(file, "framing.cut as a height in metres (or null)", f"{cut!r:.60}", fix)
 
 
 def write_json_atomic(path: str | Path, data: dict) -> Path:

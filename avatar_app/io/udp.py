@@ -45,6 +45,9 @@ VALUE_TOLERANCE = 1e-3
 PNG_SCALE = 65535.0
 CHANNEL_NAMES = ("x", "y", "z", "visibility")
 
+# zipfile's answers to a member it cannot read: an unknown zip version or compression method
+# (NotImplementedError) and an encrypted member (RuntimeError); found by tools/fuzz.py
+_ZIP_UNSUPPORTED = (NotImplementedError, RuntimeError)
 _EXPECTED = "a UDP map (.npz key 'i', 4-channel float .exr, or 16-bit RGBA .png)"
 _RANGE_FIX = "store x, y, z normalised to [0, 1] (x' = x/H + 0.5, y' = y/H, z' = z/H + 0.5) and visibility as 0..1"
 
@@ -212,7 +215,7 @@ def npz_frame_count(path: Path) -> int:
                     np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
                 )
                 shape, _, _ = read_header(member)
-    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, *_ZIP_UNSUPPORTED) as exc:
         raise _corrupt(path, exc) from exc
     return shape[0] if len(shape) == 4 else 1
 
@@ -237,7 +240,7 @@ def _read_npz(path: Path) -> np.ndarray:
                 "save a float32 array: np.savez(path, i=udp.astype('float32'))",
             ) from exc
         raise _corrupt(path, exc) from exc
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, *_ZIP_UNSUPPORTED) as exc:
         raise _corrupt(path, exc) from exc
 
 

@@ -12,6 +12,7 @@ joints named ``<parent>_end`` so leaf bones have a direction.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -74,11 +75,14 @@ class _Tokens:
         line = self.line
         tok = self.take(None)
         try:
-            return float(tok)
+            value = float(tok)
         except ValueError:
+            value = math.nan
+        if not math.isfinite(value):  # inf / nan parse as floats, and poison every pose (tools/fuzz.py)
             raise MotionFileError(
-                f"{self.source} (line {line})", f"a number for {what}", f"'{tok}'", "fix the value"
-            ) from None
+                f"{self.source} (line {line})", f"a finite number for {what}", f"'{tok}'", "fix the value"
+            )
+        return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +177,15 @@ def load_bvh(path, humanoid: dict[str, str] | None = None) -> BvhMotion:
     channels: list[list[str]] = []
     while tokens.peek() is not None:
         tokens.take("ROOT")
-        _parse_joint(tokens, -1, names, parents, offsets, channels)
+        try:
+            _parse_joint(tokens, -1, names, parents, offsets, channels)
+        except RecursionError:
+            raise MotionFileError(
+                source,
+                "a joint hierarchy of a body (tens of joints deep)",
+                f"joints nested deeper than {len(names)} levels",
+                "the file is broken or not a motion capture; re-export it",
+            ) from None
     if not names:
         raise MotionFileError(source, "at least one ROOT joint", "none", "check the HIERARCHY section")
     total = sum(len(c) for c in channels)
@@ -220,7 +232,7 @@ def _parse_joint(tokens: _Tokens, parent: int, names, parents, offsets, channels
         tokens.take("CHANNELS")
         line = tokens.line
         count_tok = tokens.take()
-        if not count_tok.isdigit():
+        if not count_tok.isdecimal():  # isdigit() also takes '²', which int() refuses
             raise MotionFileError(
                 f"{tokens.source} (line {line})",
                 "a channel count after CHANNELS",
@@ -290,7 +302,7 @@ def _parse_motion(lines: list[str], motion_line: int, total: int, source: str) -
             f"'{body[0][1]}' / '{body[1][1]}'",
             "fix the MOTION header",
         ) from None
-    if count < 1 or not frame_time > 0:
+    if count < 1 or not 0 < frame_time < math.inf:
         raise MotionFileError(
             f"{source} (line {body[0][0]})",
             "at least one frame and a positive frame time",
@@ -323,6 +335,10 @@ def _parse_motion(lines: list[str], motion_line: int, total: int, source: str) -
             raise MotionFileError(
                 f"{source} (line {n})", "numbers only in frame lines", f"'{text[:40]}'", "fix the value"
             ) from None
+        if not np.isfinite(frames[k]).all():
+            raise MotionFileError(
+                f"{source} (line {n})", "finite numbers in frame lines", f"'{text[:40]}' (inf or nan)", "fix the value"
+            )
     return frames, frame_time
 
 

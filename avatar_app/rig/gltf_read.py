@@ -38,12 +38,17 @@ _VRM0_TAIL_M = 0.07  # VRM 0.x adds a 7 cm tail after the last bone of a spring
 
 def _node_matrix(node) -> np.ndarray:
     if node.matrix is not None and len(node.matrix) == 16:
-        return np.asarray(node.matrix, dtype=np.float64).reshape(4, 4).T  # glTF is column-major
+        m = np.asarray(node.matrix, dtype=np.float64).reshape(4, 4).T  # glTF is column-major
+        if not np.isfinite(m).all():
+            raise ValueError(f"node {node.name!r} has NaN or infinite matrix values")
+        return m
     t = np.asarray(node.translation if node.translation is not None else (0, 0, 0), dtype=np.float64)
     r = np.asarray(node.rotation if node.rotation is not None else (0, 0, 0, 1), dtype=np.float64)
     s = np.asarray(node.scale if node.scale is not None else (1, 1, 1), dtype=np.float64)
     m = local_matrices(r / max(np.linalg.norm(r), 1e-12), t)
     m[:3, :3] *= s
+    if not np.isfinite(m).all():
+        raise ValueError(f"node {node.name!r} has NaN or infinite transform values")
     return m
 
 
@@ -60,12 +65,38 @@ def _rigid(m: np.ndarray) -> np.ndarray:
     return out
 
 
+# What a file whose parts contradict each other makes the reader raise (an index past a list, a
+# string where a number goes, a 2-vector where a 3-vector goes, a cycle of children): found by
+# tools/fuzz.py. One guard at the door turns each into a RigFileError naming the file.
+_INCONSISTENT = (IndexError, KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
+
+
 def load_gltf(path) -> Character:
     """Read a skinned glTF/GLB/VRM file. Raises :class:`RigFileError` naming the file."""
     path = Path(path)
     if not path.is_file():
         raise RigFileError(path, "an existing glTF/VRM file", "no such file", "check the path (a .glb, .gltf or .vrm)")
     f = GltfFile(path)
+    try:
+        character = _build_character(path, f)
+    except _INCONSISTENT as exc:  # RigFileError is none of these: our own refusals pass through as they are
+        raise RigFileError(
+            path,
+            "a glTF 2.0 file whose indices, arrays and values agree with each other",
+            f"an inconsistent file ({type(exc).__name__}: {str(exc)[:200]})",
+            "re-export it from the modelling tool as glTF 2.0 binary (.glb) or VRM",
+        ) from exc
+    skeleton, mesh = character.skeleton, character.mesh
+    for what, values in (
+        ("node transforms", (skeleton.rest_translations, skeleton.rest_rotations)),
+        ("vertex positions and skin matrices", (mesh.positions, mesh.inverse_bind_matrices)),
+    ):
+        if not all(np.isfinite(v).all() for v in values):
+            raise RigFileError(path, f"finite {what}", "NaN or infinite values", "re-export the model; check its scale")
+    return character
+
+
+def _build_character(path: Path, f: GltfFile) -> Character:
     g = f.gltf
     nodes = g.nodes or []
     parent = np.full(len(nodes), -1)

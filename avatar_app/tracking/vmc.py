@@ -26,6 +26,8 @@ thumb bones Proximal/Intermediate/Distal are VRM 1.0's Metacarpal/Proximal/Dista
 from __future__ import annotations
 
 import logging
+import math
+import struct
 import threading
 import time
 from collections.abc import Mapping
@@ -98,6 +100,17 @@ def unity_rotation_to_ours(q) -> np.ndarray:
     return q / np.linalg.norm(q)
 
 
+def _finite_numbers(args) -> list[float] | None:
+    """``args`` as floats, or None if any is not a finite int/float (OSC also carries strings,
+    blobs, booleans, nil and NaN: tools/fuzz.py found each of them raising in a handler)."""
+    values = []
+    for v in args:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return None
+        values.append(float(v))
+    return values
+
+
 @dataclass(frozen=True)
 class BoneTransform:
     """A local transform in our frame: position in metres, rotation (x, y, z, w). Read-only arrays."""
@@ -156,7 +169,22 @@ class VmcReceiver:
         self._sender_time: float | None = None
         self.malformed = 0  # messages with the wrong arguments, ignored
 
-        dispatcher = Dispatcher()
+        receiver = self
+
+        class _Dispatcher(Dispatcher):
+            """pythonosc catches only its own ParseError: a datagram it fails to decode otherwise (an
+            address that is not UTF-8, found by tools/fuzz.py) printed a traceback from the server
+            thread for every such packet. It counts as malformed instead."""
+
+            def call_handlers_for_packet(self, data, client_address):
+                try:
+                    return super().call_handlers_for_packet(data, client_address)
+                except (UnicodeDecodeError, IndexError, OverflowError, struct.error) as exc:
+                    receiver.malformed += 1
+                    log.debug("VMC: ignoring an undecodable packet (%s)", exc)
+                    return []
+
+        dispatcher = _Dispatcher()
         dispatcher.map("/VMC/Ext/Bone/Pos", self._on_bone)
         dispatcher.map("/VMC/Ext/Root/Pos", self._on_root)
         dispatcher.map("/VMC/Ext/Blend/Val", self._on_blend_value)
@@ -187,15 +215,19 @@ class VmcReceiver:
         self._messages += 1
 
     @staticmethod
-    def _transform(args) -> BoneTransform:
-        values = [float(v) for v in args[1:8]]
+    def _transform(args) -> BoneTransform | None:
+        """Position and rotation from ``args[1:8]``; None unless they are 7 finite numbers with a
+        non-zero quaternion (a string, a blob, NaN or a zero rotation would poison the pose)."""
+        values = _finite_numbers(args[1:8])
+        if values is None or len(values) < 7 or not any(values[3:7]):
+            return None
         return BoneTransform(unity_position_to_ours(values[:3]), unity_rotation_to_ours(values[3:7]))
 
     def _on_bone(self, address, *args) -> None:
-        if len(args) < 8 or not isinstance(args[0], str):
+        transform = self._transform(args) if len(args) >= 8 and isinstance(args[0], str) else None
+        if transform is None:
             self.malformed += 1
             return
-        transform = self._transform(args)
         with self._lock:
             self._touch()
             name = UNITY_TO_VRM.get(args[0])
@@ -207,25 +239,27 @@ class VmcReceiver:
             self._bones[name] = transform
 
     def _on_root(self, address, *args) -> None:
-        if len(args) < 8:
+        transform = self._transform(args) if len(args) >= 8 else None
+        if transform is None:
             self.malformed += 1
             return
-        transform = self._transform(args)
+        extension = _finite_numbers(args[8:14]) if len(args) >= 14 else None
         with self._lock:
             self._touch()
             self._root = transform
-            if len(args) >= 14:
-                self._root_scale = np.array(args[8:11], dtype=np.float64)
-                self._root_offset = unity_position_to_ours(args[11:14])
+            if extension is not None:
+                self._root_scale = np.array(extension[:3], dtype=np.float64)
+                self._root_offset = unity_position_to_ours(extension[3:6])
                 self._root_scale.flags.writeable = self._root_offset.flags.writeable = False
 
     def _on_blend_value(self, address, *args) -> None:
-        if len(args) < 2 or not isinstance(args[0], str):
+        value = _finite_numbers(args[1:2]) if len(args) >= 2 and isinstance(args[0], str) else None
+        if value is None:
             self.malformed += 1
             return
         with self._lock:
             self._touch()
-            self._staged[args[0]] = float(args[1])
+            self._staged[args[0]] = value[0]
 
     def _on_blend_apply(self, address, *args) -> None:
         with self._lock:
@@ -240,10 +274,11 @@ class VmcReceiver:
                 self._available = bool(args[0])
 
     def _on_time(self, address, *args) -> None:
+        sender_time = _finite_numbers(args[:1]) if args else None
         with self._lock:
             self._touch()
-            if args:
-                self._sender_time = float(args[0])
+            if sender_time is not None:
+                self._sender_time = sender_time[0]
 
     def _on_other(self, address, *args) -> None:
         with self._lock:
