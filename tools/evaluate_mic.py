@@ -2,6 +2,7 @@
 
     python tools/evaluate_mic.py                 # held-out voices: accuracy, confusion, latency
     python tools/evaluate_mic.py --noise-dbfs -55   # the same under white noise (a quiet room)
+    python tools/evaluate_mic.py --connected        # words of five vowels without a pause (あいうえお ...)
     python tools/evaluate_mic.py --fit           # training voices: the (F1, F2) centroids for tracking/formants.py
     python tools/evaluate_mic.py --fixtures tests/tracking/audio   # the WAVs the tests play
 
@@ -11,7 +12,10 @@ whose length is not a whole number of blocks, and fed block by block (20 ms) thr
 ``MouthFromAudio`` the app runs. Accuracy: of the blocks where the mouth is open (openness at least
 0.3), the share whose strongest vowel is the one spoken; per utterance: the majority vote. Latency:
 from the first sample above the gate level's amplitude to the end of the first block whose mouth
-is open at least 0.1, in blocks. Needs espeak-ng (tools/install_system_deps.sh installs it).
+is open at least 0.1, in blocks. ``--connected``: four five-vowel words at two speeds per voice;
+the strongest vowel's runs of two blocks or more, scored as the spoken vowels found in order
+(longest common subsequence) and the runs in between (a glide from a to i passes e).
+Needs espeak-ng (tools/install_system_deps.sh installs it).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from avatar_app.tracking.formants import formants_hz  # noqa: E402
 from avatar_app.tracking.mouth_from_audio import MicSettings, MouthFromAudio, level_dbfs  # noqa: E402
 
 KANA = {"aa": "あー", "ih": "いー", "ou": "うー", "ee": "えー", "oh": "おー"}
+WORDS = ("あいうえお", "おえういあ", "あおいえう", "いあえおう")  # connected speech: five vowels, no pause
+KANA_VOWEL = {"あ": "aa", "い": "ih", "う": "ou", "え": "ee", "お": "oh"}
 TRAIN_VOICES = ("m1", "m3", "f1", "f3")
 HELD_OUT_VOICES = ("m2", "m7", "f2", "f4", "f5", "Annie", "klatt", "Alex")
 OPEN_AT = 0.3  # openness from which a block's vowel counts
@@ -104,6 +110,53 @@ def evaluate(voices, folder: Path, settings: MicSettings, noise_dbfs: float | No
     }
 
 
+def vowel_runs(states, min_blocks: int = 2) -> list[str]:
+    """The strongest vowel of each open block, as runs of at least ``min_blocks`` (shorter ones dropped)."""
+    runs: list[list] = []
+    for state in states:
+        if state.openness >= OPEN_AT:
+            vowel = VOWELS[int(np.argmax(state.vowels))]
+            if runs and runs[-1][0] == vowel:
+                runs[-1][1] += 1
+            else:
+                runs.append([vowel, 1])
+    kept = [vowel for vowel, length in runs if length >= min_blocks]
+    return [v for k, v in enumerate(kept) if k == 0 or kept[k - 1] != v]
+
+
+def in_order(spoken: list[str], shown: list[str]) -> int:
+    """How many of ``spoken`` appear in ``shown`` in the same order (longest common subsequence)."""
+    table = np.zeros((len(spoken) + 1, len(shown) + 1), int)
+    for i, a in enumerate(spoken):
+        for j, b in enumerate(shown):
+            table[i + 1, j + 1] = table[i, j] + 1 if a == b else max(table[i, j + 1], table[i + 1, j])
+    return int(table[-1, -1])
+
+
+def evaluate_connected(voices, folder: Path, settings: MicSettings, speeds=(120, 175)) -> dict:
+    """Words of five vowels spoken without a pause: which vowels the mouth shows, in order."""
+    found = total = exact = extra = words = 0
+    for voice in voices:
+        for word in WORDS:
+            for speed in speeds:
+                path = folder / "word.wav"
+                command = ["espeak-ng", "-v", f"ja+{voice}", "-s", str(speed), "-w", str(path), word]
+                subprocess.run(command, check=True)
+                samples, rate = read_wav(path)
+                shown = vowel_runs(run_blocks(samples, rate, settings)[0])
+                spoken = [KANA_VOWEL[c] for c in word]
+                hits = in_order(spoken, shown)
+                found, total, words = found + hits, total + len(spoken), words + 1
+                exact += shown == spoken
+                extra += len(shown) - hits
+    return {
+        "words": words,
+        "vowels_shown_in_order": found / total,
+        "words_exactly": exact / words,
+        "extra_runs_per_word": extra / words,
+    }
+
+
 def fit(voices, folder: Path, settings: MicSettings) -> np.ndarray:
     centroids = []
     for vowel in VOWELS:
@@ -150,6 +203,7 @@ def main(argv=None) -> int:
     p.add_argument("--fit", action="store_true", help="print the vowel centroids from the training voices")
     p.add_argument("--fixtures", type=Path, default=None, help="write the test WAVs to this folder")
     p.add_argument("--voices", default=None, help="comma-separated espeak-ng variants (default: the held-out set)")
+    p.add_argument("--connected", action="store_true", help="words of five vowels without a pause instead")
     p.add_argument("--noise-dbfs", type=float, default=None, help="add white noise at this level (e.g. -50)")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = p.parse_args(argv)
@@ -167,7 +221,10 @@ def main(argv=None) -> int:
                 print(f"        ({f1:.0f}.0, {f2:.0f}.0),  # {vowel}")
             return 0
         voices = args.voices.split(",") if args.voices else HELD_OUT_VOICES
-        result = evaluate(voices, Path(tmp), settings, args.noise_dbfs)
+        if args.connected:
+            result = evaluate_connected(voices, Path(tmp), settings)
+        else:
+            result = evaluate(voices, Path(tmp), settings, args.noise_dbfs)
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
