@@ -77,13 +77,13 @@ def torch_load_data(path: str | Path, expected: str, fix: str) -> object:
 
 
 def _refusal_reason(err: Exception) -> str:
-    """The line of torch's weights-only message that names the refused object (its advice to load
-    with ``weights_only=False`` is exactly what must not be done with an untrusted file)."""
+    """The line of torch's weights-only message that names the refused object, without its advice
+    (load with ``weights_only=False``, or allow the global: exactly what an untrusted file must not get)."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     for line in lines:
         if "unsupported" in line.lower() or "GLOBAL" in line:
-            return line.removeprefix("WeightsUnpickler error: ")[:200]
-    return lines[-1][:200] if lines else "a refused object"
+            return line.removeprefix("WeightsUnpickler error: ").split(". Please")[0].rstrip(".")[:200]
+    return "an object torch's safe loader does not allow"
 
 
 def read_state_dict(path: str | Path, preset: str = "official") -> dict:

@@ -47,7 +47,8 @@ def save_resume_file(path: Path, kind: str, tensors: dict, meta: dict) -> None:
 
 def load_resume_file(path: Path, kind: str, tensor_keys: tuple[str, ...], fix: str) -> tuple[dict, dict]:
     """``(tensors, meta)`` of a file :func:`save_resume_file` wrote, or a CheckpointError saying ``fix``."""
-    expected = f"a {kind} written by this version of avatar-app (format {RESUME_FORMAT})"
+    article = "an" if kind[0] in "aeiou" else "a"
+    expected = f"{article} {kind} written by this version of avatar-app (format {RESUME_FORMAT})"
     data = torch_load_data(path, expected, fix)
     if not isinstance(data, dict):
         raise CheckpointError(path, expected, f"a {type(data).__name__}", fix)
