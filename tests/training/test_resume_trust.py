@@ -117,3 +117,25 @@ def test_train_refuses_an_old_format_checkpoint_with_the_fix(load_tool, tmp_path
     torch.save({"model": {}, "optimizer": {}, "step": 3, "settings": {}, "elapsed": 0.0}, run / "last.pt")
     code, err = _train(load_tool, run, capsys)
     assert code == 2 and "older avatar-app" in err and "delete it" in err
+
+
+def test_train_refuses_a_current_format_checkpoint_with_unknown_settings(load_tool, tmp_path, capsys):
+    from avatar_app.training.resume_file import save_resume_file
+
+    run = tmp_path / "run"
+    meta = {"step": 3, "settings": {"preset": "lite", "rocket": True}, "elapsed": 0.0}  # a forged or future file
+    save_resume_file(run / "last.pt", "training checkpoint", {"model": {}, "optimizer": {}}, meta)
+    code, err = _train(load_tool, run, capsys)
+    assert code == 2 and "rocket" in err and "delete it" in err
+
+
+@needs_weights
+def test_adapt_refuses_a_current_format_state_that_does_not_fit_the_character(character):
+    from avatar_app.training.resume_file import save_resume_file
+
+    meta = {"step": 1, "elapsed": 1.0, "best_loss": 1.0, "history": {"holdout": []}, "settings": settings().identity()}
+    tensors = {"model": {"no.such.weight": torch.zeros(1)}, "optimizer": {}, "best_state": None}
+    save_resume_file(character / ".adapt" / "state.pt", "adaptation state", tensors, meta)
+    with pytest.raises(CheckpointError, match="does not fit this adaptation") as err:
+        adapt_folder(character, settings(), init=DEFAULT_WEIGHTS, steps=1)
+    assert "--restart" in err.value.fix
