@@ -64,3 +64,19 @@ def test_a_hang_fails_the_property():
     target = FUZZ.Target("probe", "probe", lambda: st.just(0), lambda case, w, r: time.sleep(5))
     result = FUZZ.fuzz(target, 1, derandomize=True, timeout_s=0.2, shrink=False)
     assert result.failure is not None and "Hang" in result.failure
+
+
+def test_the_case_time_limit_gives_an_outer_alarm_back():
+    """pytest-timeout arms SIGALRM too: a case's limit must not cancel it."""
+    import signal
+
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    signal.setitimer(signal.ITIMER_REAL, 100.0)
+    try:
+        with FUZZ.time_limit(5.0):
+            pass
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 90.0 < left <= 100.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
