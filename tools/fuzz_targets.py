@@ -21,6 +21,7 @@ import io
 import json
 import struct
 import sys
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -188,6 +189,25 @@ def udp_arrays() -> st.SearchStrategy[np.ndarray]:
     return st.tuples(dtypes, shapes).flatmap(lambda ds: hnp.arrays(ds[0], ds[1]))
 
 
+def npz_with_header(shape: tuple, descr: str, data_bytes: int) -> bytes:
+    """A stored .npz whose 'i' header declares ``shape`` and ``descr`` over ``data_bytes`` of zeros."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("i.npy", header.getvalue() + b"\0" * data_bytes)
+    return buffer.getvalue()
+
+
+def npz_headers() -> st.SearchStrategy[bytes]:
+    """Headers that promise any shape, small or astronomical, over a few bytes: the reader must
+    not believe them (allocate first, read after)."""
+    side = st.sampled_from([0, 1, 2, 4, 7, 1000, 10**6, 2**31, 2**40]) | st.integers(0, 64)
+    shape = st.lists(side, max_size=5).map(tuple)
+    descr = st.sampled_from(["<f4", "<f8", "<f2", "|u1", "<i4", "|b1"])
+    return st.builds(npz_with_header, shape, descr, st.integers(0, 4096))
+
+
 def _read_udp(data: bytes, workdir: Path, name: str) -> None:
     from avatar_app.io.udp import npz_frame_count, read_udp_frames
 
@@ -304,7 +324,9 @@ TARGETS: tuple[Target, ...] = (
         "udp_npz",
         "io.udp.read_udp_frames + npz_frame_count (.npz)",
         lambda: st.one_of(
-            mutated_bytes(udp_seed(".npz")), st.tuples(st.sampled_from(["i", "x", "i.npy"]), udp_arrays())
+            mutated_bytes(udp_seed(".npz")),
+            st.tuples(st.sampled_from(["i", "x", "i.npy"]), udp_arrays()),
+            npz_headers(),
         ),
         _npz_case,
     ),

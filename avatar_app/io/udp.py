@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
 import zipfile
 import zlib
@@ -210,11 +211,7 @@ def npz_frame_count(path: Path) -> int:
             if f"{NPZ_KEY}.npy" not in names:
                 raise _missing_key(path, [n.removesuffix(".npy") for n in names])
             with archive.open(f"{NPZ_KEY}.npy") as member:
-                version = np.lib.format.read_magic(member)
-                read_header = (
-                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-                )
-                shape, _, _ = read_header(member)
+                shape, _ = _npy_header(member)
     except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, *_ZIP_UNSUPPORTED) as exc:
         raise _corrupt(path, exc) from exc
     return shape[0] if len(shape) == 4 else 1
@@ -230,7 +227,12 @@ def _read_npz(path: Path) -> np.ndarray:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             if NPZ_KEY not in npz.files:
                 raise _missing_key(path, npz.files)
+            _check_declared_size(path, npz.zip)
             return npz[NPZ_KEY]
+    except MemoryError as exc:  # an honest header over a huge (e.g. deflated zeros) member
+        raise UdpFileError(
+            path, "a UDP array that fits in memory", f"one too large to load ({exc})", "split it into shorter files"
+        ) from exc
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise UdpFileError(
@@ -242,6 +244,27 @@ def _read_npz(path: Path) -> np.ndarray:
         raise _corrupt(path, exc) from exc
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, *_ZIP_UNSUPPORTED) as exc:
         raise _corrupt(path, exc) from exc
+
+
+def _npy_header(member) -> tuple[tuple[int, ...], np.dtype]:
+    version = np.lib.format.read_magic(member)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read_header(member)
+    return shape, dtype
+
+
+def _check_declared_size(path: Path, archive: zipfile.ZipFile) -> None:
+    """The array header may not promise more bytes than the archive holds: numpy allocates what the
+    header says before reading (a 200-byte file asking for 4 TiB was a MemoryError; tools/fuzz.py)."""
+    info = archive.getinfo(f"{NPZ_KEY}.npy")
+    with archive.open(info) as member:
+        shape, dtype = _npy_header(member)
+        held = info.file_size - member.tell()
+    if dtype.hasobject:  # pickled objects: np.load refuses them with its own message (handled by the caller)
+        return
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > held:
+        raise _corrupt(path, f"its array header declares {list(shape)} {dtype} ({declared:,} bytes) over {held:,}")
 
 
 def _read_exr(path: Path, data: bytes) -> np.ndarray:

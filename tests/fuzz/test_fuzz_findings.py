@@ -11,6 +11,7 @@ import json
 import math
 import struct
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +168,17 @@ def test_an_npz_that_zipfile_cannot_open_is_a_corrupt_udp_file(tmp_path, offset,
         load_udp(path)
     with pytest.raises(UdpFileError, match="corrupt or truncated"):
         npz_frame_count(path)
+
+
+def test_an_npz_header_promising_terabytes_is_refused_before_allocating(tmp_path):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (2**40,)})
+    path = tmp_path / "pose.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("i.npy", header.getvalue())  # the shrunk case: 4 TiB declared, nothing stored
+    with pytest.raises(UdpFileError, match="declares") as err:  # was MemoryError: Unable to allocate 4.00 TiB
+        load_udp(path)
+    assert "re-export" in err.value.fix
 
 
 def test_an_npz_holding_pickled_objects_runs_nothing(tmp_path):
