@@ -30,13 +30,34 @@ def add_parser(sub) -> None:
         default=None,
         help="official CoNR weights: also fit the map from our UDP to theirs (saved beside the weights)",
     )
+    p.add_argument(
+        "--facing",
+        action="append",
+        default=[],
+        metavar="VIEW=SIDE",
+        help="which way a view is drawn, by file name: front, back, left, right (where the character looks "
+        "in the picture) or degrees; repeat per view. Needed only when the fit asks (no face, no person found)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from avatar_app.core.errors import SettingError
+    from avatar_app.fit.facing import parse_facing
     from avatar_app.fit.run import fit_folder
 
     size = check_model_size(args.size, "--size")
+    facing = {}
+    for item in args.facing:
+        name, sep, side = item.partition("=")
+        if not sep or not name.strip():
+            raise SettingError(
+                "--facing",
+                "VIEW=SIDE (a view's file name, then front/back/left/right)",
+                item,
+                "e.g. --facing side=left",
+            )
+        facing[Path(name.strip()).stem] = parse_facing(side)
     cancel = threading.Event()
     t0 = time.perf_counter()
     try:
@@ -46,6 +67,7 @@ def run(args) -> int:
             size=size,
             rounds=args.rounds,
             weights=Path(args.weights) if args.weights else None,
+            facing=facing,
             cancel=cancel,
             note=lambda text: print(text, file=sys.stderr, flush=True),
         )
@@ -54,7 +76,8 @@ def run(args) -> int:
         print("fit: stopped; nothing was written", file=sys.stderr)
         return 130
     for view in result.views:
-        print(f"  {view.drawing.name}: silhouette IoU {view.iou:.3f} ({view.start})")
+        face = view.face.describe() if view.face is not None else "not looked at"
+        print(f"  {view.drawing.name}: silhouette IoU {view.iou:.3f}, yaw {view.params.yaw:.0f} ({view.start}; {face})")
     print(
         f"fitted {len(result.views)} view(s) in {time.perf_counter() - t0:.1f} s: mean IoU {result.mean_iou:.3f}; "
         f"wrote {args.out} (look at {Path(args.out) / 'fit.png'})"

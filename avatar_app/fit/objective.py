@@ -17,6 +17,7 @@ import numpy as np
 
 from avatar_app.core.errors import AvatarAppError
 from avatar_app.fit.drawing import Drawing
+from avatar_app.fit.face import DrawnFace
 from avatar_app.fit.landmarks import DrawnLandmarks
 from avatar_app.fit.proxy import ProxyModel, Silhouettes, ViewParams, iou
 from avatar_app.rig.avatar_style import AvatarStyle
@@ -37,6 +38,8 @@ class ViewFit:
     start: str  # how the view was started: "landmarks" or the fallback used
     target: np.ndarray = field(repr=False)  # float32 [WORK, WORK] coverage
     hair: np.ndarray = field(repr=False)  # float32 [WORK, WORK]: where the drawing's hair colour is
+    face: DrawnFace | None = None  # what the drawing's head shows (``fit.face``), once placed
+    facing: float | None = None  # the yaw the user said the view is drawn from (``fit --facing``)
     score: float = 0.0  # what the search maximises (Objective.score)
     iou: float = 0.0  # the silhouette's IoU, once fitted
 

@@ -11,6 +11,7 @@ from avatar_app.fit.drawing import load_drawings
 from avatar_app.fit.landmarks import LandmarkFinder
 from avatar_app.fit.outputs import check_out_folder, write_character_folder
 from avatar_app.fit.search import FitResult, fit_views
+from avatar_app.fit.variants import split_variants
 from avatar_app.rig.avatar_style import AvatarStyle
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,21 @@ def fit_folder(
     rounds: int = 2,
     weights: Path | None = None,
     style: AvatarStyle | None = None,
+    facing: dict[str, float] | None = None,
     cancel: threading.Event | None = None,
     note: Callable[[str], None] = lambda text: None,
 ) -> FitResult:
     check_out_folder(out)  # before a minute of work, not after
     drawings = load_drawings(sheet, FIT_SIZE)
-    note(f"fit: {len(drawings)} view(s) from {sheet}")
-    landmarks = find_landmarks(drawings, note)
-    result = fit_views(drawings, landmarks, style=style, rounds=rounds, cancel=cancel, note=note)
-    write_character_folder(result, out, sheet_size=size, sources=[d.path for d in drawings], note=note)
+    views, variants, decisions = split_variants(drawings)
+    for line in decisions:
+        note(line)
+    note(f"fit: {len(views)} view(s), {len(variants)} expression(s) from {sheet}")
+    landmarks = find_landmarks(views, note)
+    result = fit_views(views, landmarks, style=style, facing=facing, rounds=rounds, cancel=cancel, note=note)
+    write_character_folder(
+        result, out, sheet_size=size, sources=[d.path for d in drawings], variants=variants, note=note
+    )
     if weights is not None:
         from avatar_app.fit.official import calibrate_official
 

@@ -26,7 +26,10 @@ from dataclasses import replace
 import numpy as np
 from scipy.optimize import minimize
 
+from avatar_app.core.errors import SettingError
 from avatar_app.fit.drawing import Drawing
+from avatar_app.fit.face import face_of_view
+from avatar_app.fit.facing import check_facing_known, facing_rule
 from avatar_app.fit.landmarks import DrawnLandmarks
 from avatar_app.fit.objective import (
     WORK_SIZE,
@@ -277,6 +280,7 @@ def refine_view(objective: Objective, model: ProxyModel, view: ViewFit, max_eval
         view.params, view.score = best, score
 
 
+TURNED_YAWS = (45.0, 90.0)  # tried for a view whose drawn face is turned (the start may say front)
 MIRROR_MIN_YAW = 4.0  # degrees off the front or back below which the two turns look alike anyway
 
 
@@ -315,32 +319,29 @@ def _same_column(model: ProxyModel, old: ViewParams, new: ViewParams) -> ViewPar
     return new.with_values(centre_x=float(model.joints(new)["hips"] @ new.camera().basis()[0] - column))
 
 
-FACE_LANDMARKS = ("nose", "left_eye", "right_eye")
-
-
-def shows_face(landmarks: DrawnLandmarks | None) -> bool:
-    """mediapipe saw the drawing's nose and both eyes: the view shows the front."""
-    return landmarks is not None and all(landmarks.seen(name) for name in FACE_LANDMARKS)
-
-
 def try_mirror(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
     """Refine the other turn (``mirrored``, unless the view is square on) and the other side
-    (``flipped``) too, and keep whichever scores best. A drawing whose face mediapipe sees
-    stays a view from the front: the outline is the same from behind, and the hair the
-    objective reads on real drawings is too rough to overrule the face (Eileen's front view
-    was fitted from behind, which put the back of the proxy under her face)."""
+    (``flipped``) too, and keep whichever scores best among the yaws ``facing_rule`` allows:
+    the outline is the same from behind, and the hair the objective reads on real drawings is
+    too rough to tell (a man in a hoodie was fitted from behind, his face on the back of the
+    proxy's head)."""
     turned = abs(view.params.yaw - _side(view.params.yaw)) >= MIRROR_MIN_YAW
-    face = shows_face(view.landmarks)
-    allowed = lambda p: not face or abs(p.yaw) <= 90.0  # noqa: E731
+    allowed = facing_rule(view)
     candidates = ([mirrored(view.params)] if turned else []) + [flipped(view.params)]
-    best = (view.params, view.score) if allowed(view.params) else (view.params, -math.inf)
+    if turned:
+        candidates.append(mirrored(flipped(view.params)))
+    if view.facing is not None:  # the yaw the user gave, whatever the outline suggested
+        candidates.append(view.params.with_values(yaw=view.facing))
+    elif view.face is not None and view.face.turn_sign:  # a face seen turned: 3/4 and profile too
+        candidates += [view.params.with_values(yaw=view.face.turn_sign * yaw) for yaw in TURNED_YAWS]
+    best = (view.params, view.score) if allowed(view.params.yaw) else (view.params, -math.inf)
     for params in candidates:
-        if not allowed(params):
+        if not allowed(params.yaw):
             continue
         other = replace(view, params=_same_column(model, view.params, params))
         other.score = objective.score(model, other)
         refine_view(objective, model, other, max_evaluations=120)
-        if other.score > best[1]:
+        if other.score > best[1] and allowed(other.params.yaw):
             best = (other.params, other.score)
     view.params, view.score = best
 
@@ -351,13 +352,23 @@ def fit_views(
     *,
     style: AvatarStyle | None = None,
     fixed_views: dict[int, ViewParams] | None = None,
+    facing: dict[str, float] | None = None,
     rounds: int = 2,
     cancel: threading.Event | None = None,
     note: Callable[[str], None] = lambda text: None,
 ) -> FitResult:
     """The whole fit (module docstring). ``style`` starts the shape (default: the default
     character's); ``fixed_views`` start those views from given params instead of guessing
-    (the window's edits)."""
+    (the window's edits); ``facing`` gives views' yaws by file stem (``fit --facing``). A view
+    the fit cannot tell the side of (no face found, no person, no side in its name) raises
+    ``FacingUnknown`` rather than guessing."""
+    facing = dict(facing or {})
+    names = {d.name for d in drawings}
+    for name in facing:
+        if name not in names:
+            raise SettingError(
+                "--facing", f"a view's file name (one of {', '.join(sorted(names))})", repr(name), "e.g. front=front"
+            )
     cache = ProxyCache()
     style = style or AvatarStyle()
     with Silhouettes(2 * WORK_SIZE) as silhouettes:
@@ -387,8 +398,13 @@ def fit_views(
             refine_view(objective, model, view, max_evaluations=120)
         note(f"views placed: mean score {np.mean([v.score for v in views]):.3f}")
         for view in views:
-            if view.start != "given":
-                try_mirror(objective, model, view)
+            view.face = face_of_view(view.drawing, model, view.params, view.landmarks)
+            view.facing = facing.get(view.drawing.name)
+            note(f"{view.drawing.name}: {view.face.describe()}")
+            if view.start == "given":
+                continue
+            check_facing_known(view)
+            try_mirror(objective, model, view)
         trial = ShapeTrial(objective, cache, style, views)
         fixed: tuple[str, ...] = ()
         for round_ in range(rounds):
