@@ -19,7 +19,8 @@ import numpy as np
 from avatar_app.core.errors import SettingError
 from avatar_app.fit.proxy import Silhouettes, ViewParams
 from avatar_app.fit.search import FitResult, ViewFit
-from avatar_app.io.character_folder import is_character_folder, save_character_info
+from avatar_app.fit.variants import Variant
+from avatar_app.io.character_folder import EXPRESSIONS_DIR, is_character_folder, save_character_info
 from avatar_app.io.udp import save_udp
 from avatar_app.raster.framing import classify_cut
 from avatar_app.rig import save_glb
@@ -61,8 +62,18 @@ def live_framing(result: FitResult) -> tuple[str, float | None]:
 
 
 def write_character_folder(
-    result: FitResult, out: str | Path, *, sheet_size: int, sources: list[Path], note=lambda text: None
+    result: FitResult,
+    out: str | Path,
+    *,
+    sheet_size: int,
+    sources: list[Path],
+    variants: list[Variant] | None = None,
+    framings: list[str] | None = None,
+    note=lambda text: None,
 ) -> Path:
+    """``variants`` become ``sheet/expressions/``; None keeps the expressions ``out`` has (a
+    re-save from the fit editor). ``framings``: each view's, as the user set them (default: as
+    measured from where the drawing is cut)."""
     out = Path(out)
     check_out_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -72,13 +83,22 @@ def write_character_folder(
         (work / "sheet_udp").mkdir()
         for view in result.views:
             shutil.copyfile(view.drawing.path, work / "sheet" / view.drawing.path.name)
+        if variants is not None:
+            write_expressions(work / "sheet", result, variants)
+        elif (out / "sheet" / EXPRESSIONS_DIR).is_dir():
+            shutil.copytree(out / "sheet" / EXPRESSIONS_DIR, work / "sheet" / EXPRESSIONS_DIR)
         udp_maps = render_sheet_udp(result, sheet_size)
         for view, udp in zip(result.views, udp_maps):
             save_udp(work / "sheet_udp" / f"{view.drawing.path.stem}.npz", udp)
         save_glb(result.model.character, work / "avatar.glb")
-        cv2.imwrite(str(work / "fit.png"), cv2.cvtColor(fit_picture(result, udp_maps), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(work / "fit.png"), cv2.cvtColor(fit_picture(result, udp_maps, framings), cv2.COLOR_RGB2BGR))
         framing, cut = live_framing(result)
-        save_character_info(work, character_info(result, framing, cut, sheet_size, sources))
+        info = character_info(result, framing, cut, sheet_size, sources)
+        for view, chosen in zip(info["views"], framings or []):
+            view["framing"] = chosen
+        if variants is not None:
+            info["expressions"] = {v.name: f"{v.drawing.path.name} as view {v.view}" for v in variants}
+        save_character_info(work, info)
         if out.exists() and (out / "weights").is_dir():
             shutil.move(str(out / "weights"), work / "weights")
         if out.exists():
@@ -89,6 +109,18 @@ def write_character_folder(
         raise
     note(f"wrote {out}: sheet/, sheet_udp/ ({sheet_size}x{sheet_size}), avatar.glb, fit.png, character.json")
     return out
+
+
+def write_expressions(sheet: Path, result: FitResult, variants: list[Variant]) -> None:
+    """``sheet/expressions/<name>/``: for each expression, every view's file under the view's
+    own name (the renderer needs the sheet's view count and order); a view drawn without that
+    expression shows its usual face."""
+    for name in sorted({v.name for v in variants}):
+        folder = sheet / EXPRESSIONS_DIR / name
+        folder.mkdir(parents=True)
+        drawn = {v.view: v.drawing.path for v in variants if v.name == name}
+        for index, view in enumerate(result.views):
+            shutil.copyfile(drawn.get(index, view.drawing.path), folder / view.drawing.path.name)
 
 
 def character_info(result: FitResult, framing: str, cut: float | None, sheet_size: int, sources) -> dict:
@@ -112,6 +144,7 @@ def character_info(result: FitResult, framing: str, cut: float | None, sheet_siz
                 "params": v.params.to_dict(),
                 "iou": round(v.iou, 4),
                 "start": v.start,
+                "face": v.face.describe() if v.face is not None else None,
             }
             for v in result.views
         ],
@@ -124,11 +157,12 @@ def render_sheet_udp(result: FitResult, size: int) -> list[np.ndarray]:
         return [silhouettes.render(result.model, v.params) for v in result.views]
 
 
-def fit_picture(result: FitResult, udp_maps: list[np.ndarray]) -> np.ndarray:
-    """RGB uint8: each drawing with the proxy's UDP over it and its outline, labelled."""
+def fit_picture(result: FitResult, udp_maps: list[np.ndarray], framings: list[str] | None = None) -> np.ndarray:
+    """RGB uint8: each drawing with the proxy's UDP over it and its outline, labelled with its
+    framing (``framings``: as the user set them; default: as measured)."""
     panels = []
-    for view, udp in zip(result.views, udp_maps):
-        panels.append(_panel(view, udp, view_framing(result, view)))
+    for k, (view, udp) in enumerate(zip(result.views, udp_maps)):
+        panels.append(_panel(view, udp, framings[k] if framings else view_framing(result, view)))
     return np.concatenate(panels, axis=1)
 
 
@@ -148,7 +182,9 @@ def _panel(view: ViewFit, udp: np.ndarray, framing: str) -> np.ndarray:
     picture = cv2.resize(picture, (PANEL_HEIGHT, PANEL_HEIGHT), interpolation=cv2.INTER_AREA if scale < 1 else 1)
     label = np.full((44, PANEL_HEIGHT, 3), 255, np.uint8)
     start = "landmarks" if view.start == "landmarks" else "no landmarks"
-    for row, text in enumerate((f"{drawing.name[:26]}", f"IoU {view.iou:.3f}  {framing}  {start}")):
+    face = {"face": "face", "back": "back of head"}.get(view.face.kind, "no face") if view.face else ""
+    lines = (f"{drawing.name[:20]}  yaw {view.params.yaw:.0f}  {face}", f"IoU {view.iou:.3f}  {framing}  {start}")
+    for row, text in enumerate(lines):
         cv2.putText(label, text, (6, 17 + 20 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (20, 20, 20), 1, cv2.LINE_AA)
     return np.concatenate([picture, label], axis=0)
 

@@ -48,6 +48,9 @@ class NewCharacterDialog(QDialog):
         self.drawings_edit.setPlaceholderText("a folder of PNG/WebP drawings of one character (transparent background)")
         self.out_edit = QLineEdit(str(out) if out else "")
         self.out_edit.setPlaceholderText(f"e.g. {characters_home() / 'NAME'}")
+        self.plan = QLabel("")  # what the fit will take as views and as expressions
+        self.plan.setWordWrap(True)
+        self.plan.setStyleSheet(INFO_STYLE)
         self.out_hint = QLabel("")
         self.out_hint.setWordWrap(True)
         self.out_hint.setStyleSheet(INFO_STYLE)
@@ -71,10 +74,11 @@ class NewCharacterDialog(QDialog):
         grid.addWidget(QLabel("Drawings"), 0, 0)
         grid.addWidget(self.drawings_edit, 0, 1)
         grid.addWidget(drawings_button, 0, 2)
-        grid.addWidget(QLabel("Character folder"), 1, 0)
-        grid.addWidget(self.out_edit, 1, 1)
-        grid.addWidget(out_button, 1, 2)
-        grid.addWidget(self.out_hint, 2, 1, 1, 2)
+        grid.addWidget(self.plan, 1, 1, 1, 2)
+        grid.addWidget(QLabel("Character folder"), 2, 0)
+        grid.addWidget(self.out_edit, 2, 1)
+        grid.addWidget(out_button, 2, 2)
+        grid.addWidget(self.out_hint, 3, 1, 1, 2)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.start_button)
@@ -119,7 +123,29 @@ class NewCharacterDialog(QDialog):
         drawings = self.drawings
         if drawings is not None and not self._out_chosen:
             self.out_edit.setText(str(characters_home() / drawings.name))
+        self._update_plan()
         self._update_hint()
+
+    def _update_plan(self) -> None:
+        """Say which files are views and which are a view's expressions (``fit.variants``)."""
+        drawings = self.drawings
+        if drawings is None or not drawings.is_dir():
+            self.plan.setText("")
+            return
+        from avatar_app.core.errors import AvatarAppError
+        from avatar_app.fit.drawing import load_drawings
+        from avatar_app.fit.run import FIT_SIZE
+        from avatar_app.fit.variants import split_variants
+
+        try:
+            views, variants, decisions = split_variants(load_drawings(drawings, FIT_SIZE))
+        except AvatarAppError as exc:
+            self.plan.setText(describe_error(exc))
+            return
+        head = f"{len(views)} view{'s' if len(views) != 1 else ''}, {len(variants)} expression"
+        head += "s" if len(variants) != 1 else ""
+        lines = [f"{head}: fits {', '.join(v.path.name for v in views)}"] + decisions
+        self.plan.setText("\n".join(lines))
 
     def _update_hint(self) -> None:
         out = self.out

@@ -34,6 +34,7 @@ SCHEMA_VERSION = 1
 CHARACTER_JSON = "character.json"
 FRAMING_NAMES = ("full", "knee", "waist", "bust")  # raster.framing.FRAMINGS (io may not import raster)
 WEIGHT_FILES = ("udpparsernet.pth", "target_pose_encoder.pth", "shader.pth", "rgbadecodernet.pth")
+EXPRESSIONS_DIR = "expressions"  # sheet/expressions/<name>/: the views drawn with another face
 REFIT_FIX = "make the folder again: avatar-app fit --sheet {root}/sheet --out {root}"
 
 

@@ -19,11 +19,11 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from avatar_app.io.character_folder import EXPRESSIONS_DIR
 from avatar_app.rig.expressions import VOWELS, Expression, expression_name
 
 log = logging.getLogger(__name__)
 
-EXPRESSIONS_DIR = "expressions"
 DEFAULT_THRESHOLD = 0.5
 
 _SPECIAL: dict[str, Callable[[Expression], float]] = {

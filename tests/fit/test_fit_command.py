@@ -26,18 +26,21 @@ def eileen_character(tmp_path_factory, eileen):
     return out
 
 
-def test_fit_writes_a_character_folder(eileen_character):
+def test_fit_writes_a_character_folder(eileen_character, eileen):
     folder = open_character_folder(eileen_character)
-    assert sorted(p.name for p in folder.sheet_dir.iterdir()) == [
-        "concerned.png",
-        "happy.png",
-        "very_happy_mouth_open.png",
-    ]
+    # three drawings of one pose: one view (the calm face) and two expression sheets of it
+    assert sorted(p.name for p in folder.sheet_dir.iterdir()) == ["expressions", "happy.png"]
+    expressions = folder.sheet_dir / "expressions"
+    assert sorted(p.name for p in expressions.iterdir()) == ["mouth_open", "sad"]
+    for name, source in (("mouth_open", "very_happy_mouth_open.png"), ("sad", "concerned.png")):
+        assert (expressions / name / "happy.png").read_bytes() == (eileen / source).read_bytes()
     assert (eileen_character / "fit.png").is_file() and folder.avatar.is_file()
     assert folder.framing in ("waist", "knee"), "Eileen is drawn down to the thighs"
     info = json.loads((eileen_character / "character.json").read_text())
-    assert info["made_by"]["tool"] == "avatar-app fit" and len(info["views"]) == 3
+    assert info["made_by"]["tool"] == "avatar-app fit" and len(info["views"]) == 1
     assert all(v["start"] == "landmarks" for v in info["views"])
+    assert info["views"][0]["face"].startswith("a face"), info["views"][0]["face"]
+    assert abs(info["views"][0]["params"]["yaw"]) < 35.0, "Eileen is drawn from the front"
 
 
 def test_each_views_udp_lines_up_with_the_sheet_as_loaded(eileen_character):
@@ -128,3 +131,35 @@ def test_fit_weights_solves_and_saves_the_map_the_raster_then_applies(eileen_cha
     plain = rest_udp_coordinates(character.with_udp_map(None))
     expected = np.clip(plain @ affine.matrix[:, :3].T + affine.matrix[:, 3], 0.0, 1.0)
     assert np.allclose(raster_mesh(character).rest_udp, expected, atol=1e-5)
+
+
+def skin_blob(path):
+    """A person-shaped silhouette painted in one skin colour: no features, no person for mediapipe."""
+    import cv2
+
+    from fit_helpers import write_rgba
+
+    rgba = np.zeros((400, 200, 4), np.uint8)
+    cv2.ellipse(rgba, (100, 50), (34, 40), 0, 0, 360, (240, 200, 170, 255), -1)  # head
+    cv2.rectangle(rgba, (60, 90), (140, 250), (240, 200, 170, 255), -1)  # body
+    cv2.rectangle(rgba, (65, 250), (95, 390), (240, 200, 170, 255), -1)  # legs
+    cv2.rectangle(rgba, (105, 250), (135, 390), (240, 200, 170, 255), -1)
+    return write_rgba(path, rgba)
+
+
+def test_a_view_nothing_tells_the_side_of_is_asked_for_not_guessed(tmp_path, capsys):
+    skin_blob(tmp_path / "drawings" / "blob.png")
+    base = ["fit", "--sheet", str(tmp_path / "drawings"), "--size", str(SIZE), "--rounds", "0"]
+    assert main([*base, "--out", str(tmp_path / "asked")]) == 2
+    err = capsys.readouterr().err
+    assert "blob.png" in err and "cannot tell the front from the back" in err and "--facing blob=front" in err
+    assert not (tmp_path / "asked").exists()
+    assert main([*base, "--out", str(tmp_path / "told"), "--facing", "blob=back"]) == 0
+    info = json.loads((tmp_path / "told" / "character.json").read_text())
+    assert abs(abs(info["views"][0]["params"]["yaw"]) - 180.0) <= 50.0, "the side the user gave"
+
+
+def test_a_facing_for_a_file_that_is_not_a_view_is_refused(tmp_path, capsys):
+    skin_blob(tmp_path / "drawings" / "blob.png")
+    code = main(["fit", "--sheet", str(tmp_path / "drawings"), "--out", str(tmp_path / "c"), "--facing", "bob=left"])
+    assert code == 2 and "--facing" in capsys.readouterr().err

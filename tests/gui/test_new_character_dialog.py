@@ -71,6 +71,15 @@ def test_without_a_drawings_folder_the_dialog_says_so_and_starts_nothing(make_wi
     assert dialog.task_log.task is None
 
 
+def test_the_dialog_says_which_files_are_views_and_which_expressions(make_window, tmp_path):
+    window = make_window()
+    dialog = open_dialog(window, EILEEN, tmp_path / "made")
+    text = dialog.plan.text()
+    assert text.startswith("1 view, 2 expressions: fits happy.png"), text
+    assert "very_happy_mouth_open.png: happy.png's expression 'mouth_open'" in text
+    assert "concerned.png: happy.png's expression 'sad'" in text
+
+
 def test_cancel_stops_a_real_fit_and_writes_nothing(qtbot, make_window, good_sheet, tmp_path):
     window = make_window()
     out = tmp_path / "characters" / "cancelled"
@@ -102,7 +111,8 @@ def test_the_real_fit_of_eileen_through_the_dialog_makes_a_character_the_window_
     with qtbot.waitSignal(dialog.characterMade, timeout=180_000):
         dialog.start()
     info = json.loads((out / "character.json").read_text())
-    assert [v["file"] for v in info["views"]] == [f"sheet/{p.name}" for p in sorted(EILEEN.glob("*.png"))]
+    assert [v["file"] for v in info["views"]] == ["sheet/happy.png"], "one view; the others are its expressions"
+    assert sorted(info["expressions"]) == ["mouth_open", "sad"]
     assert all(v["iou"] > 0.6 for v in info["views"]), [v["iou"] for v in info["views"]]
     assert info["framing"]["name"] != "full", "the drawings stop above the feet"
     assert (out / "avatar.glb").is_file() and (out / "fit.png").is_file()

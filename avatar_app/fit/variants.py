@@ -1,0 +1,111 @@
+"""Expression variants: files that are one view drawn again with another face.
+
+Artists hand over a character as ``front.png`` plus ``front_happy.png``, ``front_blink.png``
+...: the same body, the same outline, another face. Fitted as views they would be taken as
+more turns of the body (and cost a minute each); they are the view's expression sheets
+(``pipeline.expression_sheets``: ``sheet/expressions/<name>/``).
+
+Two drawings are the same view when their pictures have the same size and their outlines
+(alpha, as the fit prepares them) overlap with IoU at least ``SAME_VIEW_IOU``. In each such
+group the base view is the one whose name says least about a face (``front``, ``neutral``),
+then a calm one (``happy`` before ``concerned``), then the first by name; the others are its
+expressions, named from what their file name adds (``front_happy`` -> ``happy``,
+``front_blink`` -> ``eyes_closed``, ``very_happy_mouth_open`` -> ``mouth_open``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from avatar_app.fit.drawing import NAME_YAWS, Drawing
+from avatar_app.rig.expressions import expression_name
+
+#: outlines this alike (IoU of the prepared alpha) are one view drawn again
+SAME_VIEW_IOU = 0.9
+
+# words in a file name -> the expression sheet they are (checked in this order: a mouth that is
+# open matters more to the renderer than the mood around it)
+_WORDS = (
+    (("mouth_open", "open_mouth", "talk", "speak", "shout"), "mouth_open"),
+    (("blink", "closed", "eyes_shut", "shut", "sleep", "wink"), "eyes_closed"),
+    (("surprise", "shock", "astonish"), "surprised"),
+    (("angry", "anger", "mad", "annoyed", "rage"), "angry"),
+    (("sad", "cry", "tear", "worried", "worry", "concern", "upset"), "sad"),
+    (("happy", "smile", "joy", "laugh", "grin", "giggle"), "happy"),
+    (("relaxed", "calm", "content", "fun"), "relaxed"),
+)
+_NEUTRAL = ("neutral", "normal", "default", "base", "idle", "plain")
+_VIEW_WORDS = tuple(word for word, _ in NAME_YAWS)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """``drawing`` is view ``view`` (an index into the views) with the face ``name``."""
+
+    name: str
+    view: int
+    drawing: Drawing
+
+
+def expression_of(stem: str) -> str | None:
+    """The expression sheet a file's name asks for, or None (a neutral or unreadable name)."""
+    words = re.sub(r"[^a-z0-9]+", "_", stem.lower())
+    for keys, name in _WORDS:
+        if any(key in words for key in keys):
+            return name
+    rest = "_".join(w for w in words.split("_") if w and w not in _VIEW_WORDS)
+    return rest if rest and expression_name(rest) is not None else None
+
+
+def _rank(drawing: Drawing) -> tuple[int, str]:
+    """Lower is a better base view: a neutral name, then a calm face, then any."""
+    words = re.sub(r"[^a-z0-9]+", "_", drawing.name.lower())
+    bare = all(w in _VIEW_WORDS for w in words.split("_") if w)
+    if bare or any(w in words for w in _NEUTRAL):
+        return 0, drawing.name
+    return (1 if expression_of(drawing.name) in ("happy", "relaxed") else 2), drawing.name
+
+
+def _outline_iou(a: Drawing, b: Drawing) -> float:
+    if a.original.shape != b.original.shape:
+        return 0.0
+    ma, mb = a.mask, b.mask
+    union = np.logical_or(ma, mb).sum()
+    return float(np.logical_and(ma, mb).sum() / union) if union else 0.0
+
+
+def split_variants(drawings: list[Drawing]) -> tuple[list[Drawing], list[Variant], list[str]]:
+    """(views, variants, notes): each group of the same view drawn again becomes one view and
+    its variants; ``notes`` says what was decided about each file, for the user."""
+    groups: list[list[Drawing]] = []
+    for drawing in drawings:
+        for group in groups:
+            if _outline_iou(group[0], drawing) >= SAME_VIEW_IOU:
+                group.append(drawing)
+                break
+        else:
+            groups.append([drawing])
+    views, variants, notes = [], [], []
+    for group in groups:
+        base = min(group, key=_rank)
+        views.append(base)
+    order = sorted(range(len(views)), key=lambda k: drawings.index(views[k]))
+    views = [views[k] for k in order]
+    groups = [groups[k] for k in order]
+    for index, (base, group) in enumerate(zip(views, groups)):
+        taken: set[str] = set()
+        for drawing in sorted(group, key=lambda d: d.name):
+            if drawing is base:
+                continue
+            name = expression_of(drawing.name)
+            if name is None or name in taken:
+                why = "no expression in its name" if name is None else f"a second {name!r}"
+                notes.append(f"{drawing.path.name}: the same view as {base.path.name} with {why}; not used")
+                continue
+            taken.add(name)
+            variants.append(Variant(name, index, drawing))
+            notes.append(f"{drawing.path.name}: {base.path.name}'s expression {name!r}")
+    return views, variants, notes
