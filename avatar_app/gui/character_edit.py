@@ -169,9 +169,21 @@ def refit(edit: CharacterEdit, *, cancel: threading.Event | None = None, note: N
     for old, new in zip(edit.views, result.views):
         new.start = old.start  # "given" by us; how the view was first found is what the user wants to read
     views = tuple(replace(old, params=new.params, iou=float(new.iou)) for old, new in zip(edit.views, result.views))
-    overlay = fit_picture(result, render_sheet_udp(result, drawings[0].size))
+    overlay = fit_picture(result, render_sheet_udp(result, drawings[0].size), [v.framing for v in edit.views])
     note(f"re-fit: mean IoU {result.mean_iou:.3f} (not saved yet)")
     return replace(edit, style=result.style, views=views, overlay=overlay)
+
+
+def preview(edit: CharacterEdit) -> tuple[np.ndarray, tuple[float, ...]]:
+    """(overlay RGB, each view's IoU) of exactly the edited shape, views and framings, without
+    searching: what the editor redraws as a control moves (a fraction of a second)."""
+    from avatar_app.fit.outputs import fit_picture, render_sheet_udp
+
+    result = fit_result(edit)
+    overlay = fit_picture(
+        result, render_sheet_udp(result, result.views[0].drawing.size), [v.framing for v in edit.views]
+    )
+    return overlay, tuple(float(v.iou) for v in result.views)
 
 
 def fit_result(edit: CharacterEdit, note: Note = lambda text: None):
@@ -197,16 +209,21 @@ def save(edit: CharacterEdit, note: Note = lambda text: None) -> CharacterEdit:
         v.drawing.path for v in result.views
     ]
     root = write_character_folder(
-        result, old.root, sheet_size=int(old.info.get("sheet_udp_size", 256)), sources=sources, note=note
+        result,
+        old.root,
+        sheet_size=int(old.info.get("sheet_udp_size", 256)),
+        sources=sources,
+        framings=[v.framing for v in edit.views],
+        note=note,
     )
     info = {k: v for k, v in open_character_folder(root).info.items() if k != "schema"}
     info["name"] = old.info.get("name", info.get("name", ""))
-    for view, chosen in zip(info["views"], edit.views):
-        view["framing"] = chosen.framing
     framing = dict(info.get("framing", {}))
     if framing.get("name") != edit.framing:
         framing = {"name": edit.framing, "cut": None}  # chosen by hand: the name, not the measured cut
     info["framing"] = framing
+    if "expressions" in old.info:  # the expression sheets stay in sheet/expressions/ (fit.outputs)
+        info["expressions"] = old.info["expressions"]
     save_character_info(root, info)
     note(f"saved {root}")
     return CharacterEdit.open(open_character_folder(root))

@@ -3,14 +3,18 @@
 The dialog holds a `character_edit.CharacterEdit` and shows it: the overlay (``fit.png``, or
 the last re-fit's picture), a control per shape parameter the fitter varies (spin boxes for
 ``SHAPE_CONTINUOUS``, lists for ``SHAPE_CHOICES``), each view's IoU and framing, and the live
-framing. Re-fit and Save run on a background task with the edit as it was when pressed (the
+framing. Every change redraws the overlay and the views' IoU a moment later (``character_edit.preview``
+on a background task: the proxy as edited, each view as fitted, nothing searched). Re-fit and Save
+run on a background task with the edit as it was when pressed (the
 controls are locked meanwhile); Save rewrites the folder and `characterSaved` tells the window,
 which reopens the character and restarts the live avatar with its new body.
 """
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QSize, pyqtSignal
+from dataclasses import replace
+
+from PyQt6.QtCore import QSize, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,6 +28,7 @@ from PyQt6.QtWidgets import (
 )
 
 from avatar_app.core.errors import AvatarAppError
+from avatar_app.core.tasks import BackgroundTask
 from avatar_app.gui import character_edit
 from avatar_app.gui.character_edit import CharacterEdit
 from avatar_app.gui.preview_view import ImageLabel
@@ -35,6 +40,7 @@ from avatar_app.pipeline.defaults import FRAMINGS
 FRAMING_LABELS = {"full": "Full body", "knee": "Knee up", "waist": "Waist up", "bust": "Bust"}
 SPIN_STEPS = 40  # a shape factor's range in this many arrow presses
 SHAPE_COLUMNS = 2
+PREVIEW_POLL_MS = 40  # how often a running preview is checked for its picture
 
 
 def label_for(name: str) -> str:
@@ -63,6 +69,12 @@ class FitEditorDialog(QDialog):
         self._job = ""  # "refit" | "save" while one runs
         self.changed = False  # edits not saved yet
         self.picture = ImageLabel("no fit.png in the folder", QSize(600, 220))
+        self.preview_task: BackgroundTask | None = None  # the redraw running now
+        self._preview_of: CharacterEdit | None = None  # the edit that redraw is of
+        self._preview_wanted = False  # an edit came after it: draw again when it ends
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setInterval(PREVIEW_POLL_MS)
+        self._preview_timer.timeout.connect(self._poll_preview)
 
         continuous, choices = character_edit.shape_tables()
         self.shape_controls: dict[str, QDoubleSpinBox | QComboBox] = {}
@@ -175,9 +187,7 @@ class FitEditorDialog(QDialog):
         if self._job:
             text = "Re-fitting …" if self._job == "refit" else "Saving …"
         elif self.changed:
-            text = "Changed, not saved yet." + (
-                " The picture is the re-fit's." if self.edit.overlay is not None else ""
-            )
+            text = "Changed, not saved yet." + (" The picture shows the edit." if self.edit.overlay is not None else "")
         else:
             text = f"Saved in {self.edit.folder.root}."
         self.note.setText(text)
@@ -193,6 +203,35 @@ class FitEditorDialog(QDialog):
             return
         self.changed = True
         self._update_note()
+        self._preview_wanted = True
+        self._poll_preview()
+
+    # ---- the live overlay ----
+
+    def _poll_preview(self) -> None:
+        """Take a finished redraw (if it is of the edit still shown) and start the next one wanted."""
+        task = self.preview_task
+        if task is not None and not task.done:
+            self._preview_timer.start()
+            return
+        if task is not None:
+            self.preview_task = None
+            if task.error is not None:
+                self.task_log.show_status(f"The overlay could not be redrawn: {describe_error(task.error)}", error=True)
+            elif self._preview_of is self.edit and not self._job:
+                overlay, ious = task.result
+                views = tuple(replace(v, iou=iou) for v, iou in zip(self.edit.views, ious))
+                self.edit = replace(self.edit, views=views, overlay=overlay)
+                self._show_edit()
+            else:
+                self._preview_wanted = True  # the edit moved on while this one was drawn
+        if self._preview_wanted and not self._job:
+            self._preview_wanted = False
+            self._preview_of = edit = self.edit
+            self.preview_task = BackgroundTask("fit-preview").start(lambda: character_edit.preview(edit))
+            self._preview_timer.start()
+        else:
+            self._preview_timer.stop()
 
     def _shape_changed(self, name: str, value) -> None:
         self._changed_to(lambda: self.edit.with_shape(name, value))
@@ -262,3 +301,5 @@ class FitEditorDialog(QDialog):
 
     def join(self, timeout: float = 10.0) -> None:
         self.task_log.join(timeout)
+        if self.preview_task is not None:
+            self.preview_task.join(timeout)

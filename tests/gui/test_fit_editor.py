@@ -147,3 +147,21 @@ def test_saving_the_open_character_restarts_the_live_avatar_with_its_new_body(qt
     qtbot.waitUntil(lambda: len(bodies) == 2, timeout=10_000)
     assert bodies[1] == folder / "avatar.glb" and window.session.wanted_config == config
     qtbot.waitUntil(lambda: window.session.snapshot().phase == "running", timeout=10_000)
+
+
+def test_the_overlay_and_ious_follow_the_controls_before_any_save(qtbot, make_window, character_folder):
+    editor = open_editor(qtbot, make_window(), character_folder)
+    before = editor.edit.picture().copy()
+    stored = (character_folder / "character.json").read_text()
+    name, (low, high) = next(iter(shape_tables()[0].items()))
+    editor.shape_controls[name].setValue(high)
+    qtbot.waitUntil(lambda: editor.edit.overlay is not None and editor.preview_task is None, timeout=30_000)
+    first = editor.edit.overlay.copy()
+    assert first.shape != before.shape or np.abs(first.astype(int) - before.astype(int)).max() > 0
+    assert [label.text() for label in editor.view_ious] == [f"{v.iou:.3f}" for v in editor.edit.views]
+    editor.shape_controls[name].setValue(low)
+    qtbot.waitUntil(lambda: editor.edit.overlay is not first and editor.preview_task is None, timeout=30_000)
+    changed = np.abs(editor.edit.overlay.astype(int) - first.astype(int)).max(axis=-1) > 40
+    assert changed.mean() > 0.002, "the proxy drawn over the drawings changed with its shape"
+    assert "not saved" in editor.note.text()
+    assert (character_folder / "character.json").read_text() == stored, "nothing is written before Save"
