@@ -5,8 +5,8 @@ A :class:`Drawing` holds one view at the fit's working size, in exactly the fram
 a square, resized), so what the fitter aligns there lines up pixel for pixel with the sheet
 CoNR encodes. It also keeps what the original picture says and the square loses:
 
-* ``cut_bottom``: the character touches the picture's bottom edge, i.e. the drawing
-  stops mid-body (knee-up, waist-up, bust) rather than showing the feet;
+* ``cut_bottom``: the drawing stops mid-body (knee-up, waist-up, bust) rather than showing
+  the feet: the character touches the picture's bottom edge or ends in a straight edge;
 * ``to_square``: original pixel -> square pixel (scale, offset), for landmarks found on
   the original.
 
@@ -32,6 +32,9 @@ from avatar_app.io.sheet import prepare_view, read_view, view_paths
 SECOND_CHARACTER_SHARE = 0.25
 #: A view's character must be at least this many pixels tall in the original picture.
 MIN_HEIGHT_PX = 64
+#: a bottom row at least this share of the widest row is a straight cut, not feet (feet: under 0.1;
+#: the drawings in ../shared/drawn cut at the thigh: 0.5 and more)
+CUT_EDGE_WIDTH = 0.3
 #: The hair colour is sampled in this top share of the character's height ...
 HAIR_BAND = 0.04
 #: ... and a pixel within this CIE Lab distance of it (8-bit Lab units) is hair.
@@ -120,6 +123,22 @@ class Drawing:
         return None
 
 
+def is_cut_at_bottom(alpha: np.ndarray) -> bool:
+    """The drawing stops mid-body: the character touches the picture's bottom edge, or ends in a
+    straight horizontal edge (a sprite cut at the thighs and exported with a margin below). Feet
+    end in a few narrow rows; a cut ends in rows as wide as the legs or the hips."""
+    solid = alpha >= 128
+    widths = solid.sum(axis=1)
+    rows = np.nonzero(widths)[0]
+    if len(rows) == 0:
+        return False
+    last = rows[-1]
+    if last >= alpha.shape[0] - 2:
+        return True
+    straight = widths[last] >= CUT_EDGE_WIDTH * widths.max() and widths[last] >= 0.8 * widths[max(last - 2, 0)]
+    return bool(straight)
+
+
 def square_transform(alpha: np.ndarray, size: int) -> tuple[float, float, float]:
     """(scale, dx, dy) taking original pixel coordinates into the prepared square's."""
     left, top, width, height = cv2.boundingRect((alpha > 0).astype(np.uint8))
@@ -148,7 +167,6 @@ def load_drawings(folder, size: int) -> list[Drawing]:
         _check_one_character(rgba[..., 3], path)
         square = prepare_view(rgba, size, source=path)
         alpha = rgba[..., 3]
-        rows = np.nonzero(alpha.max(axis=1) > 0)[0]
         drawings.append(
             Drawing(
                 name=path.stem,
@@ -156,7 +174,7 @@ def load_drawings(folder, size: int) -> list[Drawing]:
                 size=size,
                 square=square,
                 original=rgba,
-                cut_bottom=bool(rows[-1] >= alpha.shape[0] - 2),
+                cut_bottom=is_cut_at_bottom(alpha),
                 to_square=square_transform(alpha, size),
             )
         )

@@ -74,3 +74,19 @@ def test_views_of_very_different_sizes_each_fill_their_square(eileen, tmp_path):
     a, b = load_drawings(tmp_path, 128)
     inter = (a.mask & b.mask).sum()
     assert inter / (a.mask | b.mask).sum() > 0.9, "a quarter-size copy lands on the same square"
+
+
+def test_a_drawing_cut_straight_above_a_margin_is_cut_and_feet_above_one_are_not(eileen, tmp_path):
+    knee_up = read_rgba(eileen / "happy.png")  # touches the bottom edge: cut
+    margin = np.zeros((12, knee_up.shape[1], 4), np.uint8)
+    write_rgba(tmp_path / "cut" / "front.png", np.concatenate([knee_up, margin]))  # exported with a margin
+    feet = np.zeros((300, 160, 4), np.uint8)
+    cv2.rectangle(feet, (40, 10), (120, 200), (90, 90, 200, 255), -1)
+    cv2.ellipse(feet, (60, 260), (12, 30), 0, 0, 360, (40, 40, 40, 255), -1)  # legs that end in feet
+    cv2.ellipse(feet, (100, 260), (12, 30), 0, 0, 360, (40, 40, 40, 255), -1)
+    cv2.rectangle(feet, (48, 200), (72, 260), (40, 40, 40, 255), -1)
+    cv2.rectangle(feet, (88, 200), (112, 260), (40, 40, 40, 255), -1)
+    write_rgba(tmp_path / "full" / "front.png", feet)
+    (cut,) = load_drawings(tmp_path / "cut", 128)
+    (full,) = load_drawings(tmp_path / "full", 128)
+    assert cut.cut_bottom and not full.cut_bottom
