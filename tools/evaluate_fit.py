@@ -5,14 +5,17 @@
 
 Each case is one validation-split character (``AvatarStyle.random`` of a seed the training
 split never uses, so drawn from the whole shape vocabulary) in a random standing pose and
-a random framing (full, knee, waist, bust), turned up to 25 degrees off the front, drawn
+a random framing (full, knee, waist, bust), seen from a random side (``SIDES``: the front up
+to 25 degrees off, a 3/4 turn either way, or the back), drawn
 with the rig's antialiased colour pass at 512x512 as its "drawing" (straight alpha, cut off
 at the picture's bottom edge for the cut framings, as real art is). The fitter sees only
 that PNG, exactly as ``fit`` does: landmarks, start, shape search, refinement.
 
 Prints one line per case, then the distribution of the fitted silhouette IoU (mean,
-percentiles, a histogram), how often the framing was found, and how often mediapipe
-found the person; everything goes to the JSON file. Exit status 0.
+percentiles, a histogram), how often the facing was right (the fitted yaw within
+``FACING_TOLERANCE`` of the true one) and how often the fit asked for it instead (no face,
+no person, a file name without a side: ``fit --facing``), how often the framing was found,
+and how often mediapipe found the person; everything goes to the JSON file. Exit status 0.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 
 from avatar_app.core.frames import RgbaFrame
 from avatar_app.fit.drawing import load_drawings
+from avatar_app.fit.facing import FacingUnknown
 from avatar_app.fit.outputs import view_framing
 from avatar_app.fit.proxy import ProxyModel, ViewParams
 from avatar_app.fit.run import FIT_SIZE, find_landmarks
@@ -41,6 +45,9 @@ from avatar_app.raster.framing import FRAMINGS, cut_height, drawing_camera
 from avatar_app.raster.rasterizer import Rasterizer
 from avatar_app.rig.avatar_style import AvatarStyle
 
+# (share of cases, yaw range in degrees): square on, a 3/4 turn to either side, the back
+SIDES = ((0.5, (-25.0, 25.0)), (0.1, (35.0, 65.0)), (0.1, (-65.0, -35.0)), (0.3, (155.0, 205.0)))
+FACING_TOLERANCE = 35.0
 SEED_OFFSET = 2_000_000  # beyond the training split (0..N) and the dataset's val styles (1_000_000..)
 DRAW_SIZE = 512
 
@@ -49,8 +56,9 @@ def make_case(k: int, seed: int) -> dict:
     rng = np.random.default_rng([seed, k])
     style = AvatarStyle.random(np.random.default_rng(SEED_OFFSET + seed * 10_000 + k))
     framing = FRAMINGS[int(rng.integers(len(FRAMINGS)))]
+    side = int(rng.choice(len(SIDES), p=[share for share, _ in SIDES]))
     params = ViewParams(
-        yaw=float(rng.uniform(-25.0, 25.0)),
+        yaw=float(rng.uniform(*SIDES[side][1])),
         left_arm=float(rng.uniform(45.0, 85.0)),
         right_arm=float(rng.uniform(45.0, 85.0)),
         left_elbow=float(rng.uniform(-10.0, 30.0)),
@@ -79,14 +87,33 @@ def run_case(case: dict, rasterizer: Rasterizer, folder: Path, rounds: int) -> d
     t0 = time.perf_counter()
     drawings = load_drawings(path, FIT_SIZE)
     landmarks = find_landmarks(drawings)
-    result = fit_views(drawings, landmarks, rounds=rounds)
+    true_yaw = case["params"].yaw
+    try:
+        result = fit_views(drawings, landmarks, rounds=rounds)
+    except FacingUnknown:
+        return {
+            "index": case["index"],
+            "framing": case["framing"],
+            "yaw": round(true_yaw, 1),
+            "asked": True,
+            "facing_ok": False,
+            "landmarks": landmarks[0] is not None,
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
     view = result.views[0]
     found = view_framing(result, view)
+    error = abs((view.params.yaw - true_yaw + 180.0) % 360.0 - 180.0)
     return {
         "index": case["index"],
         "framing": case["framing"],
         "found_framing": found,
         "framing_ok": found == case["framing"],
+        "yaw": round(true_yaw, 1),
+        "found_yaw": round(view.params.yaw, 1),
+        "yaw_error": round(error, 1),
+        "asked": False,
+        "facing_ok": error <= FACING_TOLERANCE,
+        "face": view.face.kind if view.face is not None else None,
         "iou": round(view.iou, 4),
         "landmarks": view.landmarks is not None,
         "seconds": round(time.perf_counter() - t0, 1),
@@ -96,10 +123,30 @@ def run_case(case: dict, rasterizer: Rasterizer, folder: Path, rounds: int) -> d
 
 
 def summarize(rows: list[dict]) -> dict:
+    facing = {
+        "facing_right": float(np.mean([r["facing_ok"] for r in rows])),
+        "asked": float(np.mean([r["asked"] for r in rows])),
+        "per_side": {
+            side: {
+                "cases": len(picked),
+                "right": sum(r["facing_ok"] for r in picked),
+                "asked": sum(r["asked"] for r in picked),
+            }
+            for side, picked in (
+                ("front", [r for r in rows if abs(r["yaw"]) <= 25.0]),
+                ("3/4", [r for r in rows if 25.0 < abs(r["yaw"]) < 90.0]),
+                ("back", [r for r in rows if abs(r["yaw"]) >= 90.0]),
+            )
+        },
+    }
+    rows = [r for r in rows if not r["asked"]]  # the fit stopped to ask: no IoU, no framing
+    if not rows:
+        return {"cases": 0, **facing}
     ious = np.array([r["iou"] for r in rows])
     histogram, edges = np.histogram(ious, bins=[0.0, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0001])
     return {
         "cases": len(rows),
+        **facing,
         "mean_iou": float(ious.mean()),
         "percentiles": {str(p): float(np.percentile(ious, p)) for p in (0, 10, 25, 50, 75, 90, 100)},
         "histogram": {f"{edges[i]:.2f}-{min(edges[i + 1], 1.0):.2f}": int(n) for i, n in enumerate(histogram)},
@@ -117,8 +164,17 @@ def summarize(rows: list[dict]) -> dict:
 
 
 def format_summary(summary: dict) -> str:
+    sides = ", ".join(
+        f"{side} {s['right']}/{s['cases']} (asked {s['asked']})" for side, s in summary["per_side"].items()
+    )
     lines = [
-        f"cases {summary['cases']}: mean IoU {summary['mean_iou']:.3f}, "
+        f"facing right (within {FACING_TOLERANCE:.0f} degrees) {100 * summary['facing_right']:.0f}%, "
+        f"asked {100 * summary['asked']:.0f}%: {sides}",
+    ]
+    if not summary["cases"]:
+        return "\n".join(lines)
+    lines += [
+        f"fitted cases {summary['cases']}: mean IoU {summary['mean_iou']:.3f}, "
         f"framing found {100 * summary['framing_found']:.0f}%, "
         f"mediapipe found the person {100 * summary['landmarks_found']:.0f}%",
         "IoU percentiles: " + ", ".join(f"p{p} {v:.3f}" for p, v in summary["percentiles"].items()),
@@ -141,8 +197,12 @@ def main(argv=None) -> int:
         for k in range(args.count):
             row = run_case(make_case(k, args.seed), rasterizer, Path(tmp), args.rounds)
             rows.append(row)
+            if row["asked"]:
+                print(f"case {k:3d}: yaw {row['yaw']:6.1f}: the fit asked which way it faces", flush=True)
+                continue
             print(
-                f"case {k:3d}: {row['framing']:5s} -> {row['found_framing']:5s} "
+                f"case {k:3d}: yaw {row['yaw']:6.1f} -> {row['found_yaw']:6.1f} ({row['face']}) "
+                f"{row['framing']:5s} -> {row['found_framing']:5s} "
                 f"IoU {row['iou']:.3f} landmarks {'yes' if row['landmarks'] else 'no '} ({row['seconds']} s)",
                 flush=True,
             )

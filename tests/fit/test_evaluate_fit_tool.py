@@ -34,10 +34,11 @@ def replace_framing(case: dict, framing: str) -> dict:
 
 
 def test_the_summary_counts_framings_and_spreads_the_iou(tool):
+    facing = {"yaw": 10.0, "asked": False, "facing_ok": True}
     rows = [
-        {"iou": 0.8, "framing": "knee", "framing_ok": True, "landmarks": True},
-        {"iou": 0.9, "framing": "knee", "framing_ok": False, "landmarks": False},
-        {"iou": 1.0, "framing": "bust", "framing_ok": True, "landmarks": True},
+        {"iou": 0.8, "framing": "knee", "framing_ok": True, "landmarks": True, **facing},
+        {"iou": 0.9, "framing": "knee", "framing_ok": False, "landmarks": False, **facing},
+        {"iou": 1.0, "framing": "bust", "framing_ok": True, "landmarks": True, **facing},
     ]
     summary = tool.summarize(rows)
     assert summary["mean_iou"] == pytest.approx(0.9)
@@ -47,3 +48,28 @@ def test_the_summary_counts_framings_and_spreads_the_iou(tool):
     assert np.isnan(summary["per_framing"]["full"]["mean_iou"])
     assert sum(summary["histogram"].values()) == 3
     assert "framing found 67%" in tool.format_summary(summary)
+
+
+def test_the_summary_counts_facing_per_side_and_leaves_asked_cases_out_of_the_iou(tool):
+    fitted = {"iou": 0.9, "framing": "full", "framing_ok": True, "landmarks": False, "asked": False}
+    rows = [
+        {**fitted, "yaw": 5.0, "facing_ok": True},
+        {**fitted, "yaw": 180.0, "facing_ok": False},
+        {**fitted, "yaw": -50.0, "facing_ok": True},
+        {"framing": "full", "yaw": 190.0, "asked": True, "facing_ok": False, "landmarks": False},
+    ]
+    summary = tool.summarize(rows)
+    assert summary["facing_right"] == pytest.approx(0.5) and summary["asked"] == pytest.approx(0.25)
+    assert summary["per_side"] == {
+        "front": {"cases": 1, "right": 1, "asked": 0},
+        "3/4": {"cases": 1, "right": 1, "asked": 0},
+        "back": {"cases": 2, "right": 0, "asked": 1},
+    }
+    assert summary["cases"] == 3 and summary["mean_iou"] == pytest.approx(0.9)
+    assert "facing right (within 35 degrees) 50%, asked 25%" in tool.format_summary(summary)
+
+
+def test_cases_come_from_every_side(tool):
+    yaws = np.array([tool.make_case(k, 0)["params"].yaw for k in range(60)])
+    assert (np.abs(yaws) <= 25).sum() >= 15 and (yaws >= 155).sum() >= 8
+    assert ((np.abs(yaws) > 30) & (np.abs(yaws) < 70)).sum() >= 4
