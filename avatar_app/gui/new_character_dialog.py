@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PyQt6.QtCore import QStandardPaths, pyqtSignal
 from PyQt6.QtWidgets import (
+    QComboBox,
     QDialog,
     QFileDialog,
     QGridLayout,
@@ -27,6 +28,15 @@ from PyQt6.QtWidgets import (
 from avatar_app.gui.sheet_panel import INFO_STYLE
 from avatar_app.gui.task_log import TaskLog, describe_error
 from avatar_app.io.character_folder import is_character_folder
+
+# (what the list shows, the yaw fit --facing takes); the first is the question itself
+FACING_CHOICES = (
+    ("choose…", None),
+    ("the front", 0.0),
+    ("the back", 180.0),
+    ("to the picture's left", 90.0),
+    ("to the picture's right", -90.0),
+)
 
 
 def characters_home() -> Path:
@@ -51,6 +61,14 @@ class NewCharacterDialog(QDialog):
         self.plan = QLabel("")  # what the fit will take as views and as expressions
         self.plan.setWordWrap(True)
         self.plan.setStyleSheet(INFO_STYLE)
+        # which way a view faces, asked when the fit cannot tell (fit.facing.FacingUnknown)
+        self.facings: dict[str, float] = {}
+        self.facing_label = QLabel("")
+        self.facing_combo = QComboBox()
+        for text, yaw in FACING_CHOICES:
+            self.facing_combo.addItem(text, yaw)
+        self.facing_combo.currentIndexChanged.connect(self._facing_chosen)
+        self._asked_view = ""
         self.out_hint = QLabel("")
         self.out_hint.setWordWrap(True)
         self.out_hint.setStyleSheet(INFO_STYLE)
@@ -79,6 +97,9 @@ class NewCharacterDialog(QDialog):
         grid.addWidget(self.out_edit, 2, 1)
         grid.addWidget(out_button, 2, 2)
         grid.addWidget(self.out_hint, 3, 1, 1, 2)
+        grid.addWidget(self.facing_label, 4, 0, 1, 2)
+        grid.addWidget(self.facing_combo, 4, 2)
+        self._show_facing_question(False)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.start_button)
@@ -123,6 +144,8 @@ class NewCharacterDialog(QDialog):
         drawings = self.drawings
         if drawings is not None and not self._out_chosen:
             self.out_edit.setText(str(characters_home() / drawings.name))
+        self.facings.clear()  # answers were about the other folder's views
+        self._show_facing_question(False)
         self._update_plan()
         self._update_hint()
 
@@ -174,10 +197,12 @@ class NewCharacterDialog(QDialog):
             self.task_log.show_status("Choose where the character folder goes.", error=True)
             return False
 
+        facings = dict(self.facings)
+
         def work(cancel, note):
             from avatar_app.fit import run  # heavy (mediapipe, scipy): only when a fit is asked for
 
-            return run.fit_folder(drawings, out, cancel=cancel, note=note)
+            return run.fit_folder(drawings, out, facing=facings, cancel=cancel, note=note)
 
         self.result_path = None
         self._started = time.monotonic()
@@ -194,9 +219,33 @@ class NewCharacterDialog(QDialog):
             widget.setEnabled(not running)
         self.cancel_button.setText("Cancel" if running else "Close")
 
+    def _show_facing_question(self, shown: bool) -> None:
+        self.facing_label.setVisible(shown)
+        self.facing_combo.setVisible(shown)
+
+    def _facing_chosen(self) -> None:
+        yaw = self.facing_combo.currentData()
+        if self._asked_view and yaw is not None:
+            self.facings[self._asked_view] = float(yaw)
+
     def _finished(self, task) -> None:
+        from avatar_app.fit.facing import FacingUnknown
+
         self._set_running(False)
         out = self.out
+        if isinstance(task.error, FacingUnknown):
+            self._asked_view = Path(task.error.source).stem
+            self.facing_label.setText(f"Which way does {Path(task.error.source).name} face? (no face or person found)")
+            blocked = self.facing_combo.blockSignals(True)
+            self.facing_combo.setCurrentIndex(0)
+            self.facing_combo.blockSignals(blocked)
+            self._show_facing_question(True)
+            self.task_log.show_status(
+                f"The fit cannot tell which way {Path(task.error.source).name} faces: choose it below, "
+                "then Make character again.",
+                error=True,
+            )
+            return
         if task.error is not None:
             if task.cancelled.is_set():
                 self.task_log.show_status(f"Cancelled: nothing was written to {out}.", error=False)

@@ -119,3 +119,29 @@ def test_the_real_fit_of_eileen_through_the_dialog_makes_a_character_the_window_
     assert window.character_panel.choice.folder.root == out
     assert window.config().character == out / "avatar.glb"
     assert window.config().framing == pytest.approx(info["framing"]["cut"])
+
+
+def test_a_view_the_fit_cannot_tell_the_side_of_is_asked_and_the_answer_passed_on(
+    qtbot, make_window, good_sheet, tmp_path, monkeypatch
+):
+    from avatar_app.fit.facing import FacingUnknown
+
+    given = []
+
+    def fit_folder(sheet, out, *, facing=None, **kwargs):
+        given.append(dict(facing or {}))
+        if not facing:
+            raise FacingUnknown(Path(sheet) / "front.png", "a drawn face", "none", "say which way it faces")
+        return fake_fit_folder()(sheet, out, **kwargs)
+
+    monkeypatch.setattr("avatar_app.fit.run.fit_folder", fit_folder)
+    window = make_window()
+    dialog = open_dialog(window, good_sheet, tmp_path / "made")
+    with qtbot.waitSignal(dialog.task_log.finished, timeout=10_000):
+        dialog.start()
+    assert dialog.facing_combo.isVisibleTo(dialog) and "front.png" in dialog.facing_label.text()
+    assert dialog.task_log.status_is_error and "choose it below" in dialog.task_log.status.text()
+    dialog.facing_combo.setCurrentIndex(dialog.facing_combo.findData(180.0))
+    with qtbot.waitSignal(dialog.characterMade, timeout=10_000):
+        dialog.start()
+    assert given == [{}, {"front": 180.0}]
