@@ -38,6 +38,7 @@ def fit_folder(
     facing: dict[str, float] | None = None,
     cancel: threading.Event | None = None,
     note: Callable[[str], None] = lambda text: None,
+    progress: Callable[[float], None] = lambda fraction: None,
 ) -> FitResult:
     check_out_folder(out)  # before a minute of work, not after
     drawings = load_drawings(sheet, FIT_SIZE)
@@ -46,7 +47,9 @@ def fit_folder(
         note(line)
     note(f"fit: {len(views)} view(s), {len(variants)} expression(s) from {sheet}")
     landmarks = find_landmarks(views, note)
-    result = fit_views(views, landmarks, style=style, facing=facing, rounds=rounds, cancel=cancel, note=note)
+    result = fit_views(
+        views, landmarks, style=style, facing=facing, rounds=rounds, cancel=cancel, note=note, progress=progress
+    )
     write_character_folder(
         result, out, sheet_size=size, sources=[d.path for d in drawings], variants=variants, note=note
     )

@@ -1,6 +1,6 @@
 """Fit a proxy to drawings: each view's camera and pose, and the shape they share.
 
-1. **Start per view.** With landmarks (``fit.landmarks``): the camera that puts the proxy's
+1. **Start per view** (``fit.start``). With landmarks (``fit.landmarks``): the camera that puts the proxy's
    shoulders and hips where the drawing has them (linear least squares for scale and
    centre; the alpha's span is tried too, as a turned torso misleads the scale), the arms'
    angles from shoulder -> elbow -> wrist, and a yaw from where the nose sits between the
@@ -42,7 +42,8 @@ from avatar_app.fit.objective import (
 )
 from avatar_app.fit.proxy import ProxyCache, ProxyModel, Silhouettes, ViewParams
 from avatar_app.fit.shape_search import ShapeTrial, estimate_head_scale, refine_shape, search_choices, search_factors
-from avatar_app.raster.framing import cut_height
+from avatar_app.fit.start import _frame_alpha, start_view
+from avatar_app.fit.variants import check_one_character
 from avatar_app.rig.avatar_style import AvatarStyle
 
 __all__ = [
@@ -62,8 +63,6 @@ log = logging.getLogger(__name__)
 
 CUT_FRAMINGS = ("knee", "waist", "bust")
 TRUST_STEPS = 4.0  # Powell searches this many steps either side of where a refinement starts
-LIMB_VISIBILITY = 0.3  # drawn elbows and wrists score low yet are mostly where mediapipe puts them
-TURNAROUND_YAWS = {1: (0.0,), 2: (0.0, 180.0), 3: (0.0, 90.0, 180.0), 4: (0.0, 45.0, 90.0, 180.0)}
 # per-view variables: (name, step of one unit for Powell, low, high)
 VIEW_VARIABLES = (
     ("yaw", 5.0, -200.0, 200.0),
@@ -77,120 +76,6 @@ VIEW_VARIABLES = (
     ("legs", 3.0, -5.0, 30.0),
     ("head_tilt", 3.0, -25.0, 25.0),
 )
-
-
-# ---- 1. start ---------------------------------------------------------------------------
-
-
-def start_view(
-    drawing: Drawing, landmarks: DrawnLandmarks | None, model: ProxyModel, index: int, count: int
-) -> tuple[ViewParams, str]:
-    """A first camera and pose for one view (see module docstring), and how it was found."""
-    if landmarks is not None:
-        params = _start_from_landmarks(drawing, landmarks, model)
-        if params is not None:
-            return params, "landmarks"
-        return _frame_alpha(drawing, model, ViewParams(left_arm=75.0, right_arm=75.0)), "landmarks (too few to place)"
-    yaw = drawing.name_yaw()
-    how = "no person found: rest pose, yaw from the file name"
-    if yaw is None:
-        yaws = TURNAROUND_YAWS.get(count, TURNAROUND_YAWS[4])
-        yaw = yaws[min(index, len(yaws) - 1)] if count <= 4 else 0.0
-        how = f"no person found: rest pose, yaw {yaw:g} from the view's place in the sheet"
-    params = ViewParams(yaw=yaw, left_arm=60.0, right_arm=60.0)
-    return _frame_alpha(drawing, model, params), how
-
-
-def _screen(params: ViewParams, points: np.ndarray) -> np.ndarray:
-    """World points -> (u, v): along the camera's right axis and up."""
-    right, _, _ = params.camera().basis()
-    return np.stack([points @ right, points[:, 1]], axis=1)
-
-
-def _frame_alpha(drawing: Drawing, model: ProxyModel, params: ViewParams, cut: str = "waist") -> ViewParams:
-    """The camera spanning the drawing's alpha rows with the proxy: head top to feet, or, for a
-    drawing cut off at the bottom, to the ``cut`` framing's height (``raster.framing``)."""
-    uv = _screen(params, model.vertices(params).astype(np.float64))
-    top_v = uv[:, 1].max()
-    bottom_v = uv[:, 1].min() if not drawing.cut_bottom else cut_height(model.character, cut)
-    rows = np.nonzero(drawing.mask.any(axis=1))[0]
-    cols = np.nonzero(drawing.mask.any(axis=0))[0]
-    size = drawing.size
-    pixels_per_metre = (rows[-1] + 1 - rows[0]) / max(top_v - bottom_v, 1e-3)
-    half = size / (2.0 * pixels_per_metre)
-    centre_y = top_v - (size / 2.0 - rows[0]) / pixels_per_metre
-    centre_x = -((cols[0] + cols[-1] + 1) / 2.0 - size / 2.0) / pixels_per_metre
-    return replace(params, half_height=half, centre_y=centre_y, centre_x=centre_x)
-
-
-# Landmarks the camera is solved from: the torso only. Elbows and knees move with a pose the
-# start can only guess, and would pull the scale with it.
-_PAIRS = (
-    ("left_shoulder", "leftUpperArm"),
-    ("right_shoulder", "rightUpperArm"),
-    ("left_hip", "leftUpperLeg"),
-    ("right_hip", "rightUpperLeg"),
-)
-
-
-def _arm_angles(lm: DrawnLandmarks, size: int, side: str, sign: float) -> tuple[float, float]:
-    """(upper arm below horizontal, forearm's further turn) in degrees from the drawing."""
-    shoulder, elbow, wrist = (f"{side}_{p}" for p in ("shoulder", "elbow", "wrist"))
-    if not lm.seen(elbow, size, LIMB_VISIBILITY):
-        return 75.0, 0.0
-    d = lm.point(elbow) - lm.point(shoulder)
-    upper = math.degrees(math.atan2(d[1], sign * d[0]))  # image y is down: positive = below
-    if not lm.seen(wrist, size, LIMB_VISIBILITY):
-        return upper, 0.0
-    e = lm.point(wrist) - lm.point(elbow)
-    return upper, math.degrees(math.atan2(e[1], sign * e[0])) - upper
-
-
-def _start_from_landmarks(drawing: Drawing, lm: DrawnLandmarks, model: ProxyModel) -> ViewParams | None:
-    size = drawing.size
-    # the drawing's left shoulder (mediapipe's left = the person's left) lies at image right when facing us
-    ls, rs = lm.point("left_shoulder"), lm.point("right_shoulder")
-    facing = 1.0 if ls[0] > rs[0] else -1.0
-    span = abs(ls[0] - rs[0])
-    nose = lm.point("nose")
-    turn = float(np.clip((nose[0] - 0.5 * (ls[0] + rs[0])) / max(span, 1e-3), -1.0, 1.0))
-    # nose towards the picture's right of the shoulders' middle = turned to the character's right;
-    # the head turns further than the body, so the body's yaw is taken as a share of the head's
-    yaw = 0.0 if facing > 0 else 180.0
-    if facing > 0 and abs(turn) > 0.15:
-        yaw = float(-40.0 * turn)
-    left_arm, left_elbow = _arm_angles(lm, size, "left", facing)
-    right_arm, right_elbow = _arm_angles(lm, size, "right", -facing)
-    params = ViewParams(
-        yaw=yaw,
-        left_arm=float(np.clip(left_arm, -20, 95)),
-        right_arm=float(np.clip(right_arm, -20, 95)),
-        left_elbow=float(np.clip(left_elbow, -140, 80)),
-        right_elbow=float(np.clip(right_elbow, -140, 80)),
-    )
-    joints = model.joints(params)
-    pairs = [(mp, bone) for mp, bone in _PAIRS if lm.seen(mp, size, LIMB_VISIBILITY)]
-    if len(pairs) < 2:
-        return None
-    uv = _screen(params, np.array([joints[b] for _, b in pairs]))
-    px = np.array([lm.point(mp) for mp, _ in pairs])
-    # col = k u + b, row = -k v + c: one scale k and two offsets, linear least squares
-    rows_a = []
-    rhs = []
-    for (u, v), (x, y) in zip(uv, px):
-        rows_a.append([u, 1.0, 0.0])
-        rhs.append(x)
-        rows_a.append([-v, 0.0, 1.0])
-        rhs.append(y)
-    (k, b, c), *_ = np.linalg.lstsq(np.array(rows_a), np.array(rhs), rcond=None)
-    if not k > 0:
-        return None
-    return replace(
-        params,
-        half_height=size / (2.0 * k),
-        centre_x=(size / 2.0 - b) / k,
-        centre_y=(c - size / 2.0) / k,
-    )
 
 
 # ---- 2./3. search -----------------------------------------------------------------------
@@ -280,7 +165,7 @@ def refine_view(objective: Objective, model: ProxyModel, view: ViewFit, max_eval
         view.params, view.score = best, score
 
 
-TURNED_YAWS = (45.0, 90.0)  # tried for a view whose drawn face is turned (the start may say front)
+TURNED_YAWS = (30.0, 60.0, 90.0)  # tried for a view whose drawn face is turned (the start may say front)
 MIRROR_MIN_YAW = 4.0  # degrees off the front or back below which the two turns look alike anyway
 
 
@@ -356,12 +241,14 @@ def fit_views(
     rounds: int = 2,
     cancel: threading.Event | None = None,
     note: Callable[[str], None] = lambda text: None,
+    progress: Callable[[float], None] = lambda fraction: None,
 ) -> FitResult:
     """The whole fit (module docstring). ``style`` starts the shape (default: the default
     character's); ``fixed_views`` start those views from given params instead of guessing
     (the window's edits); ``facing`` gives views' yaws by file stem (``fit --facing``). A view
     the fit cannot tell the side of (no face found, no person, no side in its name) raises
-    ``FacingUnknown`` rather than guessing."""
+    ``FacingUnknown`` rather than guessing. ``progress`` hears the share done (0..1, by stage:
+    placing the views a tenth, turning them round a fifth, the shape rounds the rest)."""
     facing = dict(facing or {})
     names = {d.name for d in drawings}
     for name in facing:
@@ -397,16 +284,23 @@ def fit_views(
         for view in views:
             refine_view(objective, model, view, max_evaluations=120)
         note(f"views placed: mean score {np.mean([v.score for v in views]):.3f}")
+        progress(0.1)
         for view in views:
             view.face = face_of_view(view.drawing, model, view.params, view.landmarks)
             view.facing = facing.get(view.drawing.name)
             note(f"{view.drawing.name}: {view.face.describe()}")
-            if view.start == "given":
-                continue
-            check_facing_known(view)
-            try_mirror(objective, model, view)
+        check_one_character([v.drawing for v in views if v.face.kind == "face" and not v.face.turn_sign])
+        for k, view in enumerate(views):
+            if view.start != "given":
+                check_facing_known(view)
+                try_mirror(objective, model, view)
+            progress(0.1 + 0.2 * (k + 1) / len(views))
         trial = ShapeTrial(objective, cache, style, views)
         fixed: tuple[str, ...] = ()
+
+        def done_in_round(round_: int, share: float) -> None:
+            progress(0.3 + 0.7 * (round_ + share) / max(rounds, 1))
+
         for round_ in range(rounds):
             if round_ == 0:  # the head's size first: a small head leaves room that tails or ears fill
                 measured = estimate_head_scale(views, cache, trial.style)
@@ -415,14 +309,19 @@ def fit_views(
                     fixed = ("head_scale",)
                     note(f"  head scale from the drawings: {trial.style.head_scale:.2f}")
                 search_factors(trial, fixed=fixed)
+                done_in_round(round_, 0.2)
             search_choices(trial)
+            done_in_round(round_, 0.45)
             search_factors(trial, fixed=fixed)
+            done_in_round(round_, 0.6)
             refine_shape(trial)
+            done_in_round(round_, 0.75)
             model = trial.model
             for view in views:
                 view.score = objective.score(model, view)
                 refine_view(objective, model, view)
             note(f"round {round_ + 1}: mean score {np.mean([v.score for v in views]):.3f}")
+            done_in_round(round_, 1.0)
         style = trial.style
         for view in views:
             view.iou = objective.silhouette_iou(model, view)

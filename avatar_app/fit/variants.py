@@ -18,13 +18,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
+from avatar_app.core.errors import SheetError
 from avatar_app.fit.drawing import NAME_YAWS, Drawing
 from avatar_app.rig.expressions import expression_name
 
 #: outlines this alike (IoU of the prepared alpha) are one view drawn again
 SAME_VIEW_IOU = 0.9
+#: two views' palettes further apart than this (mean CIE Lab distance of each colour to the other's
+#: nearest, 8-bit units) are different characters or outfits: godette's turnaround 2-9, school
+#: uniforms of two characters 9.5, other pairs in ../shared/drawn 12 and more
+PALETTE_COLOURS = 6
+DIFFERENT_PALETTE = 5.0
 
 # words in a file name -> the expression sheet they are (checked in this order: a mouth that is
 # open matters more to the renderer than the mood around it)
@@ -109,3 +116,37 @@ def split_variants(drawings: list[Drawing]) -> tuple[list[Drawing], list[Variant
             variants.append(Variant(name, index, drawing))
             notes.append(f"{drawing.path.name}: {base.path.name}'s expression {name!r}")
     return views, variants, notes
+
+
+def palette(drawing: Drawing) -> tuple[np.ndarray, np.ndarray]:
+    """(colours [K, 3] CIE Lab, weights [K]): the drawing's main colours by k-means, seeded."""
+    lab = cv2.cvtColor(drawing.straight_rgb(), cv2.COLOR_RGB2LAB)[drawing.mask].astype(np.float32)
+    k = min(PALETTE_COLOURS, len(lab))
+    cv2.setRNGSeed(0)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    _, labels, centres = cv2.kmeans(lab, k, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
+    return centres, np.bincount(labels.ravel(), minlength=k) / len(labels)
+
+
+def palette_distance(a: Drawing, b: Drawing) -> float:
+    """How far apart two drawings' palettes are (see ``DIFFERENT_PALETTE``)."""
+    (ca, wa), (cb, wb) = palette(a), palette(b)
+    d = np.linalg.norm(ca[:, None] - cb[None], axis=2)
+    return float(0.5 * ((wa * d.min(axis=1)).sum() + (wb * d.min(axis=0)).sum()))
+
+
+def check_one_character(fronts: list[Drawing]) -> None:
+    """Refuse two views that both show the face square on but are not the same drawing, when
+    their colours differ too: two characters (or two outfits) in one folder, which no fit can
+    make one body of."""
+    for i, a in enumerate(fronts):
+        for b in fronts[i + 1 :]:
+            distance = palette_distance(a, b)
+            if distance > DIFFERENT_PALETTE:
+                raise SheetError(
+                    b.path.parent,
+                    "one character in one outfit (its views from different sides, its expression variants)",
+                    f"two front views in different colours: {a.path.name} and {b.path.name} "
+                    f"(palette distance {distance:.1f})",
+                    "put each character (each outfit) in its own folder; a variant of a view must keep its outline",
+                )

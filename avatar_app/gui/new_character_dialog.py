@@ -199,14 +199,14 @@ class NewCharacterDialog(QDialog):
 
         facings = dict(self.facings)
 
-        def work(cancel, note):
+        def work(cancel, note, progress):
             from avatar_app.fit import run  # heavy (mediapipe, scipy): only when a fit is asked for
 
-            return run.fit_folder(drawings, out, facing=facings, cancel=cancel, note=note)
+            return run.fit_folder(drawings, out, facing=facings, cancel=cancel, note=note, progress=progress)
 
         self.result_path = None
         self._started = time.monotonic()
-        self.task_log.start("fit", work)
+        self.task_log.start("fit", work, measured=True)
         self._set_running(True)
         return True
 

@@ -9,7 +9,7 @@ touched off the UI thread.
 from __future__ import annotations
 
 import collections
-import threading
+import time
 from collections.abc import Callable
 
 from PyQt6.QtCore import QTimer, pyqtSignal
@@ -21,6 +21,7 @@ from avatar_app.gui.sheet_panel import INFO_STYLE, StatusText
 
 POLL_MS = 100
 LOG_LINES = 400
+PROGRESS_STEPS = 1000
 
 
 def describe_error(exc: BaseException) -> str:
@@ -41,7 +42,8 @@ class TaskLog(StatusText, QWidget):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
         self.busy = QProgressBar()
-        self.busy.setRange(0, 0)  # no fraction to show: the fitter's steps vary per drawing
+        self.busy.setRange(0, 0)  # busy, no fraction: until a measured task starts
+        self._started = 0.0
         self.busy.setMaximumHeight(10)
         self.busy.setTextVisible(False)
         self.busy.hide()
@@ -63,16 +65,38 @@ class TaskLog(StatusText, QWidget):
         """From `start` until `finished` was emitted (the work may be done a poll earlier)."""
         return self._timer.isActive()
 
-    def start(self, name: str, work: Callable[[threading.Event, Callable[[str], None]], object]) -> BackgroundTask:
+    def start(self, name: str, work: Callable[..., object], *, measured: bool = False) -> BackgroundTask:
+        """Run ``work(cancel, note)`` (``measured``: ``work(cancel, note, progress)``, progress taking
+        the share done 0..1: the bar then fills and says the time left)."""
         if self.running:
             raise RuntimeError(f"{self.task.name} is still running")
         task = BackgroundTask(name)
         self.task = task
         self.show_status(f"{name} …", error=False)
+        self.busy.setRange(0, PROGRESS_STEPS if measured else 0)
+        self.busy.setValue(0)
+        self.busy.setTextVisible(measured)
+        self.busy.setMaximumHeight(16 if measured else 10)
         self.busy.show()
-        task.start(lambda: work(task.cancelled, self._notes.append))
+        self._started = time.monotonic()
+        if measured:
+            task.start(lambda: work(task.cancelled, self._notes.append, task.report))
+        else:
+            task.start(lambda: work(task.cancelled, self._notes.append))
         self._timer.start()
         return task
+
+    def _show_progress(self, task: BackgroundTask) -> None:
+        if self.busy.maximum() == 0:
+            return
+        fraction, _ = task.progress
+        self.busy.setValue(int(PROGRESS_STEPS * min(max(fraction, 0.0), 1.0)))
+        elapsed = time.monotonic() - self._started
+        if fraction >= 0.05:
+            left = elapsed * (1.0 - fraction) / fraction
+            self.busy.setFormat(f"%p%  about {left:.0f} s left")
+        else:
+            self.busy.setFormat("%p%")
 
     def cancel(self) -> None:
         if self.task is not None and not self.task.done:
@@ -93,6 +117,8 @@ class TaskLog(StatusText, QWidget):
         task = self.task
         if last is not None and task is not None and not task.cancelled.is_set():
             self.show_status(last, error=False)
+        if task is not None:
+            self._show_progress(task)
         if task is None or not task.done:
             return
         while self._notes:  # notes written just before the end

@@ -163,3 +163,29 @@ def test_a_facing_for_a_file_that_is_not_a_view_is_refused(tmp_path, capsys):
     skin_blob(tmp_path / "drawings" / "blob.png")
     code = main(["fit", "--sheet", str(tmp_path / "drawings"), "--out", str(tmp_path / "c"), "--facing", "bob=left"])
     assert code == 2 and "--facing" in capsys.readouterr().err
+
+
+def test_two_characters_in_one_folder_are_refused(tmp_path, eileen, capsys):
+    """Two front views in different colours: Eileen, and Eileen recoloured and moved (another
+    character of the same build, drawn in another pose)."""
+    import cv2
+
+    from avatar_app.fit.face import skin_mask
+
+    from fit_helpers import read_rgba, write_rgba
+
+    folder = tmp_path / "drawings"
+    rgba = read_rgba(eileen / "happy.png")
+    write_rgba(folder / "first.png", rgba)
+    other = rgba.copy()
+    rgb = np.ascontiguousarray(other[..., :3])
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = (hsv[..., 0].astype(int) + 60) % 180  # hair and clothes turned by 120 degrees of hue
+    other[..., :3] = np.where(skin_mask(rgb)[..., None], rgb, cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
+    other = cv2.warpAffine(other, np.float32([[0.85, 0, 30], [0, 1, 0]]), other.shape[1::-1])  # not a variant
+    write_rgba(folder / "second.png", other)
+    out = tmp_path / "both"
+    assert main(["fit", "--sheet", str(folder), "--out", str(out), "--size", str(SIZE), "--rounds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "two front views in different colours: first.png and second.png" in err and "own folder" in err
+    assert not out.exists()

@@ -145,3 +145,22 @@ def test_a_view_the_fit_cannot_tell_the_side_of_is_asked_and_the_answer_passed_o
     with qtbot.waitSignal(dialog.characterMade, timeout=10_000):
         dialog.start()
     assert given == [{}, {"front": 180.0}]
+
+
+def test_the_fit_fills_a_bar_with_the_time_left(qtbot, make_window, good_sheet, tmp_path, monkeypatch):
+    release = threading.Event()
+
+    def fit_folder(sheet, out, *, progress, cancel=None, **kwargs):
+        progress(0.5)
+        release.wait(10)
+        return fake_fit_folder()(sheet, out, cancel=cancel, **kwargs)
+
+    monkeypatch.setattr("avatar_app.fit.run.fit_folder", fit_folder)
+    window = make_window()
+    dialog = open_dialog(window, good_sheet, tmp_path / "made")
+    assert dialog.start()
+    bar = dialog.task_log.busy
+    qtbot.waitUntil(lambda: bar.value() == bar.maximum() // 2, timeout=5_000)
+    assert bar.maximum() > 0 and "s left" in bar.format()
+    with qtbot.waitSignal(dialog.characterMade, timeout=10_000):
+        release.set()
