@@ -59,9 +59,6 @@ FEATURE_IN_SKIN = 0.5
 HAIR_BAND = 0.08
 #: ... and pixels within this CIE Lab distance of it (lightness halved: shading) are not skin
 HAIR_DISTANCE = 18.0
-#: a face whose skin is the silhouette's outline (within PROFILE_EDGE_PX) on this share of its rows is a profile
-PROFILE_SHARE = 0.5
-PROFILE_EDGE_PX = 2
 #: the face's centre this far off the head's middle (share of the head's width) is a turn
 TURN_OFFSET = 0.25
 
@@ -72,7 +69,6 @@ class DrawnFace:
     offset: float = 0.0  # the face's centre across the head: -1 picture left .. 1 picture right
     features: int = 0  # blobs found inside the face (eyes, brows, mouth)
     skin_share: float = 0.0  # share of the head box's opaque pixels that are skin
-    profile: int = 0  # +1 / -1: the face is the head's outline on the picture's left / right (a profile)
 
     @property
     def turn_sign(self) -> int:
@@ -155,23 +151,9 @@ def find_face(rgba: np.ndarray, box: tuple[float, float, float, float]) -> Drawn
     half = max(0.5 * (band_cols[-1] - band_cols[0]), 1.0)
     face_cols = np.nonzero(hull.any(axis=0))[0]
     offset = float(np.clip((0.5 * (face_cols[0] + face_cols[-1]) - middle) / half, -1.0, 1.0))
-    profile = _profile_side(face, opaque)
     if features == 0:
         return DrawnFace("unknown", offset, 0, share)
-    return DrawnFace("face", offset, features, share, profile)
-
-
-def _profile_side(face: np.ndarray, opaque: np.ndarray) -> int:
-    """+1 when the face's skin makes the silhouette's left edge along most of the face's rows
-    (a profile looking to the picture's left: nose and chin are the outline), -1 for the right,
-    0 when hair or the cheek's far side frames the face on both sides (front and 3/4 views)."""
-    rows = np.nonzero(face.any(axis=1))[0]
-    edges = []
-    for sign, take in ((1, lambda r: np.nonzero(r)[0][0]), (-1, lambda r: np.nonzero(r)[0][-1])):
-        touching = sum(abs(take(face[y]) - take(opaque[y])) <= PROFILE_EDGE_PX for y in rows)
-        edges.append((touching / max(len(rows), 1), sign))
-    share, sign = max(edges)
-    return sign if share >= PROFILE_SHARE else 0
+    return DrawnFace("face", offset, features, share)
 
 
 def _hair_coloured(rgb: np.ndarray, opaque: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
