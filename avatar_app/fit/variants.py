@@ -41,8 +41,8 @@ _WORDS = (
     (("surprise", "shock", "astonish"), "surprised"),
     (("angry", "anger", "mad", "annoyed", "rage"), "angry"),
     (("sad", "cry", "tear", "worried", "worry", "concern", "upset"), "sad"),
-    (("happy", "smile", "joy", "laugh", "grin", "giggle"), "happy"),
-    (("relaxed", "calm", "content", "fun"), "relaxed"),
+    (("happy", "joy", "laugh", "grin", "giggle"), "happy"),
+    (("relaxed", "smile", "calm", "content", "fun"), "relaxed"),  # VRM's relaxed (0.x Fun): a gentle smile
 )
 _NEUTRAL = ("neutral", "normal", "default", "base", "idle", "plain")
 _VIEW_WORDS = tuple(word for word, _ in NAME_YAWS)

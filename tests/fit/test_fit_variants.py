@@ -25,6 +25,7 @@ from fit_helpers import read_rgba, write_rgba
         ("front_worried", "sad"),
         ("concerned", "sad"),
         ("green_giggle", "happy"),
+        ("green_smile", "relaxed"),
         ("front_joy", "happy"),
         ("front", None),
         ("front_hat", None),
