@@ -42,7 +42,7 @@ from avatar_app.fit.objective import (
 )
 from avatar_app.fit.proxy import ProxyCache, ProxyModel, Silhouettes, ViewParams
 from avatar_app.fit.shape_search import ShapeTrial, estimate_head_scale, refine_shape, search_choices, search_factors
-from avatar_app.fit.start import _frame_alpha, start_view
+from avatar_app.fit.start import frame_alpha, start_view
 from avatar_app.fit.variants import check_one_character
 from avatar_app.rig.avatar_style import AvatarStyle
 
@@ -274,7 +274,7 @@ def fit_views(
             candidates = []
             if how != "given":
                 cuts = CUT_FRAMINGS if drawing.cut_bottom else ("full",)
-                candidates = [_frame_alpha(drawing, model, params, cut) for cut in cuts]
+                candidates = [frame_alpha(drawing, model, params, cut) for cut in cuts]
             for candidate in candidates:
                 score = objective.score(model, view, candidate)
                 if score > view.score:

@@ -31,7 +31,7 @@ def start_view(
         params = _start_from_landmarks(drawing, landmarks, model)
         if params is not None:
             return params, "landmarks"
-        return _frame_alpha(drawing, model, ViewParams(left_arm=75.0, right_arm=75.0)), "landmarks (too few to place)"
+        return frame_alpha(drawing, model, ViewParams(left_arm=75.0, right_arm=75.0)), "landmarks (too few to place)"
     yaw = drawing.name_yaw()
     how = "no person found: rest pose, yaw from the file name"
     if yaw is None:
@@ -39,7 +39,7 @@ def start_view(
         yaw = yaws[min(index, len(yaws) - 1)] if count <= 4 else 0.0
         how = f"no person found: rest pose, yaw {yaw:g} from the view's place in the sheet"
     params = ViewParams(yaw=yaw, left_arm=60.0, right_arm=60.0)
-    return _frame_alpha(drawing, model, params), how
+    return frame_alpha(drawing, model, params), how
 
 
 def _screen(params: ViewParams, points: np.ndarray) -> np.ndarray:
@@ -48,7 +48,7 @@ def _screen(params: ViewParams, points: np.ndarray) -> np.ndarray:
     return np.stack([points @ right, points[:, 1]], axis=1)
 
 
-def _frame_alpha(drawing: Drawing, model: ProxyModel, params: ViewParams, cut: str = "waist") -> ViewParams:
+def frame_alpha(drawing: Drawing, model: ProxyModel, params: ViewParams, cut: str = "waist") -> ViewParams:
     """The camera spanning the drawing's alpha rows with the proxy: head top to feet, or, for a
     drawing cut off at the bottom, to the ``cut`` framing's height (``raster.framing``)."""
     uv = _screen(params, model.vertices(params).astype(np.float64))
