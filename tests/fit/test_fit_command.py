@@ -134,13 +134,15 @@ def test_fit_weights_solves_and_saves_the_map_the_raster_then_applies(eileen_cha
 
 
 def skin_blob(path):
-    """A person-shaped silhouette painted in one skin colour: no features, no person for mediapipe."""
+    """A person-shaped silhouette in skin with a cap of dark hair: a face with nothing drawn in it
+    (no eyes, no mouth), and no person for mediapipe."""
     import cv2
 
     from fit_helpers import write_rgba
 
     rgba = np.zeros((400, 200, 4), np.uint8)
     cv2.ellipse(rgba, (100, 50), (34, 40), 0, 0, 360, (240, 200, 170, 255), -1)  # head
+    cv2.ellipse(rgba, (100, 42), (36, 34), 0, 180, 360, (70, 45, 30, 255), -1)  # hair on top
     cv2.rectangle(rgba, (60, 90), (140, 250), (240, 200, 170, 255), -1)  # body
     cv2.rectangle(rgba, (65, 250), (95, 390), (240, 200, 170, 255), -1)  # legs
     cv2.rectangle(rgba, (105, 250), (135, 390), (240, 200, 170, 255), -1)

@@ -54,8 +54,7 @@ def seen_from_both_sides(load_tool):
 def test_no_back_of_a_head_is_taken_for_a_face(seen_from_both_sides):
     kinds = [f.kind for f in seen_from_both_sides["back"]]
     assert "face" not in kinds, kinds
-    # hair in a skin colour (peach, pink, brown) leaves it unknown: never taken for a face
-    assert kinds.count("back") >= CASES // 3, kinds
+    assert kinds.count("back") >= 0.8 * CASES, kinds
 
 
 def test_the_front_shows_a_face_and_never_the_back_of_a_head(seen_from_both_sides):
