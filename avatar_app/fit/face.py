@@ -58,6 +58,8 @@ FEATURE_AREA = (0.001, 0.15)
 #: a feature's colour is at least this far (CIE Lab, 8-bit units) from the face's skin: dark
 #: line art, or an iris lighter than dark skin
 FEATURE_DISTANCE = 25.0
+#: features lie in this upper share of the face's hull (eyes about half way, a mouth at three quarters)
+FEATURE_HEIGHT = 0.8
 #: a feature's surroundings (those that are not features themselves) are at least this much skin
 FEATURE_IN_SKIN = 0.5
 #: the hair's colour is the median of this top share of the head's rows ...
@@ -184,13 +186,18 @@ def _hair_coloured(rgb: np.ndarray, opaque: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _features(holes: np.ndarray, hull: np.ndarray, skin: np.ndarray) -> int:
-    """How many blobs of ``holes`` are the size of a drawn eye, brow or mouth in ``hull`` and
-    sit in the skin (mostly surrounded by it: a gap between a collar and the neck is not)."""
+    """How many blobs of ``holes`` are the size of a drawn eye, brow or mouth in ``hull``, sit in
+    the skin (mostly surrounded by it: a gap between a collar and the neck is not) and in the
+    upper ``FEATURE_HEIGHT`` of it (a neckline between bare shoulders is surrounded too)."""
     area = float(hull.sum())
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=8)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=8)
     found = 0
     ring_kernel = np.ones((5, 5), np.uint8)
+    rows = np.nonzero(hull.any(axis=1))[0]
+    lowest = rows[0] + FEATURE_HEIGHT * (rows[-1] - rows[0])
     for k in range(1, count):
+        if centroids[k][1] > lowest:  # a neckline between the shoulders, not an eye
+            continue
         share = stats[k, cv2.CC_STAT_AREA] / area
         w, h = stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]
         if not (FEATURE_AREA[0] <= share <= FEATURE_AREA[1] and min(w, h) >= 2):
