@@ -164,8 +164,11 @@ def _face_in(rgb: np.ndarray, opaque: np.ndarray, skin: np.ndarray, hair: np.nda
     holes = hull & ~skin & opaque & ~hair & distinct
     features = _features(holes, hull, skin)
     rows_face = np.nonzero(face.any(axis=1))[0]
-    # the head's middle across the face's rows (the hair's outline there, not the box's)
-    band_cols = np.nonzero(opaque[rows_face[0] : rows_face[-1] + 1].any(axis=0))[0]
+    # the head's middle across the face's rows: the outline of the figure the face is part of
+    # (not the box's, nor a doodle drawn beside the head)
+    _, pieces = cv2.connectedComponents(opaque.astype(np.uint8), connectivity=8)
+    figure = pieces == np.bincount(pieces[face]).argmax()
+    band_cols = np.nonzero(figure[rows_face[0] : rows_face[-1] + 1].any(axis=0))[0]
     middle = 0.5 * (band_cols[0] + band_cols[-1])
     half = max(0.5 * (band_cols[-1] - band_cols[0]), 1.0)
     face_cols = np.nonzero(hull.any(axis=0))[0]
