@@ -40,6 +40,7 @@ FACE_SIZE = 512
 BOX_MARGINS = (0.2, 0.1, 0.05)
 FACE_POINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "mouth_left", "mouth_right")
 LANDMARK_VISIBILITY = 0.3  # drawn faces score low with mediapipe yet its points mostly sit on the head
+LOWER_BOX = 0.6  # a face not told in the head box is looked for again this much lower down
 # the skin box in OpenCV's 8-bit YCrCb
 SKIN_CR = (135, 180)
 SKIN_CB = (75, 132)
@@ -66,6 +67,9 @@ FEATURE_IN_SKIN = 0.5
 HAIR_BAND = 0.08
 #: ... and pixels within this CIE Lab distance of it (lightness halved: shading) are not skin
 HAIR_DISTANCE = 18.0
+#: the skin's and the hair's colours at least this far apart (CIE Lab, lightness halved) are told apart
+#: pixel by pixel, each going to the nearer
+SKIN_HAIR_APART = 6.0
 #: the face's centre this far off the head's middle (share of the head's width) is a turn
 TURN_OFFSET = 0.25
 
@@ -178,14 +182,25 @@ def _face_in(rgb: np.ndarray, opaque: np.ndarray, skin: np.ndarray, hair: np.nda
 
 def _hair_coloured(rgb: np.ndarray, opaque: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(bool mask, uint8 RGB colour): pixels in the colour of the head's top rows (the hair, a
-    hood, a hat), which may fall in the skin box (peach, brown or pink hair) and is never the face."""
+    hood, a hat), which may fall in the skin box (peach, brown or pink hair) and is never the face.
+    A pixel is hair when it is near that colour and nearer to it than to the skin's own colour
+    (the skin box's pixels below the top rows): khaki hair over tan skin are 15 apart."""
     rows = np.nonzero(opaque.any(axis=1))[0]
     top = opaque.copy()
     top[rows[0] + max(2, int(HAIR_BAND * (rows[-1] - rows[0]))) :] = False
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    weights = np.array((0.5, 1.0, 1.0), np.float32)  # lightness halved: shading
     colour = np.median(lab[top], axis=0)
     colour_rgb = np.median(rgb[top], axis=0).astype(np.uint8)
-    return np.linalg.norm((lab - colour) * (0.5, 1.0, 1.0), axis=2) < HAIR_DISTANCE, colour_rgb
+    to_hair = np.linalg.norm((lab - colour) * weights, axis=2)
+    hair = to_hair < HAIR_DISTANCE
+    below = skin_mask(rgb) & opaque & ~top & ~hair
+    skin_like = skin_mask(rgb) & opaque & ~top
+    if skin_like.any():
+        skin_colour = np.median(lab[below], axis=0) if below.sum() >= 16 else np.median(lab[skin_like], axis=0)
+        if np.linalg.norm((skin_colour - colour) * weights) >= SKIN_HAIR_APART:
+            hair &= to_hair < np.linalg.norm((lab - skin_colour) * weights, axis=2)
+    return hair, colour_rgb
 
 
 def _features(holes: np.ndarray, hull: np.ndarray, skin: np.ndarray) -> int:
@@ -258,4 +273,11 @@ def face_of_view(
     around = landmark_box(landmarks, drawing.size, FACE_SIZE) if landmarks is not None else None
     if around is not None:
         box = (min(box[0], around[0]), min(box[1], around[1]), max(box[2], around[2]), max(box[3], around[3]))
-    return find_face(np.concatenate([rgb, square[..., 3:]], axis=2), box)
+    picture = np.concatenate([rgb, square[..., 3:]], axis=2)
+    found = find_face(picture, box)
+    if found.kind == "unknown":  # skin without features: the box may stop above the eyes
+        left, top, right, bottom = box
+        lower = find_face(picture, (left, top, right, bottom + LOWER_BOX * (bottom - top)))
+        if lower.kind == "face":
+            return lower
+    return found
