@@ -129,8 +129,8 @@ def find_face(rgba: np.ndarray, box: tuple[float, float, float, float]) -> Drawn
     if opaque.sum() < 64:
         return DrawnFace("unknown")
     rgb = np.ascontiguousarray(crop[..., :3])
-    hair, hair_rgb = _hair_coloured(rgb, opaque)
     skin = skin_mask(rgb) & opaque
+    hair, hair_rgb = _hair_coloured(rgb, opaque, skin)
     found = _face_in(rgb, opaque, skin & ~hair, hair)
     if found is not None and found.kind == "unknown" and found.skin_share < NAPE_MAX_SHARE:
         return DrawnFace("back", skin_share=found.skin_share)  # a nape, an ear: no face is that small
@@ -180,7 +180,7 @@ def _face_in(rgb: np.ndarray, opaque: np.ndarray, skin: np.ndarray, hair: np.nda
     return DrawnFace("face" if features else "unknown", offset, features, share)
 
 
-def _hair_coloured(rgb: np.ndarray, opaque: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _hair_coloured(rgb: np.ndarray, opaque: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(bool mask, uint8 RGB colour): pixels in the colour of the head's top rows (the hair, a
     hood, a hat), which may fall in the skin box (peach, brown or pink hair) and is never the face.
     A pixel is hair when it is near that colour and nearer to it than to the skin's own colour
@@ -194,8 +194,8 @@ def _hair_coloured(rgb: np.ndarray, opaque: np.ndarray) -> tuple[np.ndarray, np.
     colour_rgb = np.median(rgb[top], axis=0).astype(np.uint8)
     to_hair = np.linalg.norm((lab - colour) * weights, axis=2)
     hair = to_hair < HAIR_DISTANCE
-    below = skin_mask(rgb) & opaque & ~top & ~hair
-    skin_like = skin_mask(rgb) & opaque & ~top
+    skin_like = skin & ~top  # ``skin``: the opaque pixels in the skin box
+    below = skin_like & ~hair
     if skin_like.any():
         skin_colour = np.median(lab[below], axis=0) if below.sum() >= 16 else np.median(lab[skin_like], axis=0)
         if np.linalg.norm((skin_colour - colour) * weights) >= SKIN_HAIR_APART:

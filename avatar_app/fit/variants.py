@@ -15,6 +15,7 @@ expressions, named from what their file name adds (``front_happy`` -> ``happy``,
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -128,9 +129,9 @@ def palette(drawing: Drawing) -> tuple[np.ndarray, np.ndarray]:
     return centres, np.bincount(labels.ravel(), minlength=k) / len(labels)
 
 
-def palette_distance(a: Drawing, b: Drawing) -> float:
-    """How far apart two drawings' palettes are (see ``DIFFERENT_PALETTE``)."""
-    (ca, wa), (cb, wb) = palette(a), palette(b)
+def palette_distance(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
+    """How far apart two ``palette``s are (see ``DIFFERENT_PALETTE``)."""
+    (ca, wa), (cb, wb) = a, b
     d = np.linalg.norm(ca[:, None] - cb[None], axis=2)
     return float(0.5 * ((wa * d.min(axis=1)).sum() + (wb * d.min(axis=0)).sum()))
 
@@ -139,14 +140,13 @@ def check_one_character(fronts: list[Drawing]) -> None:
     """Refuse two views that both show the face square on but are not the same drawing, when
     their colours differ too: two characters (or two outfits) in one folder, which no fit can
     make one body of."""
-    for i, a in enumerate(fronts):
-        for b in fronts[i + 1 :]:
-            distance = palette_distance(a, b)
-            if distance > DIFFERENT_PALETTE:
-                raise SheetError(
-                    b.path.parent,
-                    "one character in one outfit (its views from different sides, its expression variants)",
-                    f"two front views in different colours: {a.path.name} and {b.path.name} "
-                    f"(palette distance {distance:.1f})",
-                    "put each character (each outfit) in its own folder; a variant of a view must keep its outline",
-                )
+    for (a, colours_a), (b, colours_b) in itertools.combinations([(d, palette(d)) for d in fronts], 2):
+        distance = palette_distance(colours_a, colours_b)
+        if distance > DIFFERENT_PALETTE:
+            raise SheetError(
+                b.path.parent,
+                "one character in one outfit (its views from different sides, its expression variants)",
+                f"two front views in different colours: {a.path.name} and {b.path.name} "
+                f"(palette distance {distance:.1f})",
+                "put each character (each outfit) in its own folder; a variant of a view must keep its outline",
+            )
