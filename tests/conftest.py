@@ -89,3 +89,17 @@ def lite_deploy_root(lite_graphs, tmp_path_factory) -> Path:
     onnx_dir = Deployment.of(fill_networks(create_conr("lite", init=False)), root).onnx_dir
     shutil.copytree(lite_graphs, onnx_dir)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_adapt_made(tmp_path_factory) -> Path:
+    """A tiny fitted character at ``adapt_helpers.TINY_SIZE`` (the adapt tests'), made once."""
+    from adapt_helpers import tiny_character
+
+    return tiny_character(tmp_path_factory.mktemp("adapt") / "tiny")
+
+
+@pytest.fixture
+def tiny_adapt(tiny_adapt_made, tmp_path) -> Path:
+    """A fresh copy of it per test: adapt writes into the folder."""
+    return Path(shutil.copytree(tiny_adapt_made, tmp_path / "tiny"))

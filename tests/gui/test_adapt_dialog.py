@@ -7,8 +7,6 @@ import contextlib
 import io
 import json
 import os
-import shutil
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,23 +16,16 @@ from avatar_app.cli.adapt import _progress
 from avatar_app.gui.adapt_dialog import AdaptDialog, parse_progress
 from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, DEFAULT_WEIGHTS
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-from adapt_helpers import tiny_character  # noqa: E402
+from adapt_helpers import TINY_SIZE
 
-SIZE = 128
+SIZE = TINY_SIZE
 RUN_MS = 90_000  # a guard against a hang (a run here takes ~15 s), never a speed check
 pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_dir(), reason="needs the shipped lite weights")
 
 
-@pytest.fixture(scope="module")
-def tiny_made(tmp_path_factory) -> Path:
-    return tiny_character(tmp_path_factory.mktemp("adapt_gui") / "tiny", SIZE)
-
-
 @pytest.fixture
-def tiny(tiny_made, tmp_path) -> Path:
-    """A fresh copy per test: adapt writes into the folder."""
-    return Path(shutil.copytree(tiny_made, tmp_path / "tiny"))
+def tiny(tiny_adapt) -> Path:
+    return tiny_adapt
 
 
 def gone(pid: int) -> bool:

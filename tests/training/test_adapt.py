@@ -21,9 +21,9 @@ from avatar_app.training import adapt_folder as adapt_folder_module
 from avatar_app.training.adapt import Adapter, AdaptSettings, check_device
 from avatar_app.training.adapt_folder import DiskFullError, adapt_folder, inputs_from_folder
 
-from adapt_helpers import tiny_character
+from adapt_helpers import TINY_SIZE
 
-SIZE = 128
+SIZE = TINY_SIZE
 pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_dir(), reason="needs the shipped lite weights")
 
 
@@ -32,15 +32,9 @@ def settings(**kw) -> AdaptSettings:
     return AdaptSettings(**{**base, **kw})
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    return tiny_character(tmp_path_factory.mktemp("adapt") / "tiny", SIZE)
-
-
 @pytest.fixture
-def character(tiny, tmp_path) -> Path:
-    """A fresh copy per test: adapt writes into the folder."""
-    return Path(shutil.copytree(tiny, tmp_path / "tiny"))
+def character(tiny_adapt) -> Path:
+    return tiny_adapt
 
 
 def test_the_folder_gives_the_sheet_its_udp_and_the_face(character):

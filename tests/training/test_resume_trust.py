@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +21,9 @@ from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS
 from avatar_app.training.adapt import AdaptSettings
 from avatar_app.training.adapt_folder import adapt_folder
 
-from adapt_helpers import tiny_character
+from adapt_helpers import TINY_SIZE
 
-SIZE = 128
+SIZE = TINY_SIZE
 needs_weights = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_dir(), reason="needs the shipped lite weights")
 
 
@@ -32,14 +31,9 @@ def settings() -> AdaptSettings:
     return AdaptSettings(minutes=10.0, size=SIZE, batch=2, poses=4, holdout=2, eval_every_s=1e9, preview_every_s=1e9)
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    return tiny_character(tmp_path_factory.mktemp("trust") / "tiny", SIZE)
-
-
 @pytest.fixture
-def character(tiny, tmp_path) -> Path:
-    return Path(shutil.copytree(tiny, tmp_path / "tiny"))
+def character(tiny_adapt) -> Path:
+    return tiny_adapt
 
 
 def test_the_planted_files_run_code_when_unpickled(tmp_path):

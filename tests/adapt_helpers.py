@@ -16,8 +16,10 @@ from avatar_app.raster.rasterizer import Rasterizer
 from avatar_app.rig.avatar_style import AvatarStyle
 from avatar_app.training.views import prepare_udp_view, render_rest_views
 
+TINY_SIZE = 128  # the adapt tests' model size
 
-def tiny_character(root: Path, size: int = 128) -> Path:
+
+def tiny_character(root: Path, size: int = TINY_SIZE) -> Path:
     """``root``: sheet/0_front.png (the built-in body drawn at 2x ``size``), sheet_udp/0_front.npz
     (its exact UDP at ``size``), avatar.glb, character.json (framing full)."""
     character = load_character(DEFAULT_CHARACTER / "avatar.glb")
