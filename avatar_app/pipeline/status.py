@@ -78,29 +78,41 @@ def format_stage_table(status: PipelineStatus) -> str:
 
 
 class FpsMeter:
-    """Frames per second over the last ``window_s`` seconds (0 when nothing arrived lately)."""
+    """Frames per second over the last ``frames`` frames, whatever time they span.
 
-    def __init__(self, window_s: float = 2.0, clock=time.monotonic):
-        self.window_s = window_s
+    A fixed time window read 0.0 once frames took longer than the window, and a window
+    holding a few frames jumped when two arrived close together; the last N frames give a
+    steady reading at any rate. While no frame comes, the wait counts as part of the span
+    once it is clearly longer than the usual gap, so a stalled pipeline reads falling
+    towards 0 instead of its last rate.
+    """
+
+    STALL_GAPS = 2.0  # a wait this many mean gaps long (or longer than the longest gap seen) is a stall
+
+    def __init__(self, frames: int = 30, clock=time.monotonic):
+        if frames < 2:
+            raise ValueError(f"FpsMeter: frames must be at least 2 (an interval needs two frames), got {frames}")
         self._clock = clock
-        self._times: deque[float] = deque()
+        self._times: deque[float] = deque(maxlen=frames)
         self._lock = threading.Lock()
 
     def tick(self, t: float | None = None) -> None:
         t = self._clock() if t is None else t
         with self._lock:
             self._times.append(t)
-            self._expire(t)
 
     def fps(self, now: float | None = None) -> float:
         now = self._clock() if now is None else now
         with self._lock:
-            self._expire(now)
-            if len(self._times) < 2:
-                return 0.0
-            span = self._times[-1] - self._times[0]
-            return (len(self._times) - 1) / span if span > 0 else 0.0
-
-    def _expire(self, now: float) -> None:
-        while self._times and self._times[0] < now - self.window_s:
-            self._times.popleft()
+            times = tuple(self._times)
+        if len(times) < 2:
+            return 0.0
+        span = times[-1] - times[0]
+        if span <= 0:
+            return 0.0
+        gaps = len(times) - 1
+        longest = max(b - a for a, b in zip(times, times[1:], strict=False))
+        wait = now - times[-1]
+        if wait > max(self.STALL_GAPS * span / gaps, longest):
+            span += wait  # stalled: the rate includes the wait for the next frame
+        return gaps / span
