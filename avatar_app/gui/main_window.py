@@ -26,6 +26,7 @@ from avatar_app.gui.render_panel import RenderPanel
 from avatar_app.gui.sheet_panel import SheetPanel
 from avatar_app.gui.source_panel import SourcePanel
 from avatar_app.gui.stats_bar import StatsBar
+from avatar_app.gui.wheel_guard import install_wheel_guard
 from avatar_app.pipeline import defaults, pictures
 from avatar_app.pipeline.builder import PipelineSettings
 from avatar_app.pipeline.session import LiveSession
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         mic_lister=None,
     ):
         super().__init__()
+        install_wheel_guard()  # the wheel scrolls the panels; it changes a spin box or combo only once focused
         self.setWindowTitle("avatar_app")
         self.settings_path = Path(settings_path) if settings_path else default_settings_path()
         self.settings, self.settings_warnings = load_settings(self.settings_path)
