@@ -161,13 +161,16 @@ def build_pipeline(
     note: Callable[[str], None] | None = None,
     tap: Callable[[str, LiveFrame], None] | None = None,
     capture_factory=None,
+    expression_overrides=None,
 ) -> LivePipeline:
     """A pipeline (not started) for ``settings``, sending to ``settings.sinks`` and ``extra_sinks``.
 
     ``note(text)`` hears what takes time (encoding the sheet, a one-off ONNX export).
     The pipeline owns the renderer, the detector, the source and every sink: its
     ``close()`` releases them; if building fails, what was opened is closed here.
-    ``capture_factory`` reaches camera sources (tests).
+    ``capture_factory`` reaches camera sources (tests). ``expression_overrides``: an
+    ``ExpressionOverrides`` (hotkeys, the control API) laid over the source's expressions; the
+    caller keeps it across pipelines.
     """
     from avatar_app.infer.deploy import export_notes
     from avatar_app.pipeline.renderers import ConrRenderer, ProxyRenderer, UdpRenderer
@@ -254,6 +257,10 @@ def build_pipeline(
             from avatar_app.pipeline.mic_mouth import with_microphone
 
             source = owned.enter_context(with_microphone(source, settings.mic, settings.mic_settings, say))
+        if expression_overrides is not None:  # outermost: what the user sets by hand beats tracking and microphone
+            from avatar_app.pipeline.expression_control import WithExpressionOverrides
+
+            source = owned.enter_context(WithExpressionOverrides(source, expression_overrides))
         sinks = list(extra_sinks)
         for spec in settings.sinks:
             sinks.append(
