@@ -65,7 +65,9 @@ class OutputPanel(QGroupBox):
         self.record_button.setCheckable(True)
         self.record_button.toggled.connect(self._record_toggled)
         self.record_folder = QLineEdit(str(self.record_dir))
-        self.record_folder.setReadOnly(True)
+        self.record_folder.setPlaceholderText(str(default_record_dir()))
+        self.record_folder.setToolTip("Folder for recordings: type a path or choose one with …")
+        self.record_folder.textChanged.connect(self._record_dir_typed)
         self.record_folder_button = QToolButton()
         self.record_folder_button.setText("…")
         self.record_folder_button.setToolTip("Folder for recordings")
@@ -195,8 +197,7 @@ class OutputPanel(QGroupBox):
             widget.blockSignals(blocked)
         self.browser_port.setValue(settings.browser_port)
         if settings.record_dir:
-            self.record_dir = Path(settings.record_dir)
-            self.record_folder.setText(settings.record_dir)
+            self.record_folder.setText(settings.record_dir)  # record_dir follows (_record_dir_typed)
 
     def store_settings(self, settings) -> None:
         settings.virtual_camera = self.virtual_camera.isChecked()
@@ -216,7 +217,7 @@ class OutputPanel(QGroupBox):
                 self.record_button.blockSignals(blocked)
                 self.record_status.setStyleSheet(ERROR_STYLE)
                 self.record_status.setText(
-                    f"cannot record to {self.record_dir}: {exc}. Fix: choose another folder with …"
+                    f"cannot record to {self.record_dir}: {exc}. Fix: type another folder, or choose one with …"
                 )
                 self.record_status.show()
                 return
@@ -231,8 +232,13 @@ class OutputPanel(QGroupBox):
             self.record_path = None
         self.outputsChanged.emit()
 
+    def _record_dir_typed(self, text: str) -> None:
+        """The next recording goes where the field says (relative: under the home folder; empty: the default)."""
+        text = text.strip()
+        folder = Path(text).expanduser() if text else default_record_dir()
+        self.record_dir = folder if folder.is_absolute() else Path.home() / folder
+
     def _choose_record_dir(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder for recordings", str(self.record_dir))
         if folder:
-            self.record_dir = Path(folder)
-            self.record_folder.setText(folder)
+            self.record_folder.setText(folder)  # record_dir follows (_record_dir_typed)
