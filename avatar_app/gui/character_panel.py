@@ -36,6 +36,7 @@ from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, FRAMINGS, CharacterC
 log = logging.getLogger(__name__)
 
 OPEN_FILTER = "Characters (character.json *.glb *.vrm *.gltf);;All files (*)"
+NEWCOMER_HINT = "Your own character: New from drawings… makes one from your pictures. Open… opens one you made before."
 
 
 def framing_text(framing: str | float, named: str | None = None) -> str:
@@ -65,10 +66,13 @@ class CharacterPanel(QGroupBox):
         self.framing.setToolTip("How much of the body the live picture shows; 'as drawn' follows the character's fit")
         self.framing.currentIndexChanged.connect(lambda _: self.framingChanged.emit())
         self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("A character folder (its character.json) or a .glb/.vrm body")
+        self.open_button.setToolTip("A character made before with New from drawings… (its folder), or a .glb/.vrm body")
         self.open_button.clicked.connect(self.choose_file)
         self.new_button = QPushButton("New from drawings…")
-        self.new_button.setToolTip("Fit a body to your drawings and make a character folder (10–60 s)")
+        self.new_button.setToolTip(
+            "Start here for a character of your own: pick your drawings (PNGs with transparent backgrounds); "
+            "a body is fitted to them and saved with them as a character folder (10–60 s)"
+        )
         self.new_button.clicked.connect(lambda: self.new_from_drawings())
         self.edit_button = QPushButton("Edit fit…")
         self.edit_button.clicked.connect(self.edit_fit)
@@ -78,11 +82,14 @@ class CharacterPanel(QGroupBox):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
+        self.hint = QLabel(NEWCOMER_HINT)  # shown while the built-in character is open
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(INFO_STYLE)
 
         form = QFormLayout()
         form.addRow("Framing", self.framing)
         buttons = QHBoxLayout()
-        for button in (self.open_button, self.new_button):
+        for button in (self.new_button, self.open_button):  # the way in for a newcomer first
             buttons.addWidget(button)
         this_one = QHBoxLayout()
         for button in (self.edit_button, self.adapt_button):
@@ -91,6 +98,7 @@ class CharacterPanel(QGroupBox):
         layout.addWidget(self.body_label)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addWidget(self.hint)
         layout.addLayout(this_one)
         layout.addWidget(self.message)
         self._show_choice()
@@ -215,7 +223,8 @@ class CharacterPanel(QGroupBox):
 
     def _show_choice(self) -> None:
         choice = self.choice
-        self.body_label.setText(f"The pose drives {choice.describe()}.")
+        self.body_label.setText(character_line(choice))
+        self.hint.setVisible(choice.body is None)
         self.body_label.setToolTip(str(choice.folder.root if choice.folder else choice.body or "built in"))
         named = choice.folder.framing if choice.folder else None
         self.framing.setItemText(0, f"As drawn ({framing_text(choice.framing, named)})")
@@ -276,6 +285,19 @@ class CharacterPanel(QGroupBox):
         for dialog in (self.new_dialog, self.editor, self.adapt_dialog):
             if dialog is not None:
                 dialog.join(timeout)
+
+
+def character_line(choice: CharacterChoice) -> str:
+    """Which character the live avatar is, in the user's words (the files stay in the tooltip)."""
+    folder = choice.folder
+    shown = f"shown {framing_text(choice.framing, folder.framing if folder else None)}"
+    if choice.body is None:
+        return f"The built-in character, {shown}."
+    if folder is None:
+        return f"The 3D body {choice.body.name}, {shown}."
+    made = ", made from your drawings" if is_fitted(choice) else ""
+    adapted = "; the renderer is adapted to it" if choice.weights is not None else ""
+    return f"{folder.name}{made}, {shown}{adapted}."
 
 
 def is_fitted(choice: CharacterChoice) -> bool:

@@ -20,6 +20,7 @@ VALIDATION_SIZE = 256  # the sheet is re-read at the model size when a CoNR pipe
 MAX_THUMBNAILS = 8
 ERROR_STYLE = "color: #d93025;"
 INFO_STYLE = "color: palette(mid);"
+SHEET_PURPOSE = "The pictures the renderer draws from. A new character: New from drawings… above."
 
 
 def show_text(label: QLabel, text: str, *, error: bool) -> None:
@@ -67,8 +68,13 @@ class SheetPanel(QGroupBox):
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.load_button = QPushButton("Load sheet folder…")
         self.load_button.setToolTip(
-            "A folder of PNG/WebP views of the character with transparent backgrounds (or drop one here)"
+            "Swap only the pictures the renderer draws from: a folder of PNG/WebP views with transparent "
+            "backgrounds (or drop one here); the body and framing stay. For a character of your own, "
+            "use New from drawings… under Character instead."
         )
+        self.purpose = QLabel(SHEET_PURPOSE)
+        self.purpose.setWordWrap(True)
+        self.purpose.setStyleSheet(INFO_STYLE)
         self.load_button.clicked.connect(self.choose_folder)
         self.thumbnail_row = QHBoxLayout()
         self.thumbnail_row.setSpacing(4)
@@ -84,6 +90,7 @@ class SheetPanel(QGroupBox):
         thumbs = QWidget()
         thumbs.setLayout(self.thumbnail_row)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.purpose)
         layout.addLayout(top)
         layout.addWidget(thumbs)
         layout.addWidget(self.message)

@@ -8,7 +8,7 @@ import tomllib
 
 from avatar_app.core.settings_file import default_settings_path
 from avatar_app.gui.main_window import SHORTCUTS
-from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, open_character_arg
+from avatar_app.pipeline.defaults import DEFAULT_CHARACTER
 
 from gui_helpers import wait_for_default_sheet
 
@@ -30,14 +30,13 @@ def test_opening_a_character_folder_switches_the_body_sheet_and_description(qtbo
     window = make_window()
     wait_for_default_sheet(qtbot, window)
     panel = window.character_panel
-    assert open_character_arg(None).describe() in panel.body_label.text()
+    assert panel.body_label.text() == "The built-in character, shown full body."
     assert not panel.edit_button.isEnabled(), "the built-in character is shipped, not fitted"
     assert window.config().character is None
     with qtbot.waitSignal(window.sheet_panel.sheetLoaded, timeout=10_000):
         assert panel.open_path(character_folder / "character.json")  # its character.json, as the file dialog gives
     text = panel.body_label.text()
-    assert text == f"The pose drives {panel.choice.describe()}."
-    assert "Test Character" in text and "avatar.glb" in text and "framing waist" in text, text
+    assert text == "Test Character, made from your drawings, shown waist up, cut at 0.74 m.", text
     assert window.sheet_panel.sheet_path == character_folder / "sheet"
     assert window.config().character == character_folder / "avatar.glb"
     assert panel.edit_button.isEnabled() and not panel.message_is_error
@@ -51,7 +50,7 @@ def test_a_folder_of_drawings_is_refused_with_the_fit_hint_and_the_character_sta
     assert panel.message_is_error
     text = panel.message.text()
     assert "folder of drawings" in text and "fit --sheet" in text and str(good_sheet) in text, text
-    assert panel.choice is before and before.describe() in panel.body_label.text()
+    assert panel.choice is before and panel.body_label.text().startswith("The built-in character")
 
 
 def test_a_glb_body_opens_and_a_file_of_another_kind_is_refused(make_window, tmp_path):
@@ -59,7 +58,7 @@ def test_a_glb_body_opens_and_a_file_of_another_kind_is_refused(make_window, tmp
     panel = window.character_panel
     body = shutil.copyfile(DEFAULT_CHARACTER / "avatar.glb", tmp_path / "mine.glb")
     assert panel.open_path(body)
-    assert "mine.glb: its own body" in panel.body_label.text()
+    assert panel.body_label.text() == "The 3D body mine.glb, shown full body."
     assert window.config().character == body and window.config().framing == "full"
     (tmp_path / "notes.txt").write_text("hi")
     assert not panel.open_path(tmp_path / "notes.txt")
