@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from avatar_app.cli.common import add_character_arguments
+from avatar_app.cli.control import add_control_arguments, control_api, control_overrides
 from avatar_app.core.errors import AvatarAppError
 from avatar_app.pipeline.defaults import (
     DEFAULT_WEIGHTS,
@@ -141,6 +142,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="hold a lost or idle source's pose still (default: it breathes, sways and moves its head a little)",
     )
+    add_control_arguments(p)
     add_character_arguments(p)
     p.add_argument("--no-springs", action="store_true", help="switch spring-bone physics off")
     p.add_argument("--cache-dir", default=None, help="sheet-feature cache folder (default ~/.cache/avatar_app/sheets)")
@@ -238,10 +240,12 @@ def run(args) -> int:
     from avatar_app.pipeline.status import format_stage_table, format_status_line
 
     settings = settings_from_args(args)
+    overrides = control_overrides(args)  # --api: expressions set by hand over the source's
     pipeline = build_pipeline(  # a typo fails here, in a second, before anything loads
-        settings, note=lambda text: print(text, file=sys.stderr, flush=True)
+        settings, note=lambda text: print(text, file=sys.stderr, flush=True), expression_overrides=overrides
     )
-    with contextlib.closing(pipeline):
+    character = str(settings.character or "the built-in character")
+    with contextlib.closing(pipeline), control_api(args, overrides, pipeline, character):
         size = settings.size
         for spec, sink in zip(settings.sinks, pipeline.sinks, strict=True):
             if spec.kind == "browser":
