@@ -16,7 +16,7 @@ run: setup
 	$(VENV)/bin/avatar-app
 
 test: setup lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 # ruff's version is pinned in pyproject.toml's test extra; `ruff format .` fixes what --check finds.
 lint: setup
