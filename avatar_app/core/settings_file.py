@@ -55,6 +55,11 @@ class AppSettings:
     mic_device: str = ""  # a device's name, or file:PATH.wav; "" = the system's default input
     mic_gain_db: float = 0.0
     mic_gate_db: float = -45.0
+    # [control]
+    hotkeys: str = ""  # a line per key: KEY EXPRESSION MODE [SECONDS] (pipeline.hotkeys)
+    api: bool = False  # the local control API (pipeline.control_api)
+    api_port: int = 8770
+    api_remote: bool = False  # listen on every interface, not 127.0.0.1 only
     # [live]
     autostart: bool = True
     fps: float = 30.0
@@ -77,6 +82,7 @@ SECTIONS = {
         "background",
     ),
     "mic": ("mic", "mic_device", "mic_gain_db", "mic_gate_db"),
+    "control": ("hotkeys", "api", "api_port", "api_remote"),
     "live": ("autostart", "fps", "idle_life"),
     "window": ("width", "height"),
 }

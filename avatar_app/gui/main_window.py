@@ -18,7 +18,9 @@ from PyQt6.QtWidgets import QHBoxLayout, QMainWindow, QScrollArea, QSizePolicy, 
 from avatar_app.core.errors import AvatarAppError, SettingError
 from avatar_app.core.settings_file import AppSettings, default_settings_path, load_settings, save_settings
 from avatar_app.gui.character_panel import CharacterPanel
+from avatar_app.gui.control_api_panel import ControlApiPanel, session_status
 from avatar_app.gui.expression_row import ExpressionRow
+from avatar_app.gui.hotkey_panel import HotkeyPanel
 from avatar_app.gui.mic_panel import MicPanel
 from avatar_app.gui.output_panel import OutputPanel
 from avatar_app.gui.preview_view import PreviewView
@@ -94,6 +96,9 @@ class MainWindow(QMainWindow):
         self.mic_panel = MicPanel(self.session, **({"device_lister": mic_lister} if mic_lister else {}))
         self.preview = PreviewView()
         self.expression_row = ExpressionRow(self.session)
+        self.hotkey_panel = HotkeyPanel(self, self.session.expression_overrides, reserved=SHORTCUTS.values())
+        status = lambda: session_status(self.session, self.character_panel.choice.describe())  # noqa: E731
+        self.control_api_panel = ControlApiPanel(self.session.expression_overrides, self.hotkey_panel.actions, status)
         self.stats_bar = StatsBar()
         self.setStatusBar(self.stats_bar)
         self._build_layout()
@@ -104,6 +109,8 @@ class MainWindow(QMainWindow):
         self.render_panel.apply_settings(self.settings)
         self.output_panel.apply_settings(self.settings)
         self.settings_warnings += self.mic_panel.apply_settings(self.settings)
+        self.settings_warnings += self.hotkey_panel.apply_settings(self.settings)
+        self.settings_warnings += self.control_api_panel.apply_settings(self.settings)
         self.resize(self.settings.width, self.settings.height)
 
         self.character_panel.characterChanged.connect(self._character_changed)
@@ -115,6 +122,7 @@ class MainWindow(QMainWindow):
         self.render_panel.settingsChanged.connect(self.apply)
         self.output_panel.outputsChanged.connect(self._outputs_changed)
         self.mic_panel.micChanged.connect(self.apply)
+        self.control_api_panel.characterRequested.connect(self.character_panel.open_path)
 
         saved_sheet = self.settings.sheet_dir
         self._initial_sheet = Path(saved_sheet) if saved_sheet else self.character_panel.sheet_dir
@@ -135,7 +143,7 @@ class MainWindow(QMainWindow):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         panels = (self.character_panel, self.sheet_panel, self.source_panel, self.mic_panel)
-        panels += (self.output_panel, self.render_panel)
+        panels += (self.output_panel, self.render_panel, self.hotkey_panel, self.control_api_panel)
         for panel in panels:  # live controls first
             side_layout.addWidget(panel)
         side_layout.addStretch(1)
@@ -382,6 +390,8 @@ class MainWindow(QMainWindow):
         self.render_panel.store_settings(settings)
         self.output_panel.store_settings(settings)
         self.mic_panel.store_settings(settings)
+        self.hotkey_panel.store_settings(settings)
+        self.control_api_panel.store_settings(settings)
         settings.width, settings.height = self.width(), self.height()
         return settings
 
@@ -395,6 +405,8 @@ class MainWindow(QMainWindow):
             save_settings(self.store_settings(), self.settings_path)
         except OSError as exc:
             log.warning("could not save the settings to %s: %s", self.settings_path, exc)
+        self.control_api_panel.stop()
+        self.hotkey_panel.close_keys()
         self.session.close()
         self._close_camera_preview()
         for preview in self._closing_previews:

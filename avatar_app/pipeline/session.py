@@ -23,6 +23,7 @@ from pathlib import Path
 
 from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline.builder import Loaders, PipelineSettings, build_pipeline
+from avatar_app.pipeline.expression_control import ExpressionOverrides
 from avatar_app.pipeline.output_hub import (
     OUTPUT_KINDS,
     OutputHub,
@@ -68,6 +69,7 @@ class LiveSession:
         self.tap = PreviewTap()
         self.expression_tuning = ExpressionTuning()
         self.mic_settings = MicSettings()  # gain and gate: set live, no restart (like the tuning)
+        self.expression_overrides = ExpressionOverrides()  # hotkeys and the control API: kept across restarts
         self._shown_expression: Expression | None = None
         self._wake = threading.Event()
         self.hub = OutputHub(on_failure=self._wake.set)
@@ -263,6 +265,7 @@ class LiveSession:
             tap=self.tap,
             note=lambda text: self._set_note(("starting", text)),
             capture_factory=self._capture_factory,
+            expression_overrides=self.expression_overrides,
         )
 
     def _reconcile_outputs(self, request: OutputRequest) -> None:
