@@ -289,9 +289,11 @@ def _stream(pipeline, format_status_line, format_stage_table) -> int:
     )
     print(format_stage_table(status))
     print("  dropped (newer frames replaced them): " + ", ".join(f"{k} {v}" for k, v in status.dropped.items()))
+    for text in pipeline.stopped_outputs if status.state != "failed" else ():  # a failure says it below
+        print(f"avatar-app: an output stopped during the stream: {text}", file=sys.stderr)
     if status.state == "failed":
         if isinstance(pipeline.error, AvatarAppError):
             raise pipeline.error
         print(f"avatar-app: error: {status.error}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if pipeline.stopped_outputs else 0  # a recording cut short is not a clean run

@@ -24,6 +24,11 @@ class SinkClosedError(ValueError):
     """``send`` was called after ``close``."""
 
 
+class OutputStoppedError(InputError):
+    """A sink can deliver no more (the disk filled under a recording) and has closed itself cleanly:
+    what it delivered is kept. The pipeline switches it off and goes on with its other sinks."""
+
+
 class FrameSink(ABC):
     """Takes premultiplied RGBA frames of one size and delivers them somewhere.
 

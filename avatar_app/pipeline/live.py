@@ -32,8 +32,9 @@ Error policy: a stage that raises stops the whole pipeline cleanly: the status b
 "failed" with "stage: error" (logged once with its traceback), every thread ends and
 releases what it owns, `wait()` returns and `raise_if_failed()` re-raises. Nothing is
 retried: the failures worth riding out are states handled where they happen (a lost
-camera, a silent VMC sender, nobody in view); an exception that reaches a stage is a bug or
-a broken device, and retrying it per frame would freeze the avatar looking alive.
+camera, a silent VMC sender, nobody in view, a full disk under one output: sending.py); an
+exception that reaches a stage is a bug or a broken device, and retrying it per frame would
+freeze the avatar looking alive.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from avatar_app.pipeline.inbetween import Inbetweener
 from avatar_app.pipeline.live_frame import LiveFrame
 from avatar_app.pipeline.pacing import MAX_POSE_GAP_S, FramesInFlight, RenderPacer
 from avatar_app.pipeline.renderers import AvatarRenderer
+from avatar_app.pipeline.sending import send_to_sinks
 from avatar_app.pipeline.sources import PoseSource
 from avatar_app.pipeline.status import FpsMeter, PipelineStatus
 
@@ -137,6 +139,7 @@ class LivePipeline:
         self.setup_timeout_s, self.join_timeout_s = setup_timeout_s, join_timeout_s
         self._clock = clock  # times raster and render for skipping rasters (tests pass a manual clock)
         self.frames_sent = 0
+        self.stopped_outputs: list[str] = []  # why each output that stopped during the stream did (sending.py)
         self.error: BaseException | None = None
         self._error_text: str | None = None
         self._state = "starting"
@@ -247,8 +250,7 @@ class LivePipeline:
     def _send_step(self, frame: LiveFrame) -> None:
         """Every sink gets the frame; latency runs from the source's timestamp to here."""
         with self.stats.time("send"):
-            for sink in self.sinks:
-                sink.send(frame.rgba)
+            send_to_sinks(self.sinks, frame.rgba, self.stopped_outputs)  # a full disk stops one output, not all
         now = time.monotonic()
         self.stats.record("latency", 1000.0 * (now - frame.timestamp))
         self._fps.tick(now)

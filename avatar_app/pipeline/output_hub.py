@@ -84,7 +84,7 @@ class OutputHub:
                 except Exception as exc:  # one broken output must not stop the avatar
                     log.warning("output %s failed, switching it off: %s", sink.name, exc)
                     del self._sinks[kind]
-                    self._failed[kind] = (sink, f"{type(exc).__name__}: {exc}")
+                    self._failed[kind] = (sink, _describe(exc))
                     failed = True
         if failed and self._on_failure is not None:
             self._on_failure()
@@ -118,6 +118,13 @@ class PreviewSink(FrameSink):
 
     def _close(self) -> None:
         pass
+
+
+def _describe(exc: BaseException) -> str:
+    """Our own errors read as they are (they name the file, the expected, the found and the fix)."""
+    from avatar_app.core.errors import AvatarAppError
+
+    return str(exc) if isinstance(exc, AvatarAppError) else f"{type(exc).__name__}: {exc}"
 
 
 def open_output(kind: str, request: OutputRequest, size: int, fps: float) -> tuple[FrameSink, str]:
