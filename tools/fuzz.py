@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Property-based fuzzing of every loader and parser of files and messages the app reads.
 
-    python tools/fuzz.py                          # 10,400 cases: 800 per loader (13 loaders)
+    python tools/fuzz.py                          # 11,200 cases: 800 per loader (14 loaders)
     python tools/fuzz.py --cases 2000 --only bvh,glb --seed 7
     python tools/fuzz.py --report docs/fuzzing.md # also write the report table there
 
 What each loader gets is in ``tools/fuzz_targets.py`` (broken copies of valid files, arbitrary
-arrays in valid containers, mutated JSON/BVH/TOML/CSV, OSC packets). The property, for every
+arrays in valid containers, mutated JSON/BVH/TOML/CSV, OSC packets, control API messages). The property, for every
 case: the loader returns a result that passes the target's checks, or raises one of the
 project's own errors (``avatar_app.core.errors.InputError``) whose message names the case's
 file, the expected, the found and the fix. Anything else fails the run: another exception
@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 from avatar_app.core.errors import InputError  # noqa: E402
 
-DEFAULT_CASES = 800  # per loader: 13 x 800 = 10,400
+DEFAULT_CASES = 800  # per loader: 14 x 800 = 11,200
 
 
 class Hang(Exception):

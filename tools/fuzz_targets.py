@@ -51,6 +51,8 @@ from fuzz_text import (  # noqa: E402
     bvh_seed,
     character_case,
     character_seed,
+    control_case,
+    control_messages,
     expression_csvs,
     expressions_case,
     settings_case,
@@ -369,5 +371,11 @@ TARGETS: tuple[Target, ...] = (
         vmc_packets,
         vmc_case,
         resources=vmc_resources,
+    ),
+    Target(
+        "control_message",
+        "pipeline.control_api.ControlHandler.handle (websocket messages)",
+        control_messages,
+        control_case,
     ),
 )

@@ -227,3 +227,42 @@ def vmc_case(packet: bytes, workdir: Path, resources: dict) -> None:
             check_finite(f"VMC bone {name}", bone.position, bone.rotation)
     check_finite("VMC root scale/offset", state.root_scale, state.root_offset, list(state.blendshapes.values()))
     assert state.sender_time is None or math.isfinite(state.sender_time)
+
+
+# --------------------------------------------------------------------------- control API messages (websocket text)
+
+CONTROL_SEEDS = [
+    {"type": "set_expression", "name": "joy", "value": 0.5, "seconds": 2, "id": 1},
+    {"type": "clear_expression", "name": "joy"},
+    {"type": "hotkey", "key": "F1", "state": "down", "id": "a"},
+    {"type": "set_character", "path": "/no/such/character"},
+    {"type": "status"},
+]
+
+
+def control_messages() -> st.SearchStrategy:
+    from fuzz_mutations import dumps_json, mutated_json
+
+    mutated = st.sampled_from(CONTROL_SEEDS).flatmap(mutated_json).map(dumps_json)
+    return st.one_of(mutated, st.text(max_size=80), st.binary(max_size=80))
+
+
+def control_case(message, workdir: Path, resources: dict) -> None:
+    """Every message gets one JSON reply, ``ok`` or an ``error`` naming what was expected; nothing raises."""
+    import json
+
+    from avatar_app.pipeline.control_api import ControlHandler
+    from avatar_app.pipeline.defaults import open_character_arg
+    from avatar_app.pipeline.expression_control import ExpressionOverrides
+    from avatar_app.pipeline.hotkeys import Hotkey, HotkeyActions
+
+    overrides = ExpressionOverrides()
+    hotkeys = HotkeyActions(overrides, [Hotkey("F1", "joy", "hold")])
+    handler = ControlHandler(overrides, hotkeys, switch_character=lambda path: open_character_arg(path).describe())
+    reply = handler.handle(message)
+    json.dumps(reply, allow_nan=False)  # what the server sends: strict JSON
+    assert reply["type"] in ("ok", "error"), reply
+    if reply["type"] == "error":
+        assert reply["error"] and reply["expected"], reply
+    for value in overrides.active().values():
+        assert 0.0 <= value <= 1.0, overrides.active()

@@ -87,7 +87,7 @@ def parse_message(text: str | bytes) -> Command:
     if message_id is not None and (isinstance(message_id, bool) or not isinstance(message_id, (str, int, float))):
         raise MessageError(f"id is {type(message_id).__name__}", "id as a string or a number (or no id)")
     kind = data.get("type")
-    if kind not in MESSAGES:
+    if not isinstance(kind, str) or kind not in MESSAGES:
         got = "no type" if "type" not in data else f"type {_show(kind)}"
         raise MessageError(got, f"type {_types_text()}", message_id=message_id)
     spec = MESSAGES[kind]

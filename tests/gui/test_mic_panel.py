@@ -92,7 +92,7 @@ def test_the_window_streams_with_a_wav_microphone_and_saves_the_mic_settings(qtb
     assert window.config().mic == MicSpec(path=path)
     wait_for_frames(qtbot, window, count=3)
     qtbot.waitUntil(lambda: window.session.mic_state()[0] is not None, timeout=10_000)
-    assert isinstance(window.session._pipeline.source, WithMicrophone)
+    assert isinstance(window.session._pipeline.source.source, WithMicrophone)  # under the hand-set expressions
     assert window.session._pipeline.source.microphone.settings == MicSettings(gain_db=3.0, gate_db=-48.0)
     qtbot.waitUntil(lambda: "dBFS" in window.mic_panel.meter.format(), timeout=5_000)
     window.mic_panel.gain.setValue(9.0)

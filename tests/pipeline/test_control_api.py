@@ -65,6 +65,7 @@ BAD = [
     ("[1, 2]", "a JSON list", "JSON object"),
     ('{"name": "joy"}', "no type", '"set_expression"'),
     ('{"type": "dance"}', 'type "dance"', '"status"'),
+    ('{"type": ["status"]}', "type list", '"status"'),  # found by tools/fuzz.py: a TypeError, once
     ('{"type": "set_expression"}', "no name", "an expression name"),
     ('{"type": "set_expression", "name": "smirk"}', "not an expression name", "eyes_closed, mouth_open"),
     ('{"type": "set_expression", "name": "joy", "value": 2}', "value is 2", "from 0 to 1"),
