@@ -132,7 +132,7 @@ class HotkeyActions:
         """From the control API: ``down``, ``up`` or ``tap`` (a hold key tapped holds for its ``seconds``)."""
         hotkey = self.binding(key)
         if hotkey is None:
-            bound = ", ".join(self._bindings) or "none are set"
+            bound = ", ".join(h.key for h in self.bindings) or "none are set"
             raise HotkeyError(f"hotkey {key!r}: not bound; expected one of the bound keys ({bound})")
         if state not in KEY_STATES:
             raise HotkeyError(f"hotkey {key}: state expected {', '.join(KEY_STATES)}, got {state!r}")
