@@ -4,7 +4,9 @@
     python tools/evaluate_fit.py [--count 20] [--seed 0] [--rounds 2] [--json out/evaluate_fit.json]
 
 Each case is one validation-split character (``AvatarStyle.random`` of a seed the training
-split never uses, so drawn from the whole shape vocabulary) in a random standing pose and
+split never uses, so drawn from the whole shape vocabulary) in a random standing pose (half
+with the arms down, the rest with the arms where the outline cannot see them: ``ARM_POSES``,
+crossed, a hand on the belly, hands behind the back, or on the hips) and
 a random framing (full, knee, waist, bust), seen from a random side (``SIDES``: the front up
 to 25 degrees off, a 3/4 turn either way, or the back), drawn
 with the rig's antialiased colour pass at 512x512 as its "drawing" (straight alpha, cut off
@@ -15,7 +17,10 @@ Prints one line per case, then the distribution of the fitted silhouette IoU (me
 percentiles, a histogram), how often the facing was right (the fitted yaw within
 ``FACING_TOLERANCE`` of the true one) and how often the fit asked for it instead (no face,
 no person, a file name without a side: ``fit --facing``), how often the framing was found,
-and how often mediapipe found the person; everything goes to the JSON file. Exit status 0.
+how often mediapipe found the person, and the arms' part IoU (the visible arm pixels of the
+fitted proxy against the drawn character's, in the fit's square), per arm pose; everything
+goes to the JSON file, rewritten after each case. ``--cases 3,7`` runs only those cases.
+Exit status 0.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from avatar_app.core.frames import RgbaFrame
 from avatar_app.fit.drawing import load_drawings
 from avatar_app.fit.facing import FacingUnknown
 from avatar_app.fit.outputs import view_framing
-from avatar_app.fit.proxy import ProxyModel, ViewParams
+from avatar_app.fit.proxy import ProxyModel, Silhouettes, ViewParams, hair_marked_mesh
 from avatar_app.fit.run import FIT_SIZE, find_landmarks
 from avatar_app.fit.search import fit_views
+from avatar_app.io.sheet import prepare_view
 from avatar_app.raster.camera import yaw_view_dir
 from avatar_app.raster.character_view import raster_mesh
 from avatar_app.raster.framing import FRAMINGS, cut_height, drawing_camera
@@ -50,6 +56,15 @@ SIDES = ((0.5, (-25.0, 25.0)), (0.1, (35.0, 65.0)), (0.1, (-65.0, -35.0)), (0.3,
 FACING_TOLERANCE = 35.0
 SEED_OFFSET = 2_000_000  # beyond the training split (0..N) and the dataset's val styles (1_000_000..)
 DRAW_SIZE = 512
+# (share of cases, arm pose): each pose draws both arms' (angle below horizontal, elbow, upper
+# arm's and forearm's tilt towards the front) from these ranges (ViewParams)
+ARM_POSES = {
+    "down": (0.5, None),
+    "crossed": (0.15, ((75.0, 85.0), (90.0, 105.0), (25.0, 40.0), (0.0, 15.0))),
+    "front": (0.1, ((80.0, 88.0), (45.0, 70.0), (20.0, 35.0), (30.0, 45.0))),
+    "behind": (0.15, ((75.0, 85.0), (50.0, 70.0), (-30.0, -20.0), (-45.0, -35.0))),
+    "hips": (0.1, ((40.0, 55.0), (80.0, 100.0), (0.0, 0.0), (0.0, 0.0))),
+}
 
 
 def make_case(k: int, seed: int) -> dict:
@@ -66,11 +81,21 @@ def make_case(k: int, seed: int) -> dict:
         legs=float(rng.uniform(0.0, 6.0)),
         head_tilt=float(rng.uniform(-8.0, 8.0)),
     )
-    return {"index": k, "style": style, "framing": framing, "params": params}
+    names = list(ARM_POSES)
+    arms = names[int(rng.choice(len(names), p=[ARM_POSES[n][0] for n in names]))]
+    ranges = ARM_POSES[arms][1]
+    if ranges is not None:
+        values = {}
+        for side in ("left", "right"):
+            for field, span in zip(("arm", "elbow", "arm_forward", "elbow_forward"), ranges):
+                values[f"{side}_{field}"] = float(rng.uniform(*span))
+        params = params.with_values(**values)
+    return {"index": k, "style": style, "framing": framing, "params": params, "arms": arms}
 
 
-def draw(case: dict, rasterizer: Rasterizer) -> np.ndarray:
-    """Straight RGBA uint8 of the case's character, as a drawing."""
+def draw(case: dict, rasterizer: Rasterizer, arms: bool = False) -> np.ndarray:
+    """Straight RGBA uint8 of the case's character, as a drawing; with ``arms``, the same
+    picture's alpha with white where an arm is seen and black elsewhere."""
     model = ProxyModel(case["style"])
     vertices = model.vertices(case["params"])
     cut = None if case["framing"] == "full" else cut_height(model.character, case["framing"])
@@ -78,7 +103,26 @@ def draw(case: dict, rasterizer: Rasterizer) -> np.ndarray:
     mesh = raster_mesh(model.character)
     mesh.update(vertices)
     color = rasterizer.render(mesh, camera).color
+    if arms:
+        marked = hair_marked_mesh(model.character)
+        marked.update(vertices)
+        seen = rasterizer.render(marked, camera).color[..., 1:2]
+        color = np.concatenate([np.repeat(seen, 3, axis=-1), color[..., 3:4]], axis=-1)
     return RgbaFrame(np.ascontiguousarray(color)).to_straight_rgba8()
+
+
+def arm_iou(case: dict, rasterizer: Rasterizer, result) -> float:
+    """The visible arms' IoU, fitted against drawn, in the fit's square (NaN with no arm seen)."""
+    marked = draw(case, rasterizer, arms=True)
+    square = prepare_view(marked, FIT_SIZE).astype(np.float32) / 255.0
+    drawn = square[..., 0] > 0.5 * np.maximum(square[..., 3], 1e-3)
+    drawn &= square[..., 3] > 0.5
+    view = result.views[0]
+    with Silhouettes(FIT_SIZE) as silhouettes:
+        _, _, fitted = silhouettes.render_parts(result.model, view.params)
+    fitted = fitted > 0.5
+    union = (drawn | fitted).sum()
+    return float((drawn & fitted).sum() / union) if union else float("nan")
 
 
 def run_case(case: dict, rasterizer: Rasterizer, folder: Path, rounds: int) -> dict:
@@ -96,11 +140,13 @@ def run_case(case: dict, rasterizer: Rasterizer, folder: Path, rounds: int) -> d
             "framing": case["framing"],
             "yaw": round(true_yaw, 1),
             "asked": True,
+            "arms": case["arms"],
             "facing_ok": False,
             "landmarks": landmarks[0] is not None,
             "seconds": round(time.perf_counter() - t0, 1),
         }
     view = result.views[0]
+    arms = arm_iou(case, rasterizer, result)
     found = view_framing(result, view)
     error = abs((view.params.yaw - true_yaw + 180.0) % 360.0 - 180.0)
     return {
@@ -115,11 +161,18 @@ def run_case(case: dict, rasterizer: Rasterizer, folder: Path, rounds: int) -> d
         "facing_ok": error <= FACING_TOLERANCE,
         "face": view.face.kind if view.face is not None else None,
         "iou": round(view.iou, 4),
+        "arms": case["arms"],
+        "arm_iou": None if np.isnan(arms) else round(arms, 4),
         "landmarks": view.landmarks is not None,
         "seconds": round(time.perf_counter() - t0, 1),
         "true": {k: v for k, v in case["style"].describe().items() if not isinstance(v, (list, dict, tuple))},
         "fitted": {k: v for k, v in result.style.describe().items() if not isinstance(v, (list, dict, tuple))},
     }
+
+
+def _mean(values: list) -> float:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else float("nan")
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -151,6 +204,15 @@ def summarize(rows: list[dict]) -> dict:
         "percentiles": {str(p): float(np.percentile(ious, p)) for p in (0, 10, 25, 50, 75, 90, 100)},
         "histogram": {f"{edges[i]:.2f}-{min(edges[i + 1], 1.0):.2f}": int(n) for i, n in enumerate(histogram)},
         "framing_found": float(np.mean([r["framing_ok"] for r in rows])),
+        "mean_arm_iou": _mean([r.get("arm_iou") for r in rows]),
+        "per_arm_pose": {
+            pose: {
+                "cases": sum(r.get("arms") == pose for r in rows),
+                "mean_arm_iou": _mean([r.get("arm_iou") for r in rows if r.get("arms") == pose]),
+                "mean_iou": _mean([r["iou"] for r in rows if r.get("arms") == pose]),
+            }
+            for pose in ARM_POSES
+        },
         "landmarks_found": float(np.mean([r["landmarks"] for r in rows])),
         "per_framing": {
             f: {
@@ -182,6 +244,11 @@ def format_summary(summary: dict) -> str:
     ]
     for f, s in summary["per_framing"].items():
         lines.append(f"  {f:5s}: {s['found']}/{s['cases']} framings found, mean IoU {s['mean_iou']:.3f}")
+    lines.append(f"arm part IoU: mean {summary['mean_arm_iou']:.3f}")
+    for pose, s in summary["per_arm_pose"].items():
+        lines.append(
+            f"  arms {pose:7s}: {s['cases']} cases, arm IoU {s['mean_arm_iou']:.3f}, silhouette IoU {s['mean_iou']:.3f}"
+        )
     return "\n".join(lines)
 
 
@@ -190,28 +257,38 @@ def main(argv=None) -> int:
     p.add_argument("--count", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--json", default=None, help="write every case and the summary here")
+    p.add_argument("--cases", default=None, help="only these case numbers, e.g. 3,7 (a rerun)")
+    p.add_argument("--json", default=None, help="write every case and the summary here (after each case)")
     args = p.parse_args(argv)
+    picked = range(args.count) if args.cases is None else [int(k) for k in args.cases.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as tmp, Rasterizer(DRAW_SIZE, color_samples=4) as rasterizer:
-        for k in range(args.count):
+        for k in picked:
             row = run_case(make_case(k, args.seed), rasterizer, Path(tmp), args.rounds)
             rows.append(row)
+            if args.json:
+                _write_json(Path(args.json), rows)
             if row["asked"]:
                 print(f"case {k:3d}: yaw {row['yaw']:6.1f}: the fit asked which way it faces", flush=True)
                 continue
+            arm = "-" if row["arm_iou"] is None else f"{row['arm_iou']:.3f}"
             print(
                 f"case {k:3d}: yaw {row['yaw']:6.1f} -> {row['found_yaw']:6.1f} ({row['face']}) "
                 f"{row['framing']:5s} -> {row['found_framing']:5s} "
-                f"IoU {row['iou']:.3f} landmarks {'yes' if row['landmarks'] else 'no '} ({row['seconds']} s)",
+                f"IoU {row['iou']:.3f} arms {row['arms']} {arm} "
+                f"landmarks {'yes' if row['landmarks'] else 'no '} ({row['seconds']} s)",
                 flush=True,
             )
-    summary = summarize(rows)
-    print(format_summary(summary))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"summary": summary, "cases": rows}, indent=2))
+    print(format_summary(summarize(rows)))
     return 0
+
+
+def _write_json(path: Path, rows: list[dict]) -> None:
+    """The cases so far and their summary, replaced whole (a stopped run leaves its last good file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps({"summary": summarize(rows), "cases": rows}, indent=2))
+    partial.replace(path)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ A view is described by :class:`ViewParams`: the camera (yaw about the vertical a
 orthographic half height and the point it is centred on) and a small pose, the one a
 standing character in a drawing has: each upper arm's angle below horizontal, each
 forearm's further bend, the legs' spread and the head's tilt, all in the frontal plane.
-That is all a silhouette can pin down; the rest of the body stays at rest.
+That is all a silhouette can pin down; the rest of the body stays at rest. An arm drawn over
+the body (crossed, a hand on the belly, behind the back) leaves the silhouette: its segments
+also tilt towards the front or the back (``*_forward``), set from the drawing's landmarks
+(``fit.arm_depth``), never by the silhouette search.
 
 :class:`ProxyModel` builds a style's character once (the fitter tries many views of one
 shape, and a build takes a tenth of a second) and poses it; :class:`Silhouettes` renders
@@ -25,7 +28,7 @@ from avatar_app.raster.mesh import RasterMesh
 from avatar_app.raster.rasterizer import Rasterizer
 from avatar_app.rig import HumanoidPose, HumanoidRig, build_default_avatar
 from avatar_app.rig.avatar_style import AvatarStyle
-from avatar_app.rig.quaternion import quat_from_axis_angle
+from avatar_app.rig.quaternion import quat_conjugate, quat_from_axis_angle, quat_multiply, quat_rotate
 from avatar_app.rig.skeleton import forward_kinematics
 
 Z = np.array([0.0, 0.0, 1.0])
@@ -46,6 +49,11 @@ class ViewParams:
     right_elbow: float = 0.0
     legs: float = 0.0  # each leg's turn outward
     head_tilt: float = 0.0  # towards the character's right shoulder
+    # each segment's tilt out of the frontal plane, towards the character's front (negative: back)
+    left_arm_forward: float = 0.0
+    right_arm_forward: float = 0.0
+    left_elbow_forward: float = 0.0
+    right_elbow_forward: float = 0.0
 
     def camera(self) -> OrthographicCamera:
         view_dir = yaw_view_dir(self.yaw)
@@ -59,12 +67,23 @@ class ViewParams:
         def turn(deg: float) -> np.ndarray:
             return quat_from_axis_angle(Z, math.radians(deg))
 
+        arms = {
+            "leftUpperArm": turn(-self.left_arm),
+            "rightUpperArm": turn(self.right_arm),
+            "leftLowerArm": turn(-self.left_elbow),
+            "rightLowerArm": turn(self.right_elbow),
+        }
+        for side, sign in (("left", -1.0), ("right", 1.0)):
+            upper_fwd, lower_fwd = getattr(self, f"{side}_arm_forward"), getattr(self, f"{side}_elbow_forward")
+            if upper_fwd or lower_fwd:
+                upper = _tilted(turn(sign * getattr(self, f"{side}_arm")), sign, upper_fwd)
+                lower_angle = getattr(self, f"{side}_arm") + getattr(self, f"{side}_elbow")
+                lower = _tilted(turn(sign * lower_angle), sign, lower_fwd)
+                arms[f"{side}UpperArm"] = upper
+                arms[f"{side}LowerArm"] = quat_multiply(quat_conjugate(upper), lower)  # local to the upper arm
         return HumanoidPose.from_bones(
             {
-                "leftUpperArm": turn(-self.left_arm),
-                "rightUpperArm": turn(self.right_arm),
-                "leftLowerArm": turn(-self.left_elbow),
-                "rightLowerArm": turn(self.right_elbow),
+                **arms,
                 "leftUpperLeg": turn(self.legs),
                 "rightUpperLeg": turn(-self.legs),
                 "leftLowerLeg": turn(-self.legs),
@@ -82,6 +101,15 @@ class ViewParams:
 
     def with_values(self, **values) -> ViewParams:
         return replace(self, **values)
+
+
+def _tilted(frontal: np.ndarray, sign: float, forward_deg: float) -> np.ndarray:
+    """A segment's world rotation ``frontal`` (in the frontal plane) tilted by ``forward_deg``
+    towards +z, the character's front, about the axis across the segment and z. A left
+    segment's rest direction is +x, a right one's -x (``sign`` -1 and +1)."""
+    direction = quat_rotate(frontal, np.array([-sign, 0.0, 0.0]))
+    axis = np.cross(direction, Z)
+    return quat_multiply(quat_from_axis_angle(axis / np.linalg.norm(axis), math.radians(forward_deg)), frontal)
 
 
 class ProxyModel:
@@ -176,10 +204,14 @@ class Silhouettes:
 
     def render_hair(self, model: ProxyModel, params: ViewParams) -> tuple[np.ndarray, np.ndarray]:
         """(mask, hair) float32 [S, S]: where the proxy is, and where its hair is in front."""
+        return self.render_parts(model, params)[:2]
+
+    def render_parts(self, model: ProxyModel, params: ViewParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mask, hair, arms) float32 [S, S]: where the proxy is, its hair and its arms in front."""
         mesh = self._mesh(model)
         mesh.update(model.vertices(params))
         result = self.rasterizer.render(mesh, params.camera())
-        return result.udp[..., 3].copy(), result.color[..., 0].copy()
+        return result.udp[..., 3].copy(), result.color[..., 0].copy(), result.color[..., 1].copy()
 
     def close(self) -> None:
         self.rasterizer.close()
@@ -192,14 +224,31 @@ class Silhouettes:
 
 
 def hair_marked_mesh(character):
-    """The character's raster mesh with colour 1 in red on its hair (and ears), 0 elsewhere."""
+    """The character's raster mesh with colour 1 in red on its hair (and ears) and in green on
+    its arms (``arm_vertices``), 0 elsewhere."""
     mesh = raster_mesh(character)
     parts = character.mesh.part_names
     hair = np.isin(character.mesh.part_ids, [parts.index(n) for n in HAIR_PARTS if n in parts])
     colors = np.zeros((len(hair), 4), np.float32)
     colors[:, 3] = 1.0
     colors[hair, 0] = 1.0
+    colors[arm_vertices(character) & ~hair, 1] = 1.0
     return RasterMesh(mesh.positions, mesh.rest_udp, mesh.triangles, colors)
+
+
+def arm_vertices(character) -> np.ndarray:
+    """bool [V]: the vertices an arm moves (their heaviest joint is an upper arm or below it)."""
+    skeleton = character.skeleton
+    roots = {character.humanoid[f"{side}UpperArm"] for side in ("left", "right")}
+    in_arm = np.zeros(len(skeleton.names), bool)
+    for j in range(len(skeleton.names)):
+        k = j
+        while k >= 0 and not in_arm[j]:
+            in_arm[j] = k in roots
+            k = int(skeleton.parents[k])
+    mesh = character.mesh
+    heaviest = mesh.joints[np.arange(len(mesh.joints)), np.argmax(mesh.weights, axis=1)]
+    return in_arm[heaviest]
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

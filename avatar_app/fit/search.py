@@ -27,6 +27,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from avatar_app.core.errors import SettingError
+from avatar_app.fit.arm_depth import place_arms_in_depth
 from avatar_app.fit.drawing import Drawing
 from avatar_app.fit.face import face_of_view
 from avatar_app.fit.facing import check_facing_known, facing_rule
@@ -71,8 +72,8 @@ VIEW_VARIABLES = (
     ("centre_y", 0.01, -0.5, 2.5),
     ("left_arm", 6.0, -30.0, 100.0),
     ("right_arm", 6.0, -30.0, 100.0),
-    ("left_elbow", 8.0, -140.0, 80.0),
-    ("right_elbow", 8.0, -140.0, 80.0),
+    ("left_elbow", 8.0, -140.0, 120.0),
+    ("right_elbow", 8.0, -140.0, 120.0),
     ("legs", 3.0, -5.0, 30.0),
     ("head_tilt", 3.0, -25.0, 25.0),
 )
@@ -118,7 +119,7 @@ def align_shift(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
 
 
 ARM_GRID = (-10.0, 10.0, 30.0, 50.0, 70.0, 85.0, 95.0)
-ELBOW_GRID = (-120.0, -70.0, -30.0, 0.0, 30.0)  # folded back across the body (a held book) .. bent out
+ELBOW_GRID = (-120.0, -70.0, -30.0, 0.0, 30.0, 90.0)  # folded back across the body (a held book) .. a hand on the hip
 
 
 def place_arms(objective: Objective, model: ProxyModel, view: ViewFit) -> None:
@@ -194,6 +195,10 @@ def flipped(params: ViewParams) -> ViewParams:
         right_arm=params.left_arm,
         left_elbow=params.right_elbow,
         right_elbow=params.left_elbow,
+        left_arm_forward=params.right_arm_forward,
+        right_arm_forward=params.left_arm_forward,
+        left_elbow_forward=params.right_elbow_forward,
+        right_elbow_forward=params.left_elbow_forward,
         head_tilt=-params.head_tilt,
     )
 
@@ -324,6 +329,8 @@ def fit_views(
             done_in_round(round_, 1.0)
         style = trial.style
         for view in views:
+            for arm in place_arms_in_depth(objective, model, view):
+                note(f"{view.drawing.name}: {arm.side} arm {arm.drawn} (joints {arm.error:.3f} of the size off)")
             view.iou = objective.silhouette_iou(model, view)
         log.info("fit: %d silhouettes compared", objective.evaluations)
     return FitResult(style, views, model)

@@ -73,3 +73,54 @@ def test_cases_come_from_every_side(tool):
     yaws = np.array([tool.make_case(k, 0)["params"].yaw for k in range(60)])
     assert (np.abs(yaws) <= 25).sum() >= 15 and (yaws >= 155).sum() >= 8
     assert ((np.abs(yaws) > 30) & (np.abs(yaws) < 70)).sum() >= 4
+
+
+def test_half_the_cases_hold_their_arms_where_the_outline_cannot_see_them(tool):
+    poses = [tool.make_case(k, 0)["arms"] for k in range(80)]
+    assert 25 <= poses.count("down") <= 55
+    for pose in ("crossed", "behind", "front", "hips"):
+        assert poses.count(pose) >= 3, pose
+
+
+def test_the_arm_mask_of_crossed_arms_lies_over_the_torso(tool):
+    """The drawn arms' mask is where the arms are seen: crossed, across the chest's middle
+    column; hanging down, beside the body and never there."""
+    crossed = next(c for c in (tool.make_case(k, 0) for k in range(80)) if c["arms"] == "crossed")
+    crossed = {**crossed, "framing": "full", "params": crossed["params"].with_values(yaw=0.0)}
+    down = {
+        **crossed,
+        "params": crossed["params"].with_values(
+            left_arm_forward=0.0,
+            right_arm_forward=0.0,
+            left_elbow=0.0,
+            right_elbow=0.0,
+            left_elbow_forward=0.0,
+            right_elbow_forward=0.0,
+        ),
+    }
+    with Rasterizer(256, color_samples=4) as rasterizer:
+        masks = [tool.draw(case, rasterizer, arms=True) for case in (crossed, down)]
+    for mask, over_chest in zip(masks, (True, False)):
+        arms = (mask[..., 0] > 128) & (mask[..., 3] > 128)
+        columns = np.nonzero(mask[..., 3].max(axis=0) > 0)[0]
+        middle = arms[:, (columns[0] + columns[-1]) // 2]
+        assert middle.any() == over_chest
+        assert arms.sum() > 100
+
+
+def test_the_summary_gives_the_arm_iou_per_arm_pose(tool):
+    fitted = {"framing": "full", "framing_ok": True, "landmarks": True, "asked": False, "yaw": 0.0, "facing_ok": True}
+    rows = [
+        {**fitted, "iou": 0.9, "arms": "crossed", "arm_iou": 0.5},
+        {**fitted, "iou": 0.8, "arms": "crossed", "arm_iou": 0.7},
+        {**fitted, "iou": 0.9, "arms": "down", "arm_iou": None},
+    ]
+    summary = tool.summarize(rows)
+    assert summary["mean_arm_iou"] == pytest.approx(0.6)
+    assert summary["per_arm_pose"]["crossed"] == {
+        "cases": 2,
+        "mean_arm_iou": pytest.approx(0.6),
+        "mean_iou": pytest.approx(0.85),
+    }
+    assert np.isnan(summary["per_arm_pose"]["down"]["mean_arm_iou"])
+    assert "arms crossed" in tool.format_summary(summary)
