@@ -111,18 +111,25 @@ def draw(case: dict, rasterizer: Rasterizer, arms: bool = False) -> np.ndarray:
     return RgbaFrame(np.ascontiguousarray(color)).to_straight_rgba8()
 
 
-def arm_iou(case: dict, rasterizer: Rasterizer, result) -> float:
-    """The visible arms' IoU, fitted against drawn, in the fit's square (NaN with no arm seen)."""
+def arm_iou(case: dict, rasterizer: Rasterizer, result) -> tuple[float, float]:
+    """The visible arms' IoU, fitted against drawn, in the fit's square (NaN with no arm seen):
+    as fitted, and with the arms kept in the frontal plane (every ``*_forward`` tilt zeroed:
+    the fit before ``fit.arm_depth``)."""
     marked = draw(case, rasterizer, arms=True)
     square = prepare_view(marked, FIT_SIZE).astype(np.float32) / 255.0
     drawn = square[..., 0] > 0.5 * np.maximum(square[..., 3], 1e-3)
     drawn &= square[..., 3] > 0.5
-    view = result.views[0]
+    params = result.views[0].params
+    frontal = params.with_values(
+        **{f"{side}_{seg}_forward": 0.0 for side in ("left", "right") for seg in ("arm", "elbow")}
+    )
+    scores = []
     with Silhouettes(FIT_SIZE) as silhouettes:
-        _, _, fitted = silhouettes.render_parts(result.model, view.params)
-    fitted = fitted > 0.5
-    union = (drawn | fitted).sum()
-    return float((drawn & fitted).sum() / union) if union else float("nan")
+        for pose in (params, frontal):
+            fitted = silhouettes.render_parts(result.model, pose)[2] > 0.5
+            union = (drawn | fitted).sum()
+            scores.append(float((drawn & fitted).sum() / union) if union else float("nan"))
+    return scores[0], scores[1]
 
 
 def run_case(case: dict, rasterizer: Rasterizer, folder: Path, rounds: int) -> dict:
@@ -146,7 +153,7 @@ def run_case(case: dict, rasterizer: Rasterizer, folder: Path, rounds: int) -> d
             "seconds": round(time.perf_counter() - t0, 1),
         }
     view = result.views[0]
-    arms = arm_iou(case, rasterizer, result)
+    arms, frontal_arms = arm_iou(case, rasterizer, result)
     found = view_framing(result, view)
     error = abs((view.params.yaw - true_yaw + 180.0) % 360.0 - 180.0)
     return {
@@ -163,6 +170,7 @@ def run_case(case: dict, rasterizer: Rasterizer, folder: Path, rounds: int) -> d
         "iou": round(view.iou, 4),
         "arms": case["arms"],
         "arm_iou": None if np.isnan(arms) else round(arms, 4),
+        "arm_iou_frontal": None if np.isnan(frontal_arms) else round(frontal_arms, 4),
         "landmarks": view.landmarks is not None,
         "seconds": round(time.perf_counter() - t0, 1),
         "true": {k: v for k, v in case["style"].describe().items() if not isinstance(v, (list, dict, tuple))},
@@ -205,10 +213,12 @@ def summarize(rows: list[dict]) -> dict:
         "histogram": {f"{edges[i]:.2f}-{min(edges[i + 1], 1.0):.2f}": int(n) for i, n in enumerate(histogram)},
         "framing_found": float(np.mean([r["framing_ok"] for r in rows])),
         "mean_arm_iou": _mean([r.get("arm_iou") for r in rows]),
+        "mean_arm_iou_frontal": _mean([r.get("arm_iou_frontal") for r in rows]),
         "per_arm_pose": {
             pose: {
                 "cases": sum(r.get("arms") == pose for r in rows),
                 "mean_arm_iou": _mean([r.get("arm_iou") for r in rows if r.get("arms") == pose]),
+                "mean_arm_iou_frontal": _mean([r.get("arm_iou_frontal") for r in rows if r.get("arms") == pose]),
                 "mean_iou": _mean([r["iou"] for r in rows if r.get("arms") == pose]),
             }
             for pose in ARM_POSES
@@ -244,10 +254,14 @@ def format_summary(summary: dict) -> str:
     ]
     for f, s in summary["per_framing"].items():
         lines.append(f"  {f:5s}: {s['found']}/{s['cases']} framings found, mean IoU {s['mean_iou']:.3f}")
-    lines.append(f"arm part IoU: mean {summary['mean_arm_iou']:.3f}")
+    lines.append(
+        f"arm part IoU: mean {summary['mean_arm_iou']:.3f} "
+        f"(the arms kept in the frontal plane: {summary['mean_arm_iou_frontal']:.3f})"
+    )
     for pose, s in summary["per_arm_pose"].items():
         lines.append(
-            f"  arms {pose:7s}: {s['cases']} cases, arm IoU {s['mean_arm_iou']:.3f}, silhouette IoU {s['mean_iou']:.3f}"
+            f"  arms {pose:7s}: {s['cases']} cases, arm IoU {s['mean_arm_iou']:.3f} "
+            f"(frontal {s['mean_arm_iou_frontal']:.3f}), silhouette IoU {s['mean_iou']:.3f}"
         )
     return "\n".join(lines)
 
