@@ -117,7 +117,7 @@ def test_the_summary_gives_the_arm_iou_per_arm_pose(tool):
     ]
     summary = tool.summarize(rows)
     assert summary["mean_arm_iou"] == pytest.approx(0.6)
-crossed = summary["per_arm_pose"]["crossed"]
+    crossed = summary["per_arm_pose"]["crossed"]
     assert crossed["cases"] == 2 and crossed["mean_arm_iou"] == pytest.approx(0.6)
     assert crossed["mean_iou"] == pytest.approx(0.85)
     assert np.isnan(summary["per_arm_pose"]["down"]["mean_arm_iou"])
