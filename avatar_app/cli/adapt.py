@@ -63,6 +63,7 @@ def run(args) -> int:
             cancel=cancel.is_set,
             report=report,
             note=say,
+            preparing=_preparing(args.progress, say),
         )
     except KeyboardInterrupt:
         say("adapt: stopped before training began; nothing was written")
@@ -78,6 +79,27 @@ def run(args) -> int:
         f"wrote {result.weights} (look at {result.weights / 'preview.png'})"
     )
     return 0 if result.finished else 130
+
+
+def _preparing(kind: str, say):
+    """How the preparation goes: ``preparing ELAPSED LEFT DONE TOTAL STAGE`` lines for the window (LEFT
+    ``-`` until it can be estimated), or a note per stage on stderr."""
+    last = {"stage": None, "t": -1.0}
+
+    def line(p) -> None:
+        if p.stage == last["stage"] and p.elapsed_s - last["t"] < 0.5 and p.done < p.total:
+            return
+        left = "-" if p.left_s is None else f"{p.left_s:.1f}"
+        print(f"preparing {p.elapsed_s:.1f} {left} {p.done} {p.total} {p.stage}", flush=True)
+        last["stage"], last["t"] = p.stage, p.elapsed_s
+
+    def note(p) -> None:
+        if p.stage != last["stage"]:
+            left = "" if p.left_s is None else f" (preparation: about {p.left_s / 60:.1f} min left)"
+            say(f"adapt: {p.stage}{left} ...")
+            last["stage"] = p.stage
+
+    return line if kind == "lines" else note
 
 
 def _progress(kind: str, total_s: float):

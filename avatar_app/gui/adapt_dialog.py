@@ -4,8 +4,9 @@ The dialog runs ``avatar-app adapt --progress lines`` as a `QProcess` rather tha
 the window: torch training holds the CPU for minutes and its memory for good, and a process
 of its own can be stopped (SIGINT: the CLI finishes the step and writes the best weights
 so far) or, as a last resort, killed without taking the window with it. The CLI's stdout
-lines (``progress ELAPSED TOTAL step N loss L holdout H best B``) drive the bar and the
-numbers; its stderr (notes, and on exit 2 the error with its fix) goes to the log as it is.
+lines (``preparing ...`` then ``progress ...``, read by ``adapt_readout``) drive the bar, the
+times and the held-out error; its stderr (notes, and on exit 2 the error with its fix) goes
+to the log as it is.
 ``CHAR/.adapt/preview.png`` is shown again whenever the run rewrites it. When a run leaves
 new weights in ``CHAR/weights/`` (done, or cancelled after training began), `weightsChanged`
 hands the folder to the character panel, which reopens it so the live view uses them.
@@ -16,10 +17,9 @@ from __future__ import annotations
 import collections
 import json
 import os
-import re
 import signal
 import sys
-from dataclasses import dataclass
+import time
 from pathlib import Path
 
 from PyQt6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, pyqtSignal
@@ -39,48 +39,26 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
 )
 
+from avatar_app.gui.adapt_readout import (
+    AdaptLine,
+    HeldOutTrend,
+    PrepareLine,
+    parse_preparing,
+    parse_progress,
+    preparing_times,
+    progress_fraction,
+    training_times,
+)
 from avatar_app.gui.sheet_panel import StatusText
+
+__all__ = ["AdaptDialog", "parse_progress"]
 
 PREVIEW_POLL_MS = 500
 LOG_LINES = 400
 SIZES = (128, 256, 512)
 DEFAULT_MINUTES = 15.0
 KILL_AFTER_MS = 2000  # after a SIGINT that was not obeyed within join's timeout
-PROGRESS = re.compile(
-    r"^progress (?P<elapsed>\S+) (?P<total>\S+) step (?P<step>\d+) loss (?P<loss>\S+) "
-    r"holdout (?P<holdout>\S+) best (?P<best>\S+)$"
-)
 CLI_ERROR = "avatar-app: "  # how cli.main prefixes what it says before exiting
-
-
-@dataclass(frozen=True)
-class AdaptLine:
-    """One ``--progress lines`` line of ``avatar-app adapt`` (seconds of training, not of wall clock)."""
-
-    elapsed_s: float
-    total_s: float
-    step: int
-    loss: float
-    holdout: float
-    best: float
-
-
-def parse_progress(line: str) -> AdaptLine | None:
-    """The numbers of a progress line, or None for any other line."""
-    match = PROGRESS.match(line.strip())
-    if match is None:
-        return None
-    g = match.groupdict()
-    try:
-        elapsed, total, loss, holdout, best = (float(g[k]) for k in ("elapsed", "total", "loss", "holdout", "best"))
-    except ValueError:
-        return None
-    return AdaptLine(elapsed, total, int(g["step"]), loss, holdout, best)
-
-
-def clock_text(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def error_text(stderr_lines: list[str]) -> str:
@@ -112,7 +90,7 @@ class AdaptDialog(StatusText, QDialog):
     weightsChanged = pyqtSignal(object)  # Path: the character folder whose weights/ the run rewrote
     runFinished = pyqtSignal(str)  # "done", "cancelled" or "failed"
 
-    def __init__(self, root: str | Path, parent=None):
+    def __init__(self, root: str | Path, parent=None, *, clock=time.monotonic):
         super().__init__(parent)
         self.root = Path(root)
         self.setWindowTitle(f"Adapt the renderer to {self.root.name}")
@@ -120,7 +98,11 @@ class AdaptDialog(StatusText, QDialog):
         self.outcome = ""  # "", "running", then "done", "cancelled" or "failed"
         self.exit_code: int | None = None
         self.last: AdaptLine | None = None
-        self._first_holdout: float | None = None
+        self.preparing: PrepareLine | None = None
+        self.held_out = HeldOutTrend()
+        self._clock = clock
+        self._started_at = clock()
+        self._line_at = 0.0  # when the last preparing line came (its estimate counts down from there)
         self._stderr: collections.deque[str] = collections.deque(maxlen=LOG_LINES)
         self._stamp_before: tuple | None = None
         self._cancel_requested = False
@@ -176,6 +158,7 @@ class AdaptDialog(StatusText, QDialog):
         self._timer = QTimer(self)
         self._timer.setInterval(PREVIEW_POLL_MS)
         self._timer.timeout.connect(self._show_preview)
+        self._timer.timeout.connect(self._show_times)
 
         form = QFormLayout()
         form.addRow("Training time", self.minutes)
@@ -223,7 +206,9 @@ class AdaptDialog(StatusText, QDialog):
         """Start ``avatar-app adapt`` (False if one is running already)."""
         if self.running:
             return False
-        self.last, self._first_holdout, self.exit_code = None, None, None
+        self.last, self.preparing, self.exit_code = None, None, None
+        self.held_out = HeldOutTrend()
+        self._started_at = self._line_at = self._clock()
         self._stderr.clear()
         self._cancel_requested = False
         self._stamp_before = weights_stamp(self.root)
@@ -240,10 +225,11 @@ class AdaptDialog(StatusText, QDialog):
         self.process = process
         self.outcome = "running"
         self.bar.setValue(0)
-        self.times.setText("")
+        self.bar.setFormat("Preparing %p%")
         self.numbers.setText("")
         self.log.appendPlainText("$ avatar-app " + " ".join(command[3:]))
-        self.show_status("Preparing: loading the sheet and rendering the training poses …", error=False)
+        self.show_status("Preparing: starting avatar-app adapt and loading the character …", error=False)
+        self._show_times()
         self._set_running(True)
         process.start(command[0], command[1:])
         self._timer.start()
@@ -277,12 +263,19 @@ class AdaptDialog(StatusText, QDialog):
         process = self.process
         while process.canReadLine():
             line = bytes(process.readLine()).decode("utf-8", "replace").rstrip("\r\n")
-            progress = parse_progress(line)
-            if progress is None:
-                if line.strip():
-                    self.log.appendPlainText(line)
-            else:
-                self._show_progress(progress)
+            self.read_line(line)
+
+    def read_line(self, line: str) -> None:
+        """One stdout line of the run: preparation, a training step, or anything else (to the log)."""
+        progress = parse_progress(line)
+        if progress is not None:
+            self._show_progress(progress)
+            return
+        preparing = parse_preparing(line)
+        if preparing is not None:
+            self._show_preparing(preparing)
+        elif line.strip():
+            self.log.appendPlainText(line)
 
     def _read_stderr(self) -> None:
         text = bytes(self.process.readAllStandardError()).decode("utf-8", "replace")
@@ -290,22 +283,41 @@ class AdaptDialog(StatusText, QDialog):
             self._stderr.append(line)
             self.log.appendPlainText(line)
 
+    def _show_preparing(self, p: PrepareLine) -> None:
+        self.preparing, self._line_at = p, self._clock()
+        self.bar.setFormat("Preparing %p%")
+        if p.left_s is not None:
+            self.bar.setValue(round(1000 * p.elapsed_s / max(1e-6, p.elapsed_s + p.left_s)))
+        if not self._cancel_requested:
+            self.show_status(f"Preparing: {p.stage} ({p.done} of {p.total}) …", error=False)
+        self._show_times()
+
     def _show_progress(self, p: AdaptLine) -> None:
-        if self._first_holdout is None:
-            self._first_holdout = p.holdout
+        if self.last is None:
+            self.bar.setFormat("Training %p%")
         self.last = p
-        fraction = min(1.0, p.elapsed_s / p.total_s) if p.total_s > 0 else 0.0
-        self.bar.setValue(round(1000 * fraction))
-        left = max(0.0, p.total_s - p.elapsed_s)
-        self.times.setText(
-            f"{clock_text(p.elapsed_s)} of {clock_text(p.total_s)} trained · about {clock_text(left)} left"
-        )
-        self.numbers.setText(
-            f"step {p.step} · loss {p.loss:.4f} · held-out {p.holdout:.4f} "
-            f"(best {p.best:.4f}, started at {self._first_holdout:.4f})"
+        self.held_out.add(p.holdout)
+        self.bar.setValue(round(1000 * progress_fraction(p)))
+        self.numbers.setText(self.held_out.text())
+        self.numbers.setToolTip(
+            "The error on poses the training never sees, checked about once a minute and smoothed; "
+            f"lower is better, and the best weights by it are kept (best so far {p.best:.4f}). "
+            f"Step {p.step}, training loss {p.loss:.4f} (it swings from batch to batch)."
         )
         if not self._cancel_requested:
-            self.show_status("Training: the held-out score picks the best weights.", error=False)
+            self.show_status("Training: the error on held-out poses picks the best weights.", error=False)
+        self._show_times()
+
+    def _show_times(self) -> None:
+        """Time since Start and time left; the preview timer calls it too, so the clock moves between lines."""
+        now = self._clock()
+        wall = now - self._started_at
+        if self.last is not None:
+            self.times.setText(training_times(wall, self.last))
+            return
+        p = self.preparing
+        left = None if p is None or p.left_s is None else max(0.0, p.left_s - (now - self._line_at))
+        self.times.setText(preparing_times(wall, left, 60.0 * self.minutes.value()))
 
     def _error(self, error) -> None:
         if error == QProcess.ProcessError.FailedToStart:

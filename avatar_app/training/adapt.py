@@ -35,7 +35,9 @@ from torch import nn
 
 from avatar_app.core.errors import SettingError
 from avatar_app.models import CoNR, load_weights_folder
+from avatar_app.training import adapt_progress as stages
 from avatar_app.training.adapt_data import AdaptSheet, PosePool, Targets, augment_batch, lookup_targets, view_targets
+from avatar_app.training.adapt_progress import PrepareProgress
 from avatar_app.training.drawn_family import face_mask
 
 log = logging.getLogger(__name__)
@@ -164,9 +166,20 @@ class Adapter:
     """One adaptation in memory: the model, its data, the optimiser, the step count.
 
     ``run_until(seconds)`` trains; ``state()``/``load_state()`` are what a checkpoint holds.
+    The held-out poses are made here; the training poses (the bulk of the preparation) by
+    `prepare_training`, which ``run_until`` and ``batch`` call when it has not run, so that
+    ``progress`` (a `PrepareProgress`) can time every kind of work before the bulk starts.
     """
 
-    def __init__(self, inputs: AdaptInputs, init_weights, s: AdaptSettings, *, cancel=lambda: False):
+    def __init__(
+        self,
+        inputs: AdaptInputs,
+        init_weights,
+        s: AdaptSettings,
+        *,
+        cancel=lambda: False,
+        progress: PrepareProgress | None = None,
+    ):
         self.s, self.inputs = s, inputs
         self.device = check_device(s.device)
         if inputs.sheet.size != s.size:
@@ -187,16 +200,18 @@ class Adapter:
         self.forward = _FixedSheetForward(self.model, inputs.sheet, self.device)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW(self.params, lr=s.lr, weight_decay=0.0)
-        pool = PosePool(inputs.character, inputs.framing, s.size, seed=s.seed)
-        udps = pool.render(0, s.poses + s.holdout, cancel)
-        if len(udps) < s.poses + s.holdout:
-            raise KeyboardInterrupt  # cancelled while rendering the poses: nothing to keep yet
-        region = inputs.face_region
-        self.train_poses = _weighted_face(lookup_targets(inputs.sheet, udps[: s.poses]), region, s.face_weight)
-        self.views = _weighted_face(view_targets(inputs.sheet), region, s.face_weight)
-        self.holdout = lookup_targets(inputs.sheet, udps[s.poses :])
-        self._train_t, self._views_t = self.train_poses.tensors(), self.views.tensors()
+        self.progress = progress or PrepareProgress.quiet()
+        self._cancel = cancel
+        self._pool = PosePool(inputs.character, inputs.framing, s.size, seed=s.seed)
+        held = self._poses(s.poses, s.holdout, stages.HELD_OUT_POSES)  # poses are a function of (seed, index)
+        self.progress.begin(stages.HELD_OUT_COLOURS)
+        self.holdout = lookup_targets(inputs.sheet, held)
+        self.progress.advance(stages.HELD_OUT_COLOURS, s.holdout)
+        self.views = _weighted_face(view_targets(inputs.sheet), inputs.face_region, s.face_weight)
+        self._views_t = self.views.tensors()
         self._holdout_t = {k: v.to(self.device) for k, v in self.holdout.tensors().items()}
+        self.train_poses: Targets | None = None
+        self._train_t: dict[str, torch.Tensor] = {}
         self.step, self.elapsed = 0, 0.0
         self.best_loss, self.best_state = math.inf, None
         self.history = History()
@@ -204,8 +219,34 @@ class Adapter:
 
     # -- data ---------------------------------------------------------------
 
+    def _poses(self, first: int, count: int, stage: str) -> np.ndarray:
+        self.progress.begin(stage)
+        udps = self._pool.render(first, count, self._cancel, lambda: self.progress.advance(stage))
+        if len(udps) < count:
+            raise KeyboardInterrupt  # cancelled while rendering the poses: nothing to keep yet
+        return udps
+
+    def prepare_training(self) -> None:
+        """The training poses and their colours (once)."""
+        if self.train_poses is not None:
+            return
+        s = self.s
+        udps = self._poses(0, s.poses, stages.TRAINING_POSES)
+        self.progress.begin(stages.TRAINING_COLOURS)
+        targets = lookup_targets(self.inputs.sheet, udps)
+        self.train_poses = _weighted_face(targets, self.inputs.face_region, s.face_weight)
+        self._train_t = self.train_poses.tensors()
+        self.progress.advance(stages.TRAINING_COLOURS, s.poses)
+
+    def score_start(self) -> None:
+        """The starting weights' held-out loss, the first "best" (not again on a resumed run, which has it)."""
+        if self.step == 0 and not self.history.holdout:
+            self.progress.begin(stages.SCORING)
+            self.score_and_keep_best(each=lambda n: self.progress.advance(stages.SCORING, n))
+
     def batch(self, step: int) -> dict[str, torch.Tensor]:
         """The augmented batch of ``step``: a pure function of ``(seed, step)``."""
+        self.prepare_training()
         gen = torch.Generator().manual_seed(self.s.seed * 1_000_003 + step)
         idx = torch.randint(0, len(self.train_poses), (self.s.batch,), generator=gen)
         from_views = torch.rand(self.s.batch, generator=gen) < self.s.view_share
@@ -219,7 +260,8 @@ class Adapter:
     # -- scores ---------------------------------------------------------------
 
     @torch.no_grad()
-    def holdout_loss(self) -> float:
+    def holdout_loss(self, each: Callable[[int], None] = lambda n: None) -> float:
+        """The loss on the held-out poses (``each(n)`` after every batch of ``n``)."""
         self.model.eval()
         total = 0.0
         n = len(self.holdout)
@@ -227,6 +269,7 @@ class Adapter:
             part = {k: v[i : i + self.s.batch] for k, v in self._holdout_t.items()}
             pred, logits = self.forward(part["udp"])
             total += float(adapt_loss(pred, logits, part)) * part["udp"].shape[0]
+            each(part["udp"].shape[0])
         self.model.train()
         return total / n
 
@@ -269,8 +312,8 @@ class Adapter:
         self.step += 1
         return float(loss.detach())
 
-    def score_and_keep_best(self) -> float:
-        loss = self.holdout_loss()
+    def score_and_keep_best(self, each: Callable[[int], None] = lambda n: None) -> float:
+        loss = self.holdout_loss(each)
         self.history.holdout.append([self.step, round(self.elapsed, 1), round(loss, 5)])
         if loss < self.best_loss:
             self.best_loss = loss
@@ -292,8 +335,8 @@ class Adapter:
         The held-out loss is scored every ``eval_every_s`` and at the end; ``checkpoint``
         runs after each score, ``preview`` every ``preview_every_s``.
         """
-        if self.step == 0 and not self.history.holdout:
-            self.score_and_keep_best()  # the shipped weights are the first "best"
+        self.score_start()  # the shipped weights are the first "best"
+        self.prepare_training()
         start, elapsed0 = time.perf_counter(), self.elapsed
         next_eval = self.elapsed + self.s.eval_every_s
         next_preview = self.elapsed + self.s.preview_every_s

@@ -147,8 +147,15 @@ class PosePool:
             half_height=float(camera.half_height * zoom),
         )
 
-    def render(self, first: int, count: int, cancel: Callable[[], bool] = lambda: False) -> np.ndarray:
-        """UDP float32 [count,4,S,S] of poses ``first .. first+count-1`` (stops early when ``cancel()``)."""
+    def render(
+        self,
+        first: int,
+        count: int,
+        cancel: Callable[[], bool] = lambda: False,
+        each: Callable[[], None] = lambda: None,
+    ) -> np.ndarray:
+        """UDP float32 [count,4,S,S] of poses ``first .. first+count-1`` (stops early when ``cancel()``;
+        ``each()`` after every pose)."""
         from avatar_app.raster.context import create_headless_context
         from avatar_app.raster.rasterizer import Rasterizer
 
@@ -166,6 +173,7 @@ class PosePool:
                     mesh.update(run_in_vertices(self.animator, self.motion, time_s, jitter_rotations(rng, 1.0)))
                     camera = self.camera(rng, self.animator.world_matrices[:, :3, 3])
                     out.append(rasterizer.render(mesh, camera, udp_only=True).udp.transpose(2, 0, 1).copy())
+                    each()
                 rasterizer.close()
         finally:
             ctx.release()

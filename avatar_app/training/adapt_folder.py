@@ -36,6 +36,7 @@ from avatar_app.io.sheet_udp import load_sheet_udp
 from avatar_app.models import save_weights_folder
 from avatar_app.training.adapt import Adapter, AdaptInputs, AdaptProgress, AdaptSettings
 from avatar_app.training.adapt_data import AdaptSheet
+from avatar_app.training.adapt_progress import BEFORE, PrepareProgress, PrepareStatus, adapt_stages
 from avatar_app.training.resume_file import load_resume_file, save_resume_file
 
 log = logging.getLogger(__name__)
@@ -214,8 +215,12 @@ def adapt_folder(
     report: Callable[[AdaptProgress], None] = lambda p: None,
     note: Callable[[str], None] = lambda text: None,
     steps: int | None = None,
+    preparing: Callable[[PrepareStatus], None] = lambda status: None,
 ) -> AdaptResult:
-    """Adapt ``init`` (a weights folder) to the character in ``root``; resumes ``root/.adapt/``."""
+    """Adapt ``init`` (a weights folder) to the character in ``root``; resumes ``root/.adapt/``.
+
+    ``preparing`` hears how the preparation goes (stage, units, time left) until training starts;
+    ``report`` then hears every training step."""
     root = Path(root)
     t0 = time.perf_counter()
     inputs = inputs_from_folder(root, s.size)
@@ -225,13 +230,19 @@ def adapt_folder(
     if restart and work.exists():
         shutil.rmtree(work)
     note(f"adapt {inputs.name}: {inputs.sheet.views} view(s) at {s.size}², rendering {s.poses + s.holdout} poses ...")
-    adapter = Adapter(inputs, Path(init), s, cancel=cancel)
+    resuming = state_path.is_file()
+    fresh = not resuming and not (work / "before.npy").is_file()
+    plan = adapt_stages(s.poses, s.holdout, scoring=not resuming, before=fresh)
+    progress = PrepareProgress(plan, report=preparing)
+    adapter = Adapter(inputs, Path(init), s, cancel=cancel, progress=progress)
     resumed_from = 0
-    if state_path.is_file():
+    if resuming:
         _resume(adapter, state_path)
         resumed_from = adapter.step
         note(f"resuming at step {adapter.step} ({adapter.elapsed / 60:.1f} of {s.minutes:g} minutes)")
-    first = _first_renders(adapter, work)
+    adapter.score_start()
+    adapter.prepare_training()
+    first = _first_renders(adapter, work, progress)  # after the poses: a run cancelled before them writes nothing
     work.mkdir(parents=True, exist_ok=True)
     checkpoint = lambda: _save_state(state_path, adapter.state())  # noqa: E731
     preview = lambda: _write_png(work / "preview.png", preview_picture(adapter, first))  # noqa: E731
@@ -259,7 +270,7 @@ def adapt_folder(
     return AdaptResult(weights, result, finished)
 
 
-def _first_renders(adapter: Adapter, work: Path) -> list[np.ndarray]:
+def _first_renders(adapter: Adapter, work: Path, progress: PrepareProgress) -> list[np.ndarray]:
     """The starting weights' renders of the first held-out poses (kept for previews across resumes)."""
     path = work / "before.npy"
     if path.is_file():
@@ -267,8 +278,13 @@ def _first_renders(adapter: Adapter, work: Path) -> list[np.ndarray]:
         if before is not None:
             return before
     if adapter.step > 0:  # resumed without it (or with an unusable one): no "before" column
+        progress.skip(BEFORE)
         return [np.zeros_like(adapter.holdout.rgba[i]) for i in range(2)]
-    out = [adapter.render(adapter.holdout.udp[i]) for i in range(2)]
+    progress.begin(BEFORE)
+    out = []
+    for i in range(2):
+        out.append(adapter.render(adapter.holdout.udp[i]))
+        progress.advance(BEFORE)
     work.mkdir(parents=True, exist_ok=True)
     np.save(path, np.stack(out))
     return out

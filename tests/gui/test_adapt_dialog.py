@@ -93,6 +93,7 @@ def test_adapt_trains_in_its_own_process_and_the_live_view_switches_to_the_weigh
     assert any(0 < v < 1000 for v in values), values  # it moved on the way, not only at the end
     assert dialog.bar.value() == 1000 and dialog.status.text().startswith("Done") and not dialog.status_is_error
     assert dialog.last is not None and dialog.last.step > 0 and "held-out" in dialog.numbers.text()
+    assert dialog.preparing is not None and dialog.preparing.stage, "the run said how its preparation went"
     report = json.loads((tiny / "weights" / "adapt.json").read_text())
     assert report["finished"] and report["settings"]["size"] == SIZE
     assert dialog.preview_shown and not dialog.preview.pixmap().isNull()
