@@ -115,3 +115,14 @@ def test_a_port_in_use_is_said_in_the_panel(qtbot, make_window):
         assert window.control_api_panel.server is None
         assert f"{port}" in window.control_api_panel.state.text()
         assert "choose another port" in window.control_api_panel.state.text()
+
+
+def test_a_held_combination_lets_go_when_its_key_comes_up_whatever_modifier_went_first(qtbot, make_window):
+    window = make_window('[control]\nhotkeys = "Ctrl+2 sad hold"\n')
+    overrides = window.session.expression_overrides
+    QTest.keyPress(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert overrides.active() == {"sad": 1.0}
+    QTest.keyRelease(window, Qt.Key.Key_2)  # Ctrl was let go first: the release carries no modifier
+    assert overrides.active() == {}
+    QTest.keyPress(window, Qt.Key.Key_2)
+    assert overrides.active() == {}, "2 alone is not Ctrl+2"
