@@ -307,7 +307,12 @@ class VmcSource(PoseSource):
                 self._pose, self._seen = humanoid_pose_from_vmc(state, self.hip_height_m), state.messages
                 timestamp = min(tick, state.received_at)  # latency counts from when the pose arrived
             tracked = age <= self.stale_after_s
-            self._status = "running" if tracked else f"no VMC data for {age:.0f} s (holding the last pose)"
+            self._status = (
+                "running"
+                if tracked
+                else f"no VMC data for {age:.0f} s (holding the last pose): is the sender still running "
+                f"and sending to port {self.receiver.port}?"
+            )
         expression = self.expressions.update_raw(state.blendshapes, tick)
         timings = {"vmc": 1000.0 * (time.perf_counter() - t0)}
         return PoseSample(timestamp, pose=self._pose, timings_ms=timings, expression=expression, tracked=tracked)
