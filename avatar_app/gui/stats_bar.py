@@ -23,7 +23,7 @@ def stage_text(stages_ms) -> str:
 def warnings_for(snapshot, extra: list[str] = ()) -> list[str]:
     """What deserves the user's eye: a failure, a source that is not simply running, extra notes."""
     warnings = []
-    if snapshot.phase == "failed" and snapshot.message:
+    if snapshot.phase in ("failed", "running") and snapshot.message:  # running: changed weights that did not load
         warnings.append(snapshot.message)
     status = snapshot.status
     if status is not None and status.source not in ("running", "") and snapshot.phase == "running":

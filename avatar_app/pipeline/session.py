@@ -9,9 +9,12 @@ at UI rate. Pipelines come from `builder.build_pipeline`, as the CLI's do. No Qt
 (it is tested without the window): frames reach the UI through slots it polls.
 
 Outputs hang off an `OutputHub` (``output_hub``) that outlives each pipeline; they are
-opened at the model size and re-opened when it changes. Weights are loaded once per folder
-for the session's life; a character's body once per version of its file, because the
-window's fit editor rewrites a character's ``avatar.glb`` in place and then restarts.
+opened at the model size and re-opened when it changes. Weights are loaded once per version
+of their folder: when the running pipeline's folder changes (``adapt`` wrote new weights), the
+worker loads the new files and restarts with them, or, when they do not load, keeps streaming
+with the old and says why (``weights_watch``). A character's body is loaded once per version of
+its file, because the window's fit editor rewrites a character's ``avatar.glb`` in place and
+then restarts.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from avatar_app.pipeline.output_hub import (
     open_output,
 )
 from avatar_app.pipeline.status import PipelineStatus
+from avatar_app.pipeline.weights_watch import WEIGHTS_SETTLE_S, WeightsWatch
 from avatar_app.rig.expressions import Expression
 from avatar_app.tracking.expression_filter import ExpressionTuning
 from avatar_app.tracking.mouth_from_audio import MicSettings
@@ -63,7 +67,15 @@ class LiveSession:
     so a test can wait for the worker to have looked again instead of sleeping.
     """
 
-    def __init__(self, *, character_loader=None, networks_loader=None, capture_factory=None, poll_s: float = POLL_S):
+    def __init__(
+        self,
+        *,
+        character_loader=None,
+        networks_loader=None,
+        capture_factory=None,
+        poll_s: float = POLL_S,
+        weights_settle_s: float = WEIGHTS_SETTLE_S,
+    ):
         self.poll_s = poll_s
         self.passes = 0
         self.tap = PreviewTap()
@@ -88,6 +100,8 @@ class LiveSession:
         self._failed_key = None
         self._phase_note: tuple[str, str] | None = None  # ("starting" | "stopping", message) while busy
         self._error = ""
+        self._weights = WeightsWatch(weights_settle_s)
+        self._weights_note = ""  # why changed weights were not taken up (the running pipeline goes on)
         self._out_keys: dict[str, tuple | None] = dict.fromkeys(OUTPUT_KINDS)
         self._out_failed_keys: dict[str, tuple | None] = dict.fromkeys(OUTPUT_KINDS)
         self._out_states: dict[str, OutputState] = {kind: OutputState() for kind in OUTPUT_KINDS}
@@ -167,7 +181,7 @@ class LiveSession:
             phase, message = note
         elif pipeline is not None:
             phase = pipeline.state
-            message = (status.error or "") if phase == "failed" else ""
+            message = (status.error or "") if phase == "failed" else self._weights_note
         elif error:
             phase, message = "failed", error
         else:
@@ -214,6 +228,8 @@ class LiveSession:
             self._phase_note = note
 
     def _reconcile_pipeline(self, want) -> None:
+        if self._pipeline is not None and self._pipeline_key == want and self._weights.due():
+            self._take_up_new_weights(want)
         if self._pipeline is not None and self._pipeline_key != want:
             self._stop_pipeline()
         if want is None:
@@ -223,6 +239,21 @@ class LiveSession:
             return
         if self._pipeline is None and want != self._failed_key:
             self._start_pipeline(want)
+
+    def _take_up_new_weights(self, want) -> None:
+        """The running pipeline's weights folder changed: load it, then restart with it (outputs stay open)."""
+        folder = want[0].weights
+        try:
+            self._networks.networks(folder)  # loaded once; the restart below finds it loaded
+        except Exception as exc:
+            note = self._weights.failed(_describe(exc))
+            log.warning("%s", note)
+            with self._lock:
+                self._weights_note = note
+            return
+        log.info("the weights in %s changed: restarting the pipeline with them", folder)
+        self._stop_pipeline()
+        self._start_pipeline(want)
 
     def _stop_pipeline(self) -> None:
         self._set_note(("stopping", "stopping the pipeline"))
@@ -235,6 +266,10 @@ class LiveSession:
     def _start_pipeline(self, want) -> None:
         config: PipelineSettings = want[0]
         self._set_note(("starting", f"starting {config.source} ({config.renderer} renderer, {config.size}²)"))
+        uses_weights = config.weights is not None and (config.renderer == "conr" or config.udp_detector)
+        self._weights.started(config.weights if uses_weights else None)
+        with self._lock:
+            self._weights_note = ""
         try:
             pipeline = self._build_pipeline(config)
             track = getattr(pipeline.source, "expressions", None)
