@@ -17,10 +17,12 @@ import cv2
 import numpy as np
 
 from avatar_app.core.errors import SettingError
+from avatar_app.fit.layers import DEFAULT_FILL, FILL_DIR, layers_picture, save_fill, view_fill
 from avatar_app.fit.proxy import Silhouettes, ViewParams
 from avatar_app.fit.search import FitResult, ViewFit
 from avatar_app.fit.variants import Variant
 from avatar_app.io.character_folder import EXPRESSIONS_DIR, is_character_folder, save_character_info
+from avatar_app.io.sheet import prepare_view
 from avatar_app.io.udp import save_udp
 from avatar_app.raster.framing import classify_cut
 from avatar_app.rig import save_glb
@@ -90,6 +92,7 @@ def write_character_folder(
         udp_maps = render_sheet_udp(result, sheet_size)
         for view, udp in zip(result.views, udp_maps):
             save_udp(work / "sheet_udp" / f"{view.drawing.path.stem}.npz", udp)
+        write_fills(work, result, udp_maps, sheet_size, note)
         save_glb(result.model.character, work / "avatar.glb")
         cv2.imwrite(str(work / "fit.png"), cv2.cvtColor(fit_picture(result, udp_maps, framings), cv2.COLOR_RGB2BGR))
         framing, cut = live_framing(result)
@@ -107,7 +110,10 @@ def write_character_folder(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    note(f"wrote {out}: sheet/, sheet_udp/ ({sheet_size}x{sheet_size}), avatar.glb, fit.png, character.json")
+    note(
+        f"wrote {out}: sheet/, sheet_udp/ ({sheet_size}x{sheet_size}), sheet_fill/, avatar.glb, fit.png, layers.png, "
+        "character.json"
+    )
     return out
 
 
@@ -149,6 +155,30 @@ def character_info(result: FitResult, framing: str, cut: float | None, sheet_siz
             for v in result.views
         ],
     }
+
+
+def write_fills(work: Path, result: FitResult, udp_maps: list[np.ndarray], size: int, note) -> None:
+    """``sheet_fill/``: each view's body under its arms, filled (``fit.layers``), and
+    ``layers.png`` showing them."""
+    shown = []
+    with Silhouettes(size) as silhouettes:
+        for view, udp in zip(result.views, udp_maps):
+            straight = straight_view(view.drawing.original, size)
+            fill = view_fill(silhouettes, result.model, view.params, straight, udp, DEFAULT_FILL)
+            if fill is not None:
+                save_fill(work / FILL_DIR, view.drawing.path.stem, *fill)
+            shown.append((view.drawing.name, straight, None if fill is None else fill[0]))
+    cv2.imwrite(str(work / "layers.png"), cv2.cvtColor(layers_picture(shown), cv2.COLOR_RGB2BGR))
+    filled = sum(f is not None for _, _, f in shown)
+    note(f"the body under the arms filled in {filled} of {len(shown)} view(s) ({FILL_DIR}/, layers.png)")
+
+
+def straight_view(original: np.ndarray, size: int) -> np.ndarray:
+    """Straight RGBA uint8 [size, size, 4] of a drawing, framed as the sheet view is."""
+    premultiplied = prepare_view(original, size).astype(np.float32)
+    alpha = premultiplied[..., 3:4]
+    rgb = np.where(alpha > 0, premultiplied[..., :3] * 255.0 / np.maximum(alpha, 1.0), 0.0)
+    return np.concatenate([np.clip(rgb + 0.5, 0, 255), alpha], axis=-1).astype(np.uint8)
 
 
 def render_sheet_udp(result: FitResult, size: int) -> list[np.ndarray]:

@@ -186,7 +186,7 @@ class Silhouettes:
     def __init__(self, size: int):
         self.size = size
         self.rasterizer = Rasterizer(size)
-        self._meshes: dict[int, object] = {}
+        self._meshes: dict[object, tuple] = {}  # by the model's id: (model, its mesh), kept alive
 
     def _mesh(self, model: ProxyModel):
         key = id(model)
@@ -199,6 +199,18 @@ class Silhouettes:
     def render(self, model: ProxyModel, params: ViewParams) -> np.ndarray:
         """float32 [S, S, 4] UDP map (channel 3 is the mask) of ``model`` in ``params``."""
         mesh = self._mesh(model)
+        mesh.update(model.vertices(params))
+        return self.rasterizer.render(mesh, params.camera(), udp_only=True).udp.copy()
+
+    def render_under_arms(self, model: ProxyModel, params: ViewParams) -> np.ndarray:
+        """float32 [S, S, 4] UDP map of ``model`` in ``params`` without its arms: the body they hide."""
+        key = ("under", id(model))
+        if key not in self._meshes:
+            full = raster_mesh(model.character)
+            arms = arm_vertices(model.character)
+            keep = ~arms[full.triangles].any(axis=1)
+            self._meshes[key] = (model, RasterMesh(full.positions, full.rest_udp, full.triangles[keep]))
+        mesh = self._meshes[key][1]
         mesh.update(model.vertices(params))
         return self.rasterizer.render(mesh, params.camera(), udp_only=True).udp.copy()
 

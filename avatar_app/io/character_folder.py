@@ -7,8 +7,11 @@
       sheet/*.png         the drawings CoNR renders from (one view per file)
       sheet_udp/<view>.npz  each view's UDP (key "i", float32 [S, S, 4]), pixel-aligned with
                           the view as ``io.sheet.load_sheet`` prepares it at size ``sheet_udp_size``
+      sheet_fill/<view>.png, .npz  the body a view's arms hide, filled (``fit.layers``): for
+                          the drawn detail where an arm moved away
       avatar.glb          the proxy body the pose drives
       fit.png             the fit's overlay (made by ``avatar-app fit``)
+      layers.png          each view and the body under its arms, filled
       weights/            optional: CoNR weights adapted to this character
 
 ``character.json`` holds ``schema``, ``name``, ``made_by`` (tool, version, date, source

@@ -4,7 +4,8 @@ A sheet in ``CHAR/sheet/`` with ``CHAR/sheet_udp/`` beside it (``avatar-app fit`
 gets a :class:`~avatar_app.infer.drawn_detail.DrawnDetail`. An expression sheet
 (``sheet/expressions/<name>/``) has no UDP of its own: it borrows the sheet's, view by view,
 where its drawing lines up with the sheet's (alpha IoU at least :data:`ALIGNED_IOU`, the same
-drawing with another face), so a mouth-open state shows that drawing's mouth.
+drawing with another face), so a mouth-open state shows that drawing's mouth. The sheet's detail also holds the body its
+arms hide, filled at fit time (``sheet_fill/``, ``fit.layers``), for frames where an arm moved.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import logging
 
 import numpy as np
 
+from avatar_app.core.errors import AvatarAppError
 from avatar_app.infer.drawn_detail import DrawnDetail
-from avatar_app.io.sheet_udp import load_sheet_udp, sheet_udp_dir
+from avatar_app.io.sheet_udp import load_sheet_fill, load_sheet_udp, sheet_udp_dir
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,17 @@ def drawn_details(sheet_dir, sheet, variants: dict, size: int, say=lambda text: 
     if udp is None:
         say(f"drawn detail off: {folder} has no UDP map for {', '.join(missing)} (run avatar-app fit again)")
         return None, {}
-    detail = DrawnDetail(sheet.rgb_premultiplied, sheet.alpha, udp)
+    rgb, alpha = sheet.rgb_premultiplied, sheet.alpha
+    try:
+        fill = load_sheet_fill(sheet_dir, sheet.names, size)
+    except AvatarAppError as exc:
+        say(f"the body under the arms is left to the network: {exc}")
+        fill = None
+    if fill is not None:  # the body the arms hide, filled at fit time: drawn points like the rest
+        rgb, alpha, udp_all = (np.concatenate([a, b]) for a, b in zip((rgb, alpha, udp), fill))
+    else:
+        udp_all = udp
+    detail = DrawnDetail(rgb, alpha, udp_all)
     by_variant = {}
     for name, variant in variants.items():
         views = [
@@ -51,6 +63,7 @@ def drawn_details(sheet_dir, sheet, variants: dict, size: int, say=lambda text: 
         by_variant[name] = DrawnDetail(variant.rgb_premultiplied[views], variant.alpha[views], udp[views])
     say(
         f"drawn detail: {detail.points} drawn points from {folder}"
+        + (f" (with {len(fill[0])} view(s) of the body under the arms)" if fill is not None else "")
         + (f", expressions {', '.join(by_variant)}" if by_variant else "")
     )
     return detail, by_variant

@@ -35,6 +35,7 @@ def test_fit_writes_a_character_folder(eileen_character, eileen):
     for name, source in (("mouth_open", "very_happy_mouth_open.png"), ("sad", "concerned.png")):
         assert (expressions / name / "happy.png").read_bytes() == (eileen / source).read_bytes()
     assert (eileen_character / "fit.png").is_file() and folder.avatar.is_file()
+    assert (eileen_character / "layers.png").is_file()  # the body under her arms, filled (fit.layers)
     assert folder.framing in ("waist", "knee"), "Eileen is drawn down to the thighs"
     info = json.loads((eileen_character / "character.json").read_text())
     assert info["made_by"]["tool"] == "avatar-app fit" and len(info["views"]) == 1

@@ -74,3 +74,54 @@ def test_no_sheet_udp_beside_the_sheet_means_no_detail(tmp_path):
     notes = []
     assert drawn_details(sheet_dir, sheet, {}, SIZE, notes.append) == (None, {})
     assert "1_three_quarter.png" in notes[0] and "avatar-app fit" in notes[0]
+
+
+def _character_copy(tmp_path):
+    for name in ("sheet", "sheet_udp"):
+        shutil.copytree(DEFAULT_CHARACTER / name, tmp_path / name)
+    sheet_dir = tmp_path / "sheet"
+    return sheet_dir, load_sheet(sheet_dir, size=SIZE)
+
+
+def _write_fill(folder, stem: str, point, colour) -> None:
+    """A fill (fit.layers) of a 6x6 block whose pixels all stand for ``point``."""
+    import cv2
+
+    from avatar_app.io.udp import save_udp
+
+    folder.mkdir(exist_ok=True)
+    rgba = np.zeros((SIZE, SIZE, 4), np.uint8)
+    udp = np.zeros((SIZE, SIZE, 4), np.float32)
+    rgba[40:46, 40:46] = (*colour, 255)
+    udp[40:46, 40:46] = (*point, 1.0)
+    cv2.imwrite(str(folder / f"{stem}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    save_udp(folder / f"{stem}.npz", udp)
+
+
+def test_the_body_under_the_arms_filled_at_fit_time_is_drawn_where_a_frame_shows_it(tmp_path):
+    """A point no drawing shows (inside the body's bounding box, away from every drawn
+    surface point) is left to the network; with a fill standing for it, the fill's colour."""
+    sheet_dir, sheet = _character_copy(tmp_path)
+    point = (0.5, 0.5, 0.5)
+    frame = np.zeros((8, 8, 4), np.float32)
+    frame[2:4, 2:4] = (*point, 1.0)
+    bare, _ = drawn_details(sheet_dir, sheet, {}, SIZE)
+    assert not bare.coverage(frame)[1].any()
+    _write_fill(tmp_path / "sheet_fill", "0_front", point, (250, 10, 10))
+    notes = []
+    detail, _ = drawn_details(sheet_dir, sheet, {}, SIZE, notes.append)
+    colour, covered = detail.coverage(frame)
+    assert covered[2:4, 2:4].all() and covered.sum() == 4
+    np.testing.assert_allclose(colour[2, 2], np.array([250, 10, 10]) / 255.0, atol=0.01)
+    assert "under the arms" in notes[-1]
+
+
+def test_a_broken_fill_is_said_and_the_drawn_detail_goes_on_without_it(tmp_path):
+    sheet_dir, sheet = _character_copy(tmp_path)
+    (tmp_path / "sheet_fill").mkdir()
+    (tmp_path / "sheet_fill" / "0_front.png").write_bytes(b"not a png")
+    (tmp_path / "sheet_fill" / "0_front.npz").write_bytes(b"not an npz")
+    notes = []
+    detail, _ = drawn_details(sheet_dir, sheet, {}, SIZE, notes.append)
+    assert detail is not None
+    assert "0_front.png" in notes[0] and "avatar-app fit" in notes[0]
