@@ -43,6 +43,7 @@ from avatar_app.gui.adapt_readout import (
     AdaptLine,
     HeldOutTrend,
     PrepareLine,
+    ended_times,
     parse_preparing,
     parse_progress,
     preparing_times,
@@ -332,6 +333,7 @@ class AdaptDialog(StatusText, QDialog):
         self._timer.stop()
         self._show_preview()
         self._set_running(False)
+        self.times.setText(ended_times(self._clock() - self._started_at, self.last))
         crashed = exit_status == QProcess.ExitStatus.CrashExit
         self.exit_code = None if crashed else exit_code
         new_weights = weights_stamp(self.root) not in (None, self._stamp_before)

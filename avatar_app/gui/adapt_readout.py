@@ -94,6 +94,12 @@ def training_times(wall_s: float, line: AdaptLine) -> str:
     return f"{since} · about {clock_text(line.total_s - line.elapsed_s)} left"
 
 
+def ended_times(wall_s: float, line: AdaptLine | None) -> str:
+    """``3:30 since Start · trained 1:02`` once the run has ended."""
+    trained = f" · trained {clock_text(line.elapsed_s)}" if line is not None else " · no training step ran"
+    return f"{clock_text(wall_s)} since Start{trained}"
+
+
 def progress_fraction(line: AdaptLine) -> float:
     return min(1.0, line.elapsed_s / line.total_s) if line.total_s > 0 else 0.0
 

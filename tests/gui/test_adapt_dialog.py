@@ -94,6 +94,7 @@ def test_adapt_trains_in_its_own_process_and_the_live_view_switches_to_the_weigh
     assert dialog.bar.value() == 1000 and dialog.status.text().startswith("Done") and not dialog.status_is_error
     assert dialog.last is not None and dialog.last.step > 0 and "held-out" in dialog.numbers.text()
     assert dialog.preparing is not None and dialog.preparing.stage, "the run said how its preparation went"
+    assert "since Start · trained" in dialog.times.text() and "left" not in dialog.times.text(), dialog.times.text()
     report = json.loads((tiny / "weights" / "adapt.json").read_text())
     assert report["finished"] and report["settings"]["size"] == SIZE
     assert dialog.preview_shown and not dialog.preview.pixmap().isNull()
