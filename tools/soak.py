@@ -88,13 +88,13 @@ def sample_process() -> dict:
 
 def growth(samples: list[dict], warmup_s: float) -> dict:
     """Growth after ``warmup_s``: the least value in the last tenth of the samples minus the least
-    in the first tenth (at least one sample each). The least, because a browser client that
-    happens to be connected at a sample adds a socket and a moment of memory; a leak raises
-    the floor. None with fewer than two samples after the warm-up."""
+    in the first tenth (three samples each, where there are six). The least, because a browser
+    client that happens to be connected at a sample adds a socket and a moment of memory; a
+    leak raises the floor. None with fewer than two samples after the warm-up."""
     after = [s for s in samples if s["t_s"] >= warmup_s]
     if len(after) < 2:
         return dict.fromkeys(("rss_growth_pct", "threads_growth", "fds_growth", "gl_objects_growth"))
-    window = max(1, len(after) // 10)
+    window = max(1, min(3, len(after) // 2), len(after) // 10)
     first, last = after[:window], after[-window:]
 
     def floor(rows, key):
@@ -216,12 +216,12 @@ def drop_mid_frame(host: str, port: int, read_bytes: int = 4096, timeout_s: floa
 # ---- the run ----
 
 
-def stream_settings(record: Path, weights: Path, size: int, fps: float):
+def stream_settings(record: Path, weights: Path, size: int, fps: float, renderer: str = "conr"):
     """The settings ``avatar-app stream`` makes of the same command line."""
     from avatar_app.cli.main import build_parser
     from avatar_app.cli.stream import settings_from_args
 
-    argv = ["stream", "--source", "demo", "--renderer", "conr", "--weights", str(weights)]
+    argv = ["stream", "--source", "demo", "--renderer", renderer, "--weights", str(weights)]
     argv += ["--size", str(size), "--fps", str(fps), "--sink", f"file:{record}", "--sink", "browser:0"]
     return settings_from_args(build_parser().parse_args(argv))
 
@@ -235,7 +235,7 @@ def run_soak(args) -> dict:
     interval_s = args.interval_s if args.interval_s is not None else min(30.0, max(0.5, duration_s / 60.0))
     with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
         record = Path(args.record) if args.record else Path(scratch) / "soak.mp4"
-        settings = stream_settings(record, Path(args.weights), args.size, args.fps)
+        settings = stream_settings(record, Path(args.weights), args.size, args.fps, args.renderer)
         pipeline = build_pipeline(settings, note=lambda text: print(text, file=sys.stderr, flush=True))
         browser = next(s for s in pipeline.sinks if isinstance(s, BrowserSourceSink))
         samples: list[dict] = []
@@ -331,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256, help="model resolution (default 256)")
     parser.add_argument("--fps", type=float, default=30.0, help="the demo source's rate (default 30)")
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="CoNR weights (default the shipped lite ones)")
+    parser.add_argument(
+        "--renderer",
+        choices=("conr", "proxy"),
+        default="conr",
+        help="conr (default) or proxy: the rig's colours, many more frames per minute on a slow CPU",
+    )
     parser.add_argument("--record", default=None, help="the video file sink's path (default: a temporary file)")
     args = parser.parse_args(argv)
     if not args.minutes > 0:
