@@ -104,7 +104,7 @@ HAIR_LENGTH_RANGES = {
 }
 LOWER_KINDS = ("skirt", "dress", "trousers", "shorts")
 SLEEVE_KINDS = ("none", "short", "long")
-EAR_KINDS = ("none", "cat", "bunny")
+EAR_KINDS = ("none", "cat", "bunny", "buns")  # what sits on the hair cap: animal ears, or hair buns
 
 # name: (lowest, highest) accepted
 _LIMITS = {

@@ -120,11 +120,14 @@ def eyes(surface: FrontSurface, head_centre: np.ndarray, head: int, head_scale: 
 _EARS = {
     "cat": ((0.046, 0.12, -0.012), (0.5, 1.0, 0.05), 0.1, (0.032, 0.032, 0.002), 0.45),
     "bunny": ((0.032, 0.128, -0.02), (0.18, 1.0, -0.12), 0.21, (0.02, 0.03, 0.004), 0.35),
+    # (base, direction, length, (end radius, ball radius, -), flatness): a ball 10 cm across
+    "buns": ((0.05, 0.085, -0.01), (0.9, 1.0, -0.1), 0.11, (0.004, 0.052, 0.0), 1.0),
 }
 
 
 def ears(kind: str, head_centre: np.ndarray, head: int, head_scale: float = 1.0) -> list[MeshPart]:
-    """A pair of flattened, tapered animal ears in the hair's colour, rooted in the hair cap."""
+    """A pair of flattened, tapered animal ears in the hair's colour, rooted in the hair cap;
+    or ``buns``: a pair of round hair buns on the top of the head, either side."""
     if kind == "none":
         return []
     base, direction, length, (r0, r1, r2), flat = _EARS[kind]
@@ -133,6 +136,8 @@ def ears(kind: str, head_centre: np.ndarray, head: int, head_scale: float = 1.0)
     u = np.linspace(0.0, 1.0, 9)
     centre = head_centre + np.asarray(base) * s + (u * length * s)[:, None] * direction
     radii = s * np.interp(u, (0.0, 0.35, 1.0), (r0, r1, r2))
+    if kind == "buns":  # a ball: the tube's radius follows a circle along its length
+        radii = s * np.maximum(r1 * np.sqrt(np.clip(1.0 - (2.0 * u - 1.0) ** 2, 0.0, 1.0)), r0)
     sides = 8
     pos, tris = tube(centre, radii, sides=sides, reference=(0.0, 0.0, 1.0))
     rings = pos[: len(u) * sides].reshape(len(u), sides, 3)

@@ -170,11 +170,19 @@ def test_no_bangs_leaves_the_forehead_bare():
     assert hair_in_front(AvatarStyle(bangs=False)) == 0
 
 
-@pytest.mark.parametrize("kind", [k for k in EAR_KINDS if k != "none"])
+@pytest.mark.parametrize("kind", [k for k in EAR_KINDS if k not in ("none", "buns")])
 def test_ears_stand_above_the_head(kind):
     plain = _points(build_default_avatar(AvatarStyle(hair_style="short")), "hair")[:, 1].max()
     eared = _points(build_default_avatar(AvatarStyle(hair_style="short", ears=kind)), "hair")[:, 1].max()
     assert eared > plain + 0.03
+
+
+def test_buns_sit_on_the_top_of_the_head_either_side():
+    plain = _points(build_default_avatar(AvatarStyle(hair_style="short")), "hair")
+    buns = _points(build_default_avatar(AvatarStyle(hair_style="short", ears="buns")), "hair")
+    assert buns[:, 1].max() > plain[:, 1].max() + 0.01
+    high = plain[:, 1].max() - 0.05  # the top of the head: the buns widen it by some 3 cm each side
+    assert np.ptp(buns[buns[:, 1] > high, 0]) > np.ptp(plain[plain[:, 1] > high, 0]) + 0.06
 
 
 def _measured_heads_tall(character) -> float:
