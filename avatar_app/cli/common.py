@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import sys
 
+from avatar_app.rig.motion_framing import ROOT_MODES  # noqa: F401 (the commands' --root choices)
 
-def load_motion(spec: str):
-    """'demo' or a BVH file -> an object with ``pose_at(t) -> HumanoidPose``."""
+ROOT_HELP = (
+    "a .bvh file's root motion: follow (default: the picture follows the character, which stays in it), "
+    "hold (in place) or free (as recorded; it may leave the picture)"
+)
+
+
+def load_motion(spec: str, root: str = "follow"):
+    """'demo' or a BVH file -> an object with ``pose_at(t) -> HumanoidPose``; ``root``: a
+    BVH's root motion (``rig.motion_framing``)."""
     from avatar_app.rig import DemoMotion, load_bvh
 
-    return DemoMotion() if spec == "demo" else load_bvh(spec)
+    return DemoMotion() if spec == "demo" else load_bvh(spec, root=root)
 
 
 def print_export_progress(fraction: float, text: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar_app.cli.common import add_character_arguments, load_motion, print_export_progress
+from avatar_app.cli.common import ROOT_HELP, ROOT_MODES, add_character_arguments, load_motion, print_export_progress
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
 from avatar_app.pipeline.defaults import (
@@ -38,6 +38,7 @@ def add_parser(sub) -> None:
     )
     add_character_arguments(p)
     p.add_argument("--motion", default="demo", help="without --poses: a .bvh file or 'demo' (default)")
+    p.add_argument("--root", choices=ROOT_MODES, default="follow", help=ROOT_HELP)
     p.add_argument("--frames", type=int, default=None, help="without --poses: frames to render (default: the motion)")
     p.add_argument(
         "--no-drawn-detail",
@@ -159,7 +160,7 @@ def run(args) -> int:
         if udp_map is not None:
             print(f"render: UDP map of the weights: {udp_map.summary()}", file=sys.stderr)
             character = character.with_udp_map(udp_map)
-        poses = MotionPoses(character, load_motion(args.motion), size, args.fps, framing, args.frames)
+        poses = MotionPoses(character, load_motion(args.motion, args.root), size, args.fps, framing, args.frames)
     cache = SheetCache(args.cache_dir) if args.cache_dir else SheetCache()  # the user cache folder, as stream
     with _backend(args, size, cache) as backend:
         t_load = time.perf_counter() - t0

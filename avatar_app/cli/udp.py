@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from avatar_app.cli.common import add_character_arguments, load_motion
+from avatar_app.cli.common import ROOT_HELP, ROOT_MODES, add_character_arguments, load_motion
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
 from avatar_app.pipeline.defaults import load_character, open_character_arg
@@ -14,6 +14,7 @@ from avatar_app.pipeline.defaults import load_character, open_character_arg
 def add_parser(sub) -> None:
     p = sub.add_parser("udp", help="turn a motion file (or the demo motion) into a UDP pose sequence")
     p.add_argument("--motion", required=True, help="a .bvh file, or 'demo' for the built-in motion")
+    p.add_argument("--root", choices=ROOT_MODES, default="follow", help=ROOT_HELP)
     p.add_argument("--frames", type=int, default=None, help="frames to write (default: the whole motion)")
     p.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     p.add_argument("--size", type=int, default=256, help="UDP map size, a multiple of 128 (default 256)")
@@ -37,7 +38,7 @@ def run(args) -> int:
     size = check_model_size(args.size, "--size")
     if args.fps <= 0:
         raise SettingError("--fps", "a positive number", repr(args.fps), "use e.g. --fps 30")
-    motion = load_motion(args.motion)
+    motion = load_motion(args.motion, args.root)
     choice = open_character_arg(args.character)
     character = load_character(choice.body)
     framing = choice.framing_or(args.framing)

@@ -23,6 +23,7 @@ from avatar_app.rig.errors import MotionFileError
 from avatar_app.rig.expression_track import ExpressionCurve, load_expression_track, side_track_path
 from avatar_app.rig.expressions import Expression
 from avatar_app.rig.humanoid import HumanoidPose, HumanoidRig
+from avatar_app.rig.motion_framing import ROOT_MODES, RootFraming
 from avatar_app.rig.quaternion import identity_quat, quat_from_euler, quat_slerp
 from avatar_app.rig.retarget import guess_humanoid
 from avatar_app.rig.skeleton import Pose, Skeleton
@@ -100,6 +101,7 @@ class BvhMotion:
     frame_time: float
     source: str
     expressions: ExpressionCurve | None = None
+    root: str = "follow"  # motion_framing.ROOT_MODES: follow, hold or free
 
     @property
     def has_expressions(self) -> bool:
@@ -140,24 +142,28 @@ class BvhMotion:
         return HumanoidRig(self.skeleton)
 
     @cached_property
-    def _start(self) -> np.ndarray:
-        """Where the first frame stands horizontally, in hip heights."""
-        return self.rig.from_pose(self.local_pose(0)).hips_translation * (1.0, 0.0, 1.0)
+    def framing(self) -> RootFraming:
+        """How the clip is turned to the camera and kept in the picture (``root``, :mod:`.motion_framing`)."""
+        return RootFraming(lambda t: self.rig.from_pose(self.local_pose_at(t, False)), self.duration, self.root)
 
     def pose_at(self, t: float, loop: bool = True) -> HumanoidPose:
         """The motion at ``t`` seconds as a skeleton-independent :class:`HumanoidPose`.
 
-        Root motion is relative to where the first frame stands horizontally
-        (capture stages put actors anywhere); height above the floor is kept.
+        Turned to face the camera at the clip's start, the root from where the first frame
+        stands, and followed or held by ``root`` (:mod:`.motion_framing`): capture stages
+        put actors anywhere, facing anywhere.
         """
-        pose = self.rig.from_pose(self.local_pose_at(t, loop))
-        pose.hips_translation = pose.hips_translation - self._start
-        return pose
+        if loop and self.frame_count > 1:
+            t = t % self.duration
+        return self.framing.apply(self.rig.from_pose(self.local_pose_at(t, loop)), t)
 
 
-def load_bvh(path, humanoid: dict[str, str] | None = None) -> BvhMotion:
+def load_bvh(path, humanoid: dict[str, str] | None = None, root: str = "follow") -> BvhMotion:
     """Parse a BVH file. ``humanoid`` optionally maps VRM bone names to BVH joint
-    names; by default they are guessed from common naming (mixamo, CMU, ...)."""
+    names; by default they are guessed from common naming (mixamo, CMU, ...). ``root``:
+    follow, hold or free (:mod:`.motion_framing`)."""
+    if root not in ROOT_MODES:
+        raise MotionFileError("root motion", f"one of {', '.join(ROOT_MODES)}", repr(root), "use follow (the default)")
     path = Path(path)
     if not path.is_file():
         raise MotionFileError(path, "an existing BVH file", "no such file", "check the path")
@@ -216,7 +222,7 @@ def load_bvh(path, humanoid: dict[str, str] | None = None) -> BvhMotion:
     expressions = load_expression_track(track, loop_s=duration) if track.is_file() else None
     if expressions is not None:
         log.info("%s: face from %s", source, track.name)
-    return BvhMotion(skeleton, rotations, translations, frame_time, source, expressions)
+    return BvhMotion(skeleton, rotations, translations, frame_time, source, expressions, root)
 
 
 def _parse_joint(tokens: _Tokens, parent: int, names, parents, offsets, channels) -> None:
