@@ -70,3 +70,17 @@ def test_the_window_shows_the_full_disk_on_the_recording_and_keeps_the_preview(t
     finally:
         session.close()
     assert len(read_video_frames(record)) == FRAMES_BEFORE_FULL
+
+
+def test_stream_goes_on_to_the_browser_source_and_says_the_recording_stopped(tmp_path, monkeypatch, capsys):
+    from avatar_app.cli.main import main
+
+    fill_disk_after(monkeypatch, FRAMES_BEFORE_FULL)
+    record = tmp_path / "cli_take.mp4"
+    argv = ["stream", "--source", "demo", "--renderer", "proxy", "--size", str(SIZE), "--frames", "20"]
+    code = main([*argv, "--sink", f"file:{record}", "--sink", "browser:0"])
+    captured = capsys.readouterr()
+    assert code == 1, "a recording cut short is not a clean run"
+    assert "20 frames" in captured.out, "the stream went on to the browser source"
+    assert f"an output stopped during the stream: {record}: expected room to keep recording" in captured.err
+    assert len(read_video_frames(record)) == FRAMES_BEFORE_FULL
