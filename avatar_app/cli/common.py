@@ -17,11 +17,14 @@ ROOT_HELP = (
 
 
 def load_motion(spec: str, root: str = "follow"):
-    """'demo' or a BVH file -> an object with ``pose_at(t) -> HumanoidPose``; ``root``: a
-    BVH's root motion (``rig.motion_framing``)."""
+    """'demo', 'turn' (a slow turn on the spot) or a BVH file -> an object with
+    ``pose_at(t) -> HumanoidPose``; ``root``: a BVH's root motion (``rig.motion_framing``)."""
     from avatar_app.rig import DemoMotion, load_bvh
+    from avatar_app.rig.demo_motion import TurnMotion
 
-    return DemoMotion() if spec == "demo" else load_bvh(spec, root=root)
+    if spec == "demo":
+        return DemoMotion()
+    return TurnMotion() if spec == "turn" else load_bvh(spec, root=root)
 
 
 def print_export_progress(fraction: float, text: str) -> None:

@@ -13,7 +13,11 @@ from avatar_app.pipeline.defaults import load_character, open_character_arg
 
 def add_parser(sub) -> None:
     p = sub.add_parser("udp", help="turn a motion file (or the demo motion) into a UDP pose sequence")
-    p.add_argument("--motion", required=True, help="a .bvh file, or 'demo' for the built-in motion")
+    p.add_argument(
+        "--motion",
+        required=True,
+        help="a .bvh file, 'demo' for the built-in motion or 'turn' (a slow turn on the spot)",
+    )
     p.add_argument("--root", choices=ROOT_MODES, default="follow", help=ROOT_HELP)
     p.add_argument("--frames", type=int, default=None, help="frames to write (default: the whole motion)")
     p.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")

@@ -20,7 +20,7 @@ import numpy as np
 
 from avatar_app.rig.expressions import Expression, blink_shape
 from avatar_app.rig.humanoid import BONE_INDEX, HumanoidPose
-from avatar_app.rig.quaternion import identity_quat, quat_from_euler, quat_slerp
+from avatar_app.rig.quaternion import identity_quat, quat_from_axis_angle, quat_from_euler, quat_multiply, quat_slerp
 
 _NB = len(BONE_INDEX)
 
@@ -156,3 +156,24 @@ class DemoMotion:
         dance_start = self.segments[0][2] + self.segments[1][2]
         values["happy"] = 0.7 * _smoothstep((t - dance_start) / 0.5) * _smoothstep((self.duration - t) / 0.5)
         return Expression.of(**values)
+
+
+class TurnMotion:
+    """The idle motion turning slowly on the spot about the vertical, a full turn every
+    ``duration`` seconds (the front, one side, the back, the other side): every side of the
+    character in one clip (``render --motion turn``)."""
+
+    has_expressions = False
+
+    def __init__(self, duration: float = 12.0):
+        self.duration = float(duration)
+
+    def pose_at(self, t: float) -> HumanoidPose:
+        rot, hips = idle(float(t) % self.duration)
+        rot = np.array(rot, dtype=np.float64, copy=True)
+        yaw = quat_from_axis_angle(
+            np.array([0.0, 1.0, 0.0]), 2.0 * math.pi * (float(t) % self.duration) / self.duration
+        )
+        hip = BONE_INDEX["hips"]
+        rot[hip] = quat_multiply(yaw, rot[hip])
+        return HumanoidPose(rot, hips)

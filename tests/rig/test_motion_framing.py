@@ -69,3 +69,12 @@ def test_following_is_a_function_of_time_and_loops(tmp_path):
 def test_an_unknown_root_mode_is_refused(tmp_path):
     with pytest.raises(MotionFileError, match="follow"):
         load_bvh(_walk_off(tmp_path, 0.0, seconds=0.5), root="walk")
+
+
+def test_the_turn_motion_shows_every_side_in_one_turn():
+    from avatar_app.rig.demo_motion import TurnMotion
+
+    turn = TurnMotion(duration=8.0)
+    yaws = [facing_yaw([turn.pose_at(t)]) for t in (0.0, 2.0, 4.0, 6.0)]
+    for got, want in zip(yaws, (0.0, 90.0, 180.0, -90.0)):
+        assert abs((got - want + 180.0) % 360.0 - 180.0) < 2.0
