@@ -26,6 +26,7 @@ from avatar_app.fit.proxy import ProxyModel, ViewParams, arm_vertices
 ELBOW_VISIBILITY = 0.3  # as the start's LIMB_VISIBILITY: drawn elbows score low yet sit right
 WRIST_SEEN = 0.25  # a wrist mediapipe scores below this and with no skin under it is hidden
 SKIN_SEEN = 0.25  # share of skin pixels around the wrist that says a hand is drawn there
+SHOULDERS_APART = 0.35  # of the size, both shoulders together: farther, the landmarks are of something else
 AGREE = 0.035  # of the picture's size: joints this near their landmarks need no change
 SILHOUETTE_SLACK = 0.01  # score a landmark pose may lose against the silhouette's
 CLEARANCE = 0.05  # metres a drawn forearm keeps in front of the torso's surface (or behind it)
@@ -97,14 +98,15 @@ def _wrist_drawn(view: ViewFit, wrist_name: str, wrist: np.ndarray) -> bool:
 
 def _landmark_sides(model: ProxyModel, params: ViewParams, view: ViewFit) -> dict[str, str] | None:
     """The landmarks' side for each proxy side, by which shoulder lies nearer on screen
-    (mediapipe swaps left and right on drawings, and the fit may have turned the view round)."""
+    (mediapipe swaps left and right on drawings, and the fit may have turned the view round);
+    None where mediapipe's shoulders are nowhere near the fitted ones."""
     lm, size = view.landmarks, view.drawing.size
     joints = model.joints(params)
     proxy = _pixels(params, size, np.array([joints["leftUpperArm"], joints["rightUpperArm"]]))
     drawn = np.array([lm.point("left_shoulder"), lm.point("right_shoulder")])
     straight = np.linalg.norm(proxy - drawn, axis=1).sum()
     crossed = np.linalg.norm(proxy - drawn[::-1], axis=1).sum()
-    if min(straight, crossed) > 0.15 * size:  # the shoulders are not where the proxy has them
+    if min(straight, crossed) > SHOULDERS_APART * size:
         return None
     return {"left": "left", "right": "right"} if straight <= crossed else {"left": "right", "right": "left"}
 
@@ -160,11 +162,15 @@ def place_arms_in_depth(objective: Objective, model: ProxyModel, view: ViewFit) 
         elbow_name, wrist_name = f"{drawn_side}_elbow", f"{drawn_side}_wrist"
         if not lm.seen(elbow_name, size, ELBOW_VISIBILITY) or not lm.seen(wrist_name, size, 0.0):
             continue
-        targets = np.array([lm.point(elbow_name), lm.point(wrist_name)])
         joints = model.joints(view.params)
+        # the arm as drawn, hung from the fitted shoulder: mediapipe's shoulders on a drawing
+        # sit off the body's joint (the outline placed the proxy's)
+        shoulder = _pixels(view.params, size, joints[f"{side}UpperArm"][None])[0]
+        offset = shoulder - lm.point(f"{drawn_side}_shoulder")
+        targets = np.array([lm.point(elbow_name), lm.point(wrist_name)]) + offset
         now = _pixels(view.params, size, np.array([joints[f"{side}LowerArm"], joints[f"{side}Hand"]]))
         error = float(np.linalg.norm(now - targets, axis=1).mean() / size)
-        drawn = _wrist_drawn(view, wrist_name, targets[1])
+        drawn = _wrist_drawn(view, wrist_name, lm.point(wrist_name))
         if error <= AGREE and _on_its_side(torso, joints[f"{side}LowerArm"], joints[f"{side}Hand"], drawn):
             placements.append(ArmPlacement(side, "kept", error))
             continue
