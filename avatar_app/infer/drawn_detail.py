@@ -6,7 +6,8 @@ art, the mouth. A character folder knows, for every drawn pixel, the point on th
 shows (``sheet_udp/``, from ``avatar-app fit``). So wherever a point of the posed body is
 drawn in some view, its colour can be taken from the drawing itself: each visible pixel of
 the frame's UDP map looks up the nearest drawn pixel in UDP space (a k-d tree built once
-per sheet), and where one lies within ``reach`` its colour replaces the network's, feathered
+per sheet, read per frame from a voxel grid filled from it once, ``infer.udp_grid``), and where
+one lies within ``reach`` its colour replaces the network's, feathered
 at the edge of the covered region. The network's alpha (the outline) is kept, and so is its
 colour wherever the body shows a side the drawings do not (the back, under the arms).
 
@@ -20,6 +21,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from avatar_app.core.errors import SettingError
+from avatar_app.infer.udp_grid import DEFAULT_CELLS, UdpColourGrid
 
 __all__ = ["DEFAULT_REACH", "DrawnDetail"]
 
@@ -34,7 +36,14 @@ class DrawnDetail:
     and its views' UDP (float32 [V,4,S,S], same pixels); :meth:`apply` runs per frame."""
 
     def __init__(
-        self, rgb: np.ndarray, alpha: np.ndarray, udp: np.ndarray, *, reach: float = DEFAULT_REACH, feather: int = 2
+        self,
+        rgb: np.ndarray,
+        alpha: np.ndarray,
+        udp: np.ndarray,
+        *,
+        reach: float = DEFAULT_REACH,
+        feather: int = 2,
+        grid_cells: int | None = DEFAULT_CELLS,
     ):
         if udp.shape[0] != rgb.shape[0] or udp.shape[-2:] != rgb.shape[-2:] or udp.shape[1] != 4:
             raise SettingError(
@@ -55,32 +64,60 @@ class DrawnDetail:
         straight = rgb.astype(np.float32) / np.maximum(alpha.astype(np.float32), 1.0)
         self.colours = np.clip(straight, 0.0, 1.0).transpose(0, 2, 3, 1)[keep]  # [K,3] straight rgb
         self.reach, self.feather = float(reach), int(feather)
+        # the per-frame lookup: a voxel grid filled once from the tree (None: the tree per pixel)
+        self.grid = UdpColourGrid(self.tree, self.colours, self.reach, grid_cells) if grid_cells else None
 
     def coverage(self, udp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For a UDP map [H,W,4]: (straight colour [H,W,3], covered [H,W] bool)."""
         h, w = udp.shape[:2]
         colour = np.zeros((h, w, 3), np.float32)
         covered = np.zeros((h, w), bool)
+        box = _visible_box(udp)
+        if box is not None:
+            colour[box], covered[box] = self._coverage(udp[box])
+        return colour, covered
+
+    def _coverage(self, udp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         visible = udp[..., 3] > 0.5
-        if visible.any():
-            distance, nearest = self.tree.query(udp[..., :3][visible], k=1, distance_upper_bound=self.reach)
-            hit = np.isfinite(distance)
-            ys, xs = np.nonzero(visible)
-            colour[ys[hit], xs[hit]] = self.colours[nearest[hit]]
-            covered[ys[hit], xs[hit]] = True
+        if self.grid is not None:  # every pixel of the box: no gather of the visible ones first
+            colour, covered = self.grid.lookup(udp[..., :3])
+            return colour, covered & visible
+        colour = np.zeros((*udp.shape[:2], 3), np.float32)
+        covered = np.zeros(udp.shape[:2], bool)
+        distance, nearest = self.tree.query(udp[..., :3][visible], k=1, distance_upper_bound=self.reach)
+        hit = np.isfinite(distance)
+        ys, xs = np.nonzero(visible)
+        colour[ys[hit], xs[hit]] = self.colours[nearest[hit]]
+        covered[ys[hit], xs[hit]] = True
         return colour, covered
 
     def apply(self, frame: np.ndarray, udp: np.ndarray) -> np.ndarray:
         """Premultiplied RGBA [H,W,4] float32 from CoNR -> the same with the drawing's colours where drawn."""
-        colour, covered = self.coverage(udp)
+        box = _visible_box(udp, margin=self.feather + 1)
+        if box is None:
+            return frame
+        colour, covered = self._coverage(udp[box])
         if not covered.any():
             return frame
         weight = covered.astype(np.float32)
         if self.feather > 0:  # fade in from the edge of the covered region: no seam
             k = 2 * self.feather + 1
             weight = np.minimum(weight, cv2.blur(weight, (k, k)))
-        alpha = frame[..., 3:4]
         out = frame.copy()
+        inside = frame[box]
         w = weight[..., None]
-        out[..., :3] = w * colour * alpha + (1.0 - w) * frame[..., :3]
+        out[box][..., :3] = inside[..., :3] + w * (colour * inside[..., 3:4] - inside[..., :3])
         return out
+
+
+def _visible_box(udp: np.ndarray, margin: int = 0):
+    """The slices of the rows and columns with a visible pixel (grown by ``margin``), or None."""
+    visible = udp[..., 3] > 0.5
+    rows, cols = np.flatnonzero(visible.any(axis=1)), np.flatnonzero(visible.any(axis=0))
+    if len(rows) == 0:
+        return None
+    h, w = visible.shape
+    return (
+        slice(max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)),
+        slice(max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)),
+    )
