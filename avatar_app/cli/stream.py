@@ -74,7 +74,14 @@ def add_parser(sub) -> None:
         help="CoNR precision: fp32 (default); fp16 (CUDA: torch or TensorRT) or bf16 (torch): convolutions only, "
         "warps and norms stay fp32; ONNX Runtime runs fp32 only",
     )
-    p.add_argument("--size", type=int, default=256, help="model resolution, a multiple of 128 (default 256)")
+    p.add_argument("--size", type=int, default=256, help="the frames' size, a multiple of 128 (default 256)")
+    p.add_argument(
+        "--internal-size",
+        type=int,
+        default=None,
+        help="CoNR's own size, at most --size: its render is grown to --size, the drawing's pixels laid over "
+        "at --size (default: 256 on a CPU, at most 512 on CUDA)",
+    )
     p.add_argument("--views", type=int, default=None, help="use at most this many sheet views")
     p.add_argument(
         "--frames",
@@ -215,6 +222,7 @@ def settings_from_args(args):
         device=args.device,
         precision=args.precision,
         size=args.size,
+        internal_size=args.internal_size,
         views=args.views,
         udp_detector=args.udp_detector,
         fps=args.fps,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import check_model_size
+from avatar_app.infer.resample import check_sizes, default_internal_size
 from avatar_app.infer.torch_thread import on_torch_thread
 from avatar_app.outputs.base import FrameSink
 from avatar_app.pipeline.live import LiveFrame, LivePipeline
@@ -44,7 +45,8 @@ class PipelineSettings:
     backend: str = "torch"  # torch | onnxruntime | tensorrt (infer.registry.open_backend)
     device: str = "cpu"
     precision: str = "fp32"
-    size: int = 256
+    size: int = 256  # the frames' (output) size
+    internal_size: int | None = None  # conr: the network's size (None: default_internal_size; infer.resample)
     views: int | None = None  # at most this many sheet views
     udp_detector: bool = False  # camera sources: the pose from CoNR's UDP detector, not mediapipe
     fps: float = 30.0  # clocked sources and sinks
@@ -70,6 +72,8 @@ class PipelineSettings:
         from avatar_app.pipeline.inbetween import check_inbetween
 
         check_model_size(self.size, "--size")
+        if self.internal_size is not None:
+            check_sizes(self.size, self.internal_size)
         if self.renderer not in RENDERERS:
             raise SettingError(
                 "--renderer", ", ".join(RENDERERS), repr(self.renderer), "use --renderer conr, proxy or udp"
@@ -114,6 +118,11 @@ class PipelineSettings:
         check_unique_sinks(list(self.sinks))
         check_framing(self.framing)
         check_inbetween(self.inbetween)
+
+    @property
+    def network_size(self) -> int:
+        """The size CoNR runs at: ``internal_size``, or the measured default for ``size`` and ``device``."""
+        return self.internal_size or default_internal_size(self.size, self.device)
 
 
 class Loaders:
@@ -189,16 +198,22 @@ def build_pipeline(
             from avatar_app.io.sheet import load_sheet
             from avatar_app.pipeline.expression_sheets import load_expression_sheets
 
-            sheet = load_sheet(settings.sheet_dir, size=size, max_views=settings.views)
-            variants = load_expression_sheets(settings.sheet_dir, size, settings.views, sheet.num_views)
+            internal = settings.network_size
+            sheet = load_sheet(settings.sheet_dir, size=internal, max_views=settings.views)
+            variants = load_expression_sheets(settings.sheet_dir, internal, settings.views, sheet.num_views)
             more = f" and {len(variants)} expression sheet(s)" if variants else ""
-            say(f"encoding the sheet ({sheet.num_views} view(s) at {size}x{size}){more} ...")
+            frames = f", frames at {size}x{size}" if internal != size else ""
+            say(f"encoding the sheet ({sheet.num_views} view(s) at {internal}x{internal}{frames}){more} ...")
             cache = SheetCache(settings.cache_dir) if settings.cache_dir else SheetCache()
             detail, detail_variants = None, {}
             if settings.drawn_detail:
                 from avatar_app.pipeline.drawn_details import drawn_details
 
-                detail, detail_variants = drawn_details(settings.sheet_dir, sheet, variants, size, say)
+                drawn, drawn_variants = sheet, variants  # the drawing's pixels at the output size
+                if internal != size:
+                    drawn = load_sheet(settings.sheet_dir, size=size, max_views=settings.views)
+                    drawn_variants = load_expression_sheets(settings.sheet_dir, size, settings.views, drawn.num_views)
+                detail, detail_variants = drawn_details(settings.sheet_dir, drawn, drawn_variants, size, say)
             choice = _view_choice(settings, sheet, say) if settings.views_per_frame else None
             renderer = ConrRenderer(
                 networks,
@@ -213,6 +228,7 @@ def build_pipeline(
                 drawn_detail_variants=detail_variants,
                 view_choice=choice,
                 frames_in_flight=settings.frames_in_flight,
+                output_size=size,
             )
         else:
             renderer = ProxyRenderer() if settings.renderer == "proxy" else UdpRenderer()
@@ -298,7 +314,7 @@ def _view_choice(settings: PipelineSettings, sheet, say):
     """The per-frame view choice from the sheet's ``sheet_udp/`` (None, said, where there is none)."""
     from avatar_app.io.sheet_udp import sheet_udp_dir
 
-    choice, missing = sheet_view_choice(settings.sheet_dir, sheet, settings.size, settings.views_per_frame)
+    choice, missing = sheet_view_choice(settings.sheet_dir, sheet, sheet.size, settings.views_per_frame)
     if choice is None:
         folder = sheet_udp_dir(settings.sheet_dir)
         say(f"--views-per-frame: no UDP map for {', '.join(missing)} in {folder} (run avatar-app fit); all views used")

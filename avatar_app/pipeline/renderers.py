@@ -20,6 +20,7 @@ import numpy as np
 
 from avatar_app.core.errors import SettingError
 from avatar_app.core.frames import CharacterSheet, RgbaFrame, UdpMap
+from avatar_app.infer.resample import check_sizes, grow_frame, shrink_udp
 from avatar_app.infer.torch_thread import on_lane, on_torch_thread, single_threaded
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ class ConrRenderer(AvatarRenderer):
     """CoNR: the sheet encoded once (here, so a bad sheet fails at start), then one render per frame.
 
     ``networks``: from ``create_conr`` + ``load_conr_weights`` (or ``fill_networks`` for
-    synthetic weights, which render nothing meaningful). ``backend``: torch, onnxruntime
+    synthetic weights, which render nothing meaningful; None with a ``deployment`` of exported
+    graphs, which carry their weights). ``backend``: torch, onnxruntime
     (graphs exported on first use into the weights' deployment folder, ``progress`` hears
     about it) or tensorrt (engines built beforehand), see ``infer.registry.open_backend``.
     ``cache``: a ``SheetCache`` (None: memory only). ``precision``: fp32, fp16 (CUDA,
@@ -104,6 +106,9 @@ class ConrRenderer(AvatarRenderer):
     picks (subsets of the encoded state, kept per subset; torch backend only).
     ``frames_in_flight``: how many frames `submit` renders at once on a CPU, each on one
     intra-op thread of its own torch lane (``infer.torch_thread``; torch backend only).
+    ``output_size``: the frames' size (None: the sheet's); the network runs at the sheet's size
+    (the internal size) on the UDP map shrunk to it, its render grown back (``infer.resample``);
+    the drawn detail, built from the sheet at the output size, is laid over at the output size.
     """
 
     needs_color = False
@@ -125,6 +130,8 @@ class ConrRenderer(AvatarRenderer):
         drawn_detail_variants=None,
         view_choice=None,
         frames_in_flight: int = 1,
+        output_size: int | None = None,
+        cuda_graphs: bool = False,
     ):
         from avatar_app.infer.registry import open_backend
         from avatar_app.pipeline.expression_sheets import ExpressionChooser
@@ -137,8 +144,10 @@ class ConrRenderer(AvatarRenderer):
                 "load the sheet first",
             )
         lanes = _lanes(frames_in_flight, backend, device)  # refused before anything opens
-        self.name = f"conr ({networks.cfg.name}{'' if backend == 'torch' else ', ' + backend})"
-        self.size = sheet.size
+        preset = networks.cfg.name if networks is not None else "exported graphs"
+        self.name = f"conr ({preset}{'' if backend == 'torch' else ', ' + backend})"
+        # the network runs at the sheet's size; frames come at the output size (infer.resample)
+        self.size, self.internal_size = check_sizes(output_size or sheet.size, sheet.size)
         self.views = sheet.num_views
         # loading, encoding and every frame on one thread (infer.torch_thread)
         self.backend = on_torch_thread(
@@ -149,6 +158,7 @@ class ConrRenderer(AvatarRenderer):
             device=device,
             precision=precision,
             fast=fast,
+            cuda_graphs=cuda_graphs,
             cache=cache,
             deployment=deployment,
             progress=progress,
@@ -174,12 +184,13 @@ class ConrRenderer(AvatarRenderer):
         self.views_used = self.views  # how many views the last frame read
         extra = f" + expressions {', '.join(self.variants)}" if self.variants else ""
         log.info(
-            "%s: sheet of %d view(s) at %d²%s encoded in %.0f ms",
+            "%s: sheet of %d view(s) at %d²%s encoded in %.0f ms; frames at %d²",
             self.name,
             self.views,
-            self.size,
+            self.internal_size,
             extra,
             self.encode_ms,
+            self.size,
         )
 
     def express(self, expression) -> None:
@@ -213,7 +224,13 @@ class ConrRenderer(AvatarRenderer):
 
     def _frame(self, state, udp: UdpMap, detail) -> RgbaFrame:
         """One frame of ``state`` (the sheet, an expression sheet or a view subset) with ``detail`` over it."""
-        frame = self.backend.render(state, udp)
+        frame = self.backend.render(state, shrink_udp(udp, self.internal_size))
+        if self.size != self.internal_size:
+            t0 = time.perf_counter()
+            grown = grow_frame(frame, self.size)
+            frame = RgbaFrame(
+                grown.data, frame.timestamp, {**frame.timings_ms, "grow_ms": 1000.0 * (time.perf_counter() - t0)}
+            )
         if detail is None:
             return frame
         t0 = time.perf_counter()

@@ -1,0 +1,75 @@
+"""The network at an internal size, the frame at the output size: the UDP map shrunk, the render grown.
+
+What a frame shows in detail now comes from the drawing (``infer.drawn_detail``, looked up at the
+output size); the network paints the outline, the shading and what no drawing shows, which does
+not need the output's pixels, and its cost grows with them (62% of it is the last, full-size
+shader level). So the network may run on a smaller UDP map and its render be grown back:
+
+* the UDP map is point-sampled (nearest), as the raster would have drawn it at that size: the
+  network was trained on rasterized maps, never on averaged ones (an average of a body pixel and
+  the background is a point inside the body with partial visibility, which no raster makes);
+* the premultiplied render is grown bilinearly (exact for premultiplied colour), then its alpha
+  edge is made as sharp at the output size as the network drew it at its own: the ramp is
+  steepened by the scale about one half, and the colour kept (premultiplied by the new alpha).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from avatar_app.core.errors import SettingError
+from avatar_app.core.frames import RgbaFrame, UdpMap, check_model_size
+
+__all__ = ["check_sizes", "default_internal_size", "grow_frame", "shrink_udp"]
+
+
+def check_sizes(output_size: int, internal_size: int) -> tuple[int, int]:
+    """(output, internal) if the network can run at ``internal_size`` for frames of ``output_size``."""
+    check_model_size(output_size, "--size")
+    check_model_size(internal_size, "--internal-size")
+    if internal_size > output_size:
+        raise SettingError(
+            "--internal-size",
+            f"at most the output size --size {output_size}",
+            str(internal_size),
+            f"use --internal-size {output_size} or smaller (e.g. {max(128, output_size // 2)}), or a larger --size",
+        )
+    return output_size, internal_size
+
+
+def shrink_udp(udp: UdpMap, size: int) -> UdpMap:
+    """``udp`` point-sampled to ``size``² (the pixel centres nearest the small map's)."""
+    if udp.data.shape[0] == size:
+        return udp
+    data = cv2.resize(udp.data, (size, size), interpolation=cv2.INTER_NEAREST_EXACT)
+    return UdpMap(data, timestamp=udp.timestamp)
+
+
+def grow_frame(frame: RgbaFrame, size: int) -> RgbaFrame:
+    """A premultiplied render grown to ``size``², its alpha edge steepened by the scale."""
+    small = frame.data
+    scale = size / small.shape[0]
+    if scale == 1.0:
+        return frame
+    rgba = cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
+    alpha = rgba[..., 3]
+    sharp = np.clip((alpha - 0.5) * np.float32(scale) + 0.5, 0.0, 1.0)
+    gain = np.where(alpha > 1e-4, sharp / np.maximum(alpha, 1e-4), 0.0).astype(np.float32)
+    rgba[..., :3] *= gain[..., None]
+    rgba[..., 3] = sharp
+    return RgbaFrame(rgba, frame.timestamp, frame.timings_ms)
+
+
+# The network's size when none is set, by measurement (README, Benchmarks: tools/bench.py
+# --sections pipeline --pipeline-size 512): on a CPU the smallest size whose quality cost
+# against the network at the output size stays small. On a GPU (not measured yet: no device was
+# lent) at most 512², where the network's cost is a few milliseconds.
+CPU_INTERNAL_SIZE = 256
+
+
+def default_internal_size(output_size: int, device: str = "cpu") -> int:
+    """The internal size for frames of ``output_size`` on ``device`` (never above the output size)."""
+    if str(device).startswith("cuda"):
+        return min(output_size, 512)
+    return min(output_size, CPU_INTERNAL_SIZE)
