@@ -37,7 +37,11 @@ def add_parser(sub) -> None:
         "(default: --motion on the --character's body, in its framing)",
     )
     add_character_arguments(p)
-    p.add_argument("--motion", default="demo", help="without --poses: a .bvh file or 'demo' (default)")
+    p.add_argument(
+        "--motion",
+        default="demo",
+        help="without --poses: a .bvh file, 'demo' (default) or 'turn' (a slow turn on the spot)",
+    )
     p.add_argument("--root", choices=ROOT_MODES, default="follow", help=ROOT_HELP)
     p.add_argument("--frames", type=int, default=None, help="without --poses: frames to render (default: the motion)")
     p.add_argument(
@@ -57,7 +61,14 @@ def add_parser(sub) -> None:
         default=None,
         help="folder with the four CoNR .pth files (default: the --character's weights/, else the shipped ones)",
     )
-    p.add_argument("--size", type=int, default=256, help="model resolution, a multiple of 128 (default 256)")
+    p.add_argument("--size", type=int, default=256, help="the frames' size, a multiple of 128 (default 256)")
+    p.add_argument(
+        "--internal-size",
+        type=int,
+        default=None,
+        help="CoNR's own size, at most --size: its render is grown to --size, the drawing's pixels laid over "
+        "at --size (default: 256 on a CPU, at most 512 on CUDA)",
+    )
     p.add_argument("--views", type=int, default=None, help="use at most this many sheet views")
     p.add_argument(
         "--out",
@@ -99,35 +110,52 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _backend(args, size: int, cache):
-    """The ``--backend`` for rendering. With ``--graphs`` the exported graphs carry their weights:
-    only the preset is read from the weights folder, nothing is loaded. Without it, the weights'
-    deployment folder is used (ONNX Runtime exports there once)."""
-    from avatar_app.infer.registry import GraphFolders, open_backend
+def _renderer(args, sheet, size: int, cache, variants, detail, detail_variants, view_choice):
+    """The live pipeline's ``ConrRenderer`` for ``--backend``, frames at ``size``. With ``--graphs``
+    the exported graphs carry their weights: only the preset is read from the weights folder,
+    nothing is loaded. Without it, the weights' deployment folder is used (ONNX Runtime exports
+    there once)."""
+    from avatar_app.infer.registry import GraphFolders
     from avatar_app.models.checkpoint import weights_preset
+    from avatar_app.pipeline.renderers import ConrRenderer
 
-    options = {"device": args.device, "precision": args.precision, "cuda_graphs": args.cuda_graphs, "cache": cache}
+    networks, folders = None, None
     if args.backend == "torch" or not args.graphs:
-        return open_backend(args.backend, load_networks(args.weights), size, progress=print_export_progress, **options)
-    engines = Path(args.engines) if args.backend == "tensorrt" else None
-    folders = GraphFolders(weights_preset(args.weights or DEFAULT_WEIGHTS), Path(args.graphs), engines)
-    return open_backend(args.backend, None, size, deployment=folders, **options)
+        networks = load_networks(args.weights)
+    else:
+        engines = Path(args.engines) if args.backend == "tensorrt" else None
+        folders = GraphFolders(weights_preset(args.weights or DEFAULT_WEIGHTS), Path(args.graphs), engines)
+    return ConrRenderer(
+        networks,
+        sheet,
+        args.device,
+        backend=args.backend,
+        cache=cache,
+        precision=args.precision,
+        deployment=folders,
+        progress=print_export_progress,
+        expression_sheets=variants,
+        drawn_detail=detail,
+        drawn_detail_variants=detail_variants,
+        view_choice=view_choice,
+        output_size=size,
+        cuda_graphs=args.cuda_graphs,
+    )
 
 
 def run(args) -> int:
     import torch
     from tqdm import tqdm
 
-    from avatar_app.core.frames import RgbaFrame
     from avatar_app.infer import SheetCache
     from avatar_app.infer.registry import check_precision
     from avatar_app.io.sheet import load_sheet
     from avatar_app.io.udp import fit_udp
     from avatar_app.io.udp_sequence import iter_udp_sequence
     from avatar_app.io.video import open_writer
-    from avatar_app.pipeline.expression_sheets import ExpressionChooser, load_expression_sheets
+    from avatar_app.pipeline.expression_sheets import load_expression_sheets
 
-    size = check_model_size(args.size, "--size")
+    size, internal = _sizes(args)
     check_precision(args.backend, args.precision)
     background = parse_colour(args.background)
     if args.threads:
@@ -141,14 +169,18 @@ def run(args) -> int:
     if args.weights is None and choice.weights is not None:
         args.weights = str(choice.weights)
     sheet_dir = args.sheet or choice.sheet_dir
-    sheet = load_sheet(sheet_dir, size=size, max_views=args.views)
-    variants = {} if args.poses else load_expression_sheets(sheet_dir, size, args.views, sheet.num_views)
+    sheet = load_sheet(sheet_dir, size=internal, max_views=args.views)
+    variants = {} if args.poses else load_expression_sheets(sheet_dir, internal, args.views, sheet.num_views)
     detail, detail_variants = None, {}
-    if not args.no_drawn_detail:
+    if not args.no_drawn_detail:  # the drawing's own pixels at the output size, as stream lays them
         from avatar_app.pipeline.drawn_details import drawn_details
 
+        drawn, drawn_variants = sheet, variants
+        if internal != size:
+            drawn = load_sheet(sheet_dir, size=size, max_views=args.views)
+            drawn_variants = {} if args.poses else load_expression_sheets(sheet_dir, size, args.views, drawn.num_views)
         say = lambda text: print(f"render: {text}", file=sys.stderr)  # noqa: E731
-        detail, detail_variants = drawn_details(sheet_dir, sheet, variants, size, say)
+        detail, detail_variants = drawn_details(sheet_dir, drawn, drawn_variants, size, say)
     if args.poses:
         poses = WithoutExpressions(iter_udp_sequence(args.poses, fps=args.fps))
     else:
@@ -160,35 +192,19 @@ def run(args) -> int:
         if udp_map is not None:
             print(f"render: UDP map of the weights: {udp_map.summary()}", file=sys.stderr)
             character = character.with_udp_map(udp_map)
-        poses = MotionPoses(character, load_motion(args.motion, args.root), size, args.fps, framing, args.frames)
+        poses = MotionPoses(character, load_motion(args.motion), size, args.fps, framing, args.frames)
     cache = SheetCache(args.cache_dir) if args.cache_dir else SheetCache()  # the user cache folder, as stream
-    with _backend(args, size, cache) as backend:
+    views_for = _view_choice(args, sheet_dir, sheet, internal)
+    # the live pipeline's renderer: the same view choice, expression sheets, sizes and drawn detail
+    with _renderer(args, sheet, size, cache, variants, detail, detail_variants, views_for) as renderer:
         t_load = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        state = backend.encode(sheet)
-        states = {name: backend.encode(variant) for name, variant in variants.items()}  # expression sheets
-        t_encode = time.perf_counter() - t1
-        chooser = ExpressionChooser(states)
-        views_for = _view_choice(args, sheet_dir, sheet, size)
-        subsets: dict = {}  # (expression sheet, views) -> the state of those views
-
         writers = [open_writer(Path(o), fps=args.fps, background_rgb=background) for o in args.out]
         frame_ms = []
         try:
             for udp, face in tqdm(poses, total=len(poses), desc="render", unit="frame"):
                 t = time.perf_counter()
-                udp = fit_udp(udp, size)
-                variant = chooser.choose(face)  # None: the sheet itself
-                chosen = states.get(variant, state)
-                if views_for is not None and hasattr(chosen, "subset"):
-                    views = views_for.choose(udp.data)
-                    if len(views) < sheet.num_views:
-                        key = (variant, views)
-                        chosen = subsets[key] = subsets.get(key) or chosen.subset(views)
-                frame = backend.render(chosen, udp)
-                drawn = detail_variants.get(variant, detail) if variant else detail
-                if drawn is not None:
-                    frame = RgbaFrame(drawn.apply(frame.data, udp.data), frame.timestamp)
+                renderer.express(face)
+                frame = renderer.render(fit_udp(udp, size), None)
                 frame_ms.append(1000.0 * (time.perf_counter() - t))
                 for w in writers:
                     w.write(frame)
@@ -197,13 +213,23 @@ def run(args) -> int:
                 w.close()
     ms = np.asarray(frame_ms)
     print(
-        f"rendered {len(ms)} frames at {size}x{size} with {sheet.num_views} views ({backend.acceleration}):\n"
-        f"  load {t_load:.2f} s, sheet encode {t_encode * 1000:.0f} ms, "
+        f"rendered {len(ms)} frames at {size}x{size} with {sheet.num_views} views "
+        f"(CoNR at {internal}x{internal}, {renderer.acceleration}):\n"
+        f"  load {t_load:.2f} s (sheet encode {renderer.encode_ms:.0f} ms), "
         f"per frame median {np.median(ms):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
         f"total {time.perf_counter() - t0:.1f} s\n" + "".join(f"  wrote {o}\n" for o in args.out),
         end="",
     )
     return 0
+
+
+def _sizes(args) -> tuple[int, int]:
+    """(output size, CoNR's internal size) from ``--size`` and ``--internal-size``."""
+    from avatar_app.infer.resample import check_sizes, default_internal_size
+
+    check_model_size(args.size, "--size")
+    internal = args.internal_size or default_internal_size(args.size, args.device)
+    return check_sizes(args.size, internal)
 
 
 def _view_choice(args, sheet_dir, sheet, size: int):
