@@ -84,3 +84,54 @@ def test_stream_goes_on_to_the_browser_source_and_says_the_recording_stopped(tmp
     assert "20 frames" in captured.out, "the stream went on to the browser source"
     assert f"an output stopped during the stream: {record}: expected room to keep recording" in captured.err
     assert len(read_video_frames(record)) == FRAMES_BEFORE_FULL
+
+
+def disk_with_room(record, room_bytes: int):
+    """``shutil.disk_usage`` of a disk that has ``room_bytes`` above the point where a recording
+    stops, eaten by ``record`` as it grows."""
+    import shutil
+
+    from avatar_app.outputs.file import LOW_DISK_BYTES
+
+    def disk_usage(folder):
+        used = record.stat().st_size if record.exists() else 0
+        free = LOW_DISK_BYTES + room_bytes - used
+        return shutil._ntuple_diskusage(10 * LOW_DISK_BYTES, 10 * LOW_DISK_BYTES - free, free)
+
+    return disk_usage
+
+
+def test_a_video_recording_stops_while_the_file_can_still_be_finished(tmp_path, monkeypatch, no_new_threads):
+    """OpenCV reports no failed write, and an .mp4 whose index was never written does not play: a
+    video recording watches the free space and stops while the index still fits."""
+    import shutil
+
+    record = tmp_path / "watched.mp4"
+    monkeypatch.setattr(shutil, "disk_usage", disk_with_room(record, 40_000))
+    other = CountingSink()
+    settings = PipelineSettings(SourceSpec("demo"), size=SIZE, sinks=(SinkSpec("file", path=record),))
+    pipeline = build_pipeline(settings, [other])
+    file_sink = pipeline.sinks[-1]
+    with pipeline:
+        assert wait_until(lambda: pipeline.stopped_outputs, timeout=120), "the recording never stopped"
+        at_stop = other.count
+        assert wait_until(lambda: other.count >= at_stop + 10, timeout=60)
+        assert pipeline.status.state == "running"
+        (told,) = pipeline.stopped_outputs
+        assert told.startswith(f"{record}: expected room to keep recording, found the disk is nearly full (")
+        assert file_sink.frames_sent >= 1 and len(read_video_frames(record)) == file_sink.frames_sent
+
+
+def test_a_recording_is_refused_at_the_start_on_a_disk_that_is_nearly_full(tmp_path, monkeypatch):
+    import shutil
+
+    import pytest
+
+    from avatar_app.io.video import OutputFileError
+
+    record = tmp_path / "never.mp4"
+    monkeypatch.setattr(shutil, "disk_usage", disk_with_room(record, -1))
+    settings = PipelineSettings(SourceSpec("demo"), size=SIZE, sinks=(SinkSpec("file", path=record),))
+    with pytest.raises(OutputFileError, match="expected at least 64 MB free to record, found 63 MB left"):
+        build_pipeline(settings)
+    assert not record.exists()
