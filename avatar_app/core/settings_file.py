@@ -39,7 +39,8 @@ class AppSettings:
     renderer: str = "auto"  # auto | conr | proxy
     backend: str = "torch-cpu"
     precision: str = "fp32"
-    size: int = 256
+    size: int = 256  # the frames' (output) size
+    internal_size: int = 0  # CoNR's own size; 0 = the measured default for the size (PipelineSettings.internal_size)
     views: int = 0  # 0 = every view of the sheet
     frames_in_flight: int = 1  # CoNR on the CPU: frames rendered at once (PipelineSettings.frames_in_flight)
     inbetween: str = ""  # "" = off | repeat | warp (PipelineSettings.inbetween)
@@ -72,7 +73,7 @@ class AppSettings:
 SECTIONS = {
     "character": ("character", "framing", "sheet_dir"),
     "source": ("source", "camera", "vmc_port", "motion_file", "video_file", "udp_detector", "springs"),
-    "render": ("renderer", "backend", "precision", "size", "views", "frames_in_flight", "inbetween"),
+    "render": ("renderer", "backend", "precision", "size", "internal_size", "views", "frames_in_flight", "inbetween"),
     "output": (
         "virtual_camera",
         "virtual_camera_backend",

@@ -247,6 +247,7 @@ class MainWindow(QMainWindow):
             device=option.device,
             precision=self.render_panel.precision.currentData() or "fp32",
             size=self.render_panel.model_size,
+            internal_size=self.render_panel.internal_size if conr else None,
             views=self.render_panel.view_count if conr else None,
             frames_in_flight=self.render_panel.frames_in_flight if conr else 1,
             inbetween=self.render_panel.inbetween_mode if conr else None,

@@ -12,7 +12,8 @@ from avatar_app.gui.sheet_panel import INFO_STYLE
 from avatar_app.infer.options import BackendOption, backend_options, engine_builder, precision_options
 from avatar_app.pipeline.renderers import MAX_FRAMES_IN_FLIGHT
 
-SIZES = (128, 256, 384, 512)
+SIZES = (128, 256, 384, 512, 768, 1024)  # output sizes (768, 1024: for a GPU)
+INTERNAL_SIZES = (128, 256, 384, 512)
 BACKEND_NOTES = {
     "onnxruntime": " ONNX Runtime: the first start at a size exports the model (about a minute for lite at 256²);"
     " on a CPU, torch is the faster backend (README, Benchmarks).",
@@ -58,6 +59,15 @@ class RenderPanel(QGroupBox):
         for size in SIZES:
             self.size.addItem(f"{size} × {size}", size)
         self.size.setCurrentIndex(SIZES.index(256))
+        self.size.setToolTip("The frames' size: what the virtual camera, recordings and the browser source get")
+        self.internal = QComboBox()
+        self.internal.addItem("auto", 0)
+        for size in INTERNAL_SIZES:
+            self.internal.addItem(f"{size} × {size}", size)
+        self.internal.setToolTip(
+            "CoNR's own size (at most the resolution): its render is grown to the resolution and the drawing's "
+            "own pixels laid over at the resolution. Smaller is faster; auto: 256 on a CPU"
+        )
         self.views = QSpinBox()
         self.views.setRange(0, 1)
         self.views.setSpecialValueText("all")
@@ -89,6 +99,7 @@ class RenderPanel(QGroupBox):
         form.addRow("Backend", self.backend)
         form.addRow("Precision", self.precision)
         form.addRow("Resolution", self.size)
+        form.addRow("Network size", self.internal)
         form.addRow("Sheet views", self.views)
         form.addRow("Frames at once", self.in_flight)
         form.addRow("In-between frames", self.inbetween)
@@ -100,7 +111,7 @@ class RenderPanel(QGroupBox):
         layout.addLayout(build_row)
         layout.addWidget(self.note)
         self._fill_backends()
-        for combo in (self.renderer, self.backend, self.precision, self.size, self.inbetween):
+        for combo in (self.renderer, self.backend, self.precision, self.size, self.internal, self.inbetween):
             combo.currentIndexChanged.connect(self._changed)
         self.views.valueChanged.connect(self._changed)
         self.in_flight.valueChanged.connect(self._changed)
@@ -124,6 +135,12 @@ class RenderPanel(QGroupBox):
     @property
     def model_size(self) -> int:
         return int(self.size.currentData())
+
+    @property
+    def internal_size(self) -> int | None:
+        """CoNR's own size (None: the default), never above the resolution."""
+        chosen = int(self.internal.currentData() or 0)
+        return min(chosen, self.model_size) if chosen else None
 
     @property
     def view_count(self) -> int | None:
@@ -160,7 +177,8 @@ class RenderPanel(QGroupBox):
     # ---- settings ----
 
     def apply_settings(self, settings) -> None:
-        widgets = (self.renderer, self.backend, self.precision, self.size, self.views, self.in_flight, self.inbetween)
+        widgets = (self.renderer, self.backend, self.precision, self.size, self.internal, self.views)
+        widgets += (self.in_flight, self.inbetween)
         blocked = [w.blockSignals(True) for w in widgets]
         self.renderer.setCurrentIndex(max(0, self.renderer.findData(settings.renderer)))
         if not self.renderer.model().item(self.renderer.currentIndex()).isEnabled():
@@ -169,6 +187,7 @@ class RenderPanel(QGroupBox):
         self._fill_backends()
         self.precision.setCurrentIndex(max(0, self.precision.findData(settings.precision)))
         self.size.setCurrentIndex(max(0, self.size.findData(settings.size)))
+        self.internal.setCurrentIndex(max(0, self.internal.findData(settings.internal_size)))
         self.views.setMaximum(max(self.views.maximum(), settings.views))
         self.views.setValue(settings.views)
         self.in_flight.setValue(settings.frames_in_flight)
@@ -182,6 +201,7 @@ class RenderPanel(QGroupBox):
         settings.backend = self._wanted_backend  # kept even where it is unavailable this run (no GPU today)
         settings.precision = self.precision.currentData() or "fp32"
         settings.size = self.model_size
+        settings.internal_size = int(self.internal.currentData() or 0)
         settings.views = self.views.value()
         settings.frames_in_flight = self.in_flight.value()
         settings.inbetween = self.inbetween.currentData() or ""

@@ -101,3 +101,20 @@ def test_cancelling_a_build_says_cancelled_even_when_the_builder_stops_by_raisin
     qtbot.waitUntil(lambda: dialog.finished_building, timeout=5_000)
     assert dialog.outcome == "Engine build cancelled"
     dialog.close()
+
+
+def test_the_network_size_is_offered_apart_from_the_resolution_and_remembered(qtbot):
+    from avatar_app.core.settings_file import AppSettings
+
+    panel = RenderPanel(weights_folder=None)
+    qtbot.addWidget(panel)
+    assert panel.internal_size is None  # auto: the measured default
+    saved = AppSettings(size=512, internal_size=128)
+    panel.apply_settings(saved)
+    assert (panel.model_size, panel.internal_size) == (512, 128)
+    panel.size.setCurrentIndex(panel.size.findData(1024))
+    stored = AppSettings()
+    panel.store_settings(stored)
+    assert (stored.size, stored.internal_size) == (1024, 128)
+    panel.apply_settings(AppSettings(size=256, internal_size=512))
+    assert panel.internal_size == 256  # never above the resolution
