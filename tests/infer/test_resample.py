@@ -60,3 +60,20 @@ def test_the_grown_renders_edge_is_as_sharp_as_the_network_drew_it_and_its_colou
     straight = grown.data[..., :3][inside] / a[inside][:, None]
     np.testing.assert_allclose(straight, np.broadcast_to(colour, straight.shape), atol=1e-4)
     assert grow_frame(frame, small) is frame
+
+
+def test_growing_only_the_avatars_box_gives_the_whole_frames_answer():
+    """The crop is a speed-up only: the same pixels as growing and steepening the whole frame."""
+    import cv2
+
+    rng = np.random.default_rng(2)
+    alpha = _disc(128, 30.0)
+    rgba = np.concatenate([alpha[..., None] * rng.uniform(0, 1, (128, 128, 3)), alpha[..., None]], -1)
+    rgba = rgba.astype(np.float32)
+    whole = cv2.resize(rgba, (512, 512), interpolation=cv2.INTER_LINEAR)
+    steep = np.clip((whole[..., 3] - 0.5) * 4 + 0.5, 0, 1)
+    whole[..., :3] *= (steep / np.maximum(whole[..., 3], 1e-4))[..., None]
+    whole[..., 3] = steep
+    np.testing.assert_allclose(grow_frame(RgbaFrame(rgba, 0.0), 512).data, whole, atol=1e-6)
+    empty = grow_frame(RgbaFrame(np.zeros((128, 128, 4), np.float32), 0.0), 512)
+    assert empty.data.shape == (512, 512, 4) and not empty.data.any()
