@@ -354,7 +354,7 @@ def bench_detail(
 
 
 PIPELINE_HEADER = (
-    "| pipeline                                      | size |  src |    fps | pose p50/p95  | rig           "
+    "| pipeline                                                | size |  src |    fps | pose p50/p95  | rig           "
     "| raster        | render        | alone  | ratio | send          | latency p50/p95   | dropped     |\n"
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 )  # alone: the same renderer timed alone just before (CoNR only); ratio: render p50 / alone p50
@@ -428,7 +428,7 @@ def _run_live(name: str, settings, loaders) -> tuple[dict, object]:
     if alone is not None:
         alone_cell = f"{alone['median_ms']:6.1f} | {row['render_ratio']:5.2f}"
     print(
-        f"| {name:45s} | {settings.size:4d} | {settings.fps:4.0f} | {fps:6.2f} | {cell('pose')} | {cell('rig')} | "
+        f"| {name:55s} | {settings.size:4d} | {settings.fps:4.0f} | {fps:6.2f} | {cell('pose')} | {cell('rig')} | "
         f"{cell('raster')} | {cell('render')} | {alone_cell} | {cell('send')} | "
         f"{status.latency_ms['p50_ms']:8.1f}/{status.latency_ms['p95_ms']:8.1f} | "
         f"{'/'.join(str(v) for v in status.dropped.values()):11s} |",
@@ -455,9 +455,14 @@ def _bench_loaders(threads: int):
     return loaders
 
 
-def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: bool) -> list[dict]:
+def bench_pipeline(
+    size: int, frames: int, conr_frames: int, threads: int, big: bool, internal_sizes=None
+) -> list[dict]:
     """The live pipeline on the demo source: pose + rig + raster alone, then with CoNR (the shipped
-    weights at 1 and 4 views if present, else synthetic lite weights; ``big``: + official, synthetic)."""
+    weights at 1 and 4 views if present, else synthetic lite weights; ``big``: + official, synthetic)
+    at each of ``internal_sizes`` (CoNR's own size, frames at ``size``; default: the measured
+    default for ``size`` and, if another, ``size`` itself, side by side)."""
+    from avatar_app.infer.resample import default_internal_size
     from avatar_app.pipeline import PipelineSettings
     from avatar_app.pipeline.defaults import DEFAULT_CHARACTER, DEFAULT_WEIGHTS
     from avatar_app.pipeline.specs import SourceSpec
@@ -479,7 +484,9 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
         cases.append(("conr lite synthetic", Path("synthetic/lite"), 1, conr_frames, None, 1))
     if big:
         cases.append(("conr official synthetic", Path("synthetic/official"), 4, max(2, conr_frames // 2), None, 1))
-    for label, weights, views, n, per_frame, in_flight in cases:
+    internal_sizes = internal_sizes or sorted({default_internal_size(size), size})
+    cases = [(*case, internal) for internal in internal_sizes for case in cases]
+    for label, weights, views, n, per_frame, in_flight, internal in cases:
         settings = replace(
             demo,
             renderer="conr",
@@ -489,8 +496,10 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
             max_frames=n,
             views_per_frame=per_frame,
             frames_in_flight=in_flight,
+            internal_size=internal,
         )
-        chosen = f", {per_frame} per frame" if per_frame else ""
+        chosen = f", CoNR at {internal}²" if internal != size else ""
+        chosen += f", {per_frame} per frame" if per_frame else ""
         chosen += f", {in_flight} in flight" if in_flight > 1 else ""
         row, renderer = _run_live(f"{label}, {views} view(s){chosen}", settings, loaders)
         row.update(
@@ -498,6 +507,7 @@ def bench_pipeline(size: int, frames: int, conr_frames: int, threads: int, big: 
             views=views,
             views_per_frame=per_frame,
             frames_in_flight=in_flight,
+            internal_size=internal,
             sheet_encode_ms=renderer.encode_ms,
             acceleration=renderer.acceleration,
         )
@@ -597,7 +607,13 @@ def main(argv=None) -> int:
     )
     p.add_argument("--pipeline-frames", type=int, default=150, help="frames per pose+rig+raster run (default 150)")
     p.add_argument("--pipeline-conr-frames", type=int, default=4, help="frames of the CoNR pipeline runs (default 4)")
-    p.add_argument("--pipeline-size", type=int, default=256, help="pipeline model size (default 256)")
+    p.add_argument("--pipeline-size", type=int, default=256, help="pipeline output size (default 256)")
+    p.add_argument(
+        "--internal-sizes",
+        default=None,
+        help="comma list of CoNR's internal sizes for the pipeline rows (default: the app's default for "
+        "--pipeline-size and --pipeline-size itself)",
+    )
     p.add_argument("--json", default="out/bench.json", help="where to write the results (default out/bench.json)")
     args = p.parse_args(argv)
 
@@ -643,8 +659,9 @@ def main(argv=None) -> int:
             "latency = source timestamp -> sink"
         )
         print(PIPELINE_HEADER)
+        internal = [int(v) for v in args.internal_sizes.split(",") if v] if args.internal_sizes else None
         rows += bench_pipeline(
-            args.pipeline_size, args.pipeline_frames, args.pipeline_conr_frames, args.threads, args.big
+            args.pipeline_size, args.pipeline_frames, args.pipeline_conr_frames, args.threads, args.big, internal
         )
     if "detail" in sections:
         print(f"# drawn detail and adapt, {args.threads} threads")
