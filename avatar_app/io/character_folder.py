@@ -94,8 +94,11 @@ class CharacterFolder:
     def describe(self) -> str:
         """One line for the user: which body and framing this character uses."""
         made = (self.info.get("made_by") or {}).get("tool", "unknown")
-        body = "fitted proxy body" if made == "avatar-app fit" else "body"
-        return f"{self.name}: its {body} ({self.avatar.name}, made by {made}), framing {self.framing}"
+        if made == "avatar-app fit":
+            return f"{self.name}: made from your drawings (its fitted proxy body), framing {self.framing}"
+        if made == "tools/make_default_avatar.py":
+            return f"the built-in character, framing {self.framing}"
+        return f"{self.name}: its body ({self.avatar.name}), framing {self.framing}"
 
 
 def is_character_folder(path: str | Path) -> bool:
