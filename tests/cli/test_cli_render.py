@@ -69,6 +69,7 @@ def test_render_writes_a_video_and_rgba_frames_of_the_pose(tmp_path, poses, caps
         ),
         (["--precision", "fp16"], r"precision: expected fp16 on a CUDA device, found fp16 on cpu"),
         (["--size", "200"], r"--size.*multiple of 128"),
+        (["--internal-size", "256"], r"--internal-size: expected at most the output size --size 128, found 256"),
         # the same refusal as stream's (render used to run fp32 instead without a word)
         (
             ["--backend", "onnxruntime", "--precision", "fp16"],
@@ -167,3 +168,12 @@ def test_render_with_views_per_frame_reads_fewer_views_and_says_when_it_cannot(t
     capsys.readouterr()
     assert main([*base, "--sheet", str(bare), "--views-per-frame", "2", "--out", str(tmp_path / "x")]) == 2
     assert "--views-per-frame" in capsys.readouterr().err
+
+
+def test_render_at_an_output_size_above_the_networks_writes_frames_of_the_output_size(tmp_path, poses, capsys):
+    frames = tmp_path / "frames"
+    argv = ["render", "--sheet", str(SHEET), "--poses", str(poses), "--size", "256", "--internal-size", "128"]
+    assert main([*argv, "--out", str(frames)]) == 0
+    assert "at 256x256 with 4 views (CoNR at 128x128" in capsys.readouterr().out
+    pngs = sorted(frames.glob("*.png"))
+    assert len(pngs) == 3 and cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED).shape == (256, 256, 4)
