@@ -4,11 +4,13 @@
 of the body (in UDP space, within ``reach``). A k-d tree answers that exactly, but per pixel on
 the CPU: 24 ms at 512² with four views, and it grows with the output's pixels. The drawn points
 lie on the body's surface, so the answer only matters in a thin shell around it: the shell is cut
-into blocks of ``BLOCK``³ cells, each cell holds the colour the tree gives for its centre (filled
-once per character, with the tree), and a frame's pixel reads its cell: its block from a coarse
-index, its colour from the block. The answer is the tree's for a point at most half a cell's
-diagonal away: with cells of 1/512 of the body's height that is 1.7 thousandths, under a pixel of
-a 512² drawing of the whole body.
+into blocks of ``BLOCK``³ cells, each cell holds the colour the tree gives for its centre, and a
+frame's pixel reads its cell: its block from a coarse index, its colour from the block. A block is
+filled (its cells asked of the tree) the first time a frame reads it, so only the surface frames
+show is ever filled: a few hundred ms on the first frame, almost nothing after. The answer is the
+tree's for a point at most half a cell's diagonal away; cells must be at least as fine as the
+output's pixels (``pipeline.drawn_details`` uses one per output pixel of body height, at least
+256), or the drawing shows in blocks.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from scipy.spatial import cKDTree
 
 __all__ = ["BLOCK", "DEFAULT_CELLS", "UdpColourGrid"]
 
-SHIFT = 3
-BLOCK = 1 << SHIFT  # cells per block side: 512 cells of 4 bytes = 2 KiB per block near the surface
+SHIFT = 2
+BLOCK = 1 << SHIFT  # cells per block side: 64 cells of 4 bytes per block near the surface
 DEFAULT_CELLS = 256  # cells per UDP unit (the body's height); finer than the sheet's UDP maps at 512²
 
 
 class UdpColourGrid:
-    """``points`` float32 [K,3] in UDP space, ``colours`` [K,3] straight RGB in [0,1]; :meth:`lookup` per frame."""
+    """``tree`` of the drawn points [K,3] in UDP space, ``colours`` [K,3] straight RGB in [0,1]; :meth:`lookup`
+    per frame. ``lazy``: a block is filled when a frame first reads it (else all at once, here)."""
 
-    def __init__(self, tree: cKDTree, colours: np.ndarray, reach: float, cells: int = DEFAULT_CELLS):
+    def __init__(
+        self, tree: cKDTree, colours: np.ndarray, reach: float, cells: int = DEFAULT_CELLS, *, lazy: bool = True
+    ):
         points = tree.data
         self.cells = int(cells)
         pad = reach + BLOCK / cells  # a layer of empty blocks all round: a point outside reads one of those
@@ -46,18 +51,33 @@ class UdpColourGrid:
         index = np.full(self.blocks_shape, nb, np.int32)  # nb: the empty block appended last
         index[near] = np.arange(nb, dtype=np.int32)
         self.index = index.ravel()
-        # every cell centre of those blocks, asked of the tree once
-        corner = np.argwhere(near) * BLOCK  # [B,3] first cell of each block
+        self.corners = (np.argwhere(near) * BLOCK).astype(np.int32)  # [B,3] first cell of each block
+        self.tree, self.reach = tree, float(reach)
+        rgba = np.zeros((len(colours), 4), np.uint8)  # RGBA8 per drawn point, A = 255: in reach
+        rgba[:, :3] = np.round(np.clip(colours, 0.0, 1.0) * 255.0)
+        rgba[:, 3] = 255
+        self.point_rgba = np.append(rgba.view(np.uint32).ravel(), np.uint32(0))  # [K+1]: K = none in reach
+        # a block's cells are asked of the tree the first time a frame reads the block (np.zeros
+        # maps pages on first write): the body's surface, not the whole shell around it
+        self.blocks = np.zeros((nb + 1) * BLOCK**3, np.uint32)
+        self.filled = np.zeros(nb + 1, bool)
+        self.filled[nb] = True
+        if not lazy:
+            self._fill(np.arange(nb))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the blocks filled so far and the index."""
+        return int(self.filled.sum()) * BLOCK**3 * 4 + self.index.nbytes
+
+    def _fill(self, ids: np.ndarray) -> None:
         offsets = np.stack(np.meshgrid(*[np.arange(BLOCK)] * 3, indexing="ij"), -1).reshape(-1, 3)
-        centres = (corner[:, None, :] + offsets[None]).reshape(-1, 3)
-        centres = (centres + 0.5) / cells + self.lo
-        distance, nearest = tree.query(centres, k=1, distance_upper_bound=reach, workers=-1)
-        hit = np.isfinite(distance)
-        packed = np.zeros((len(centres) + BLOCK**3, 4), np.uint8)  # RGBA8, A = 255 where a drawn point is in reach
-        packed[: len(centres)][hit, :3] = np.round(np.clip(colours[nearest[hit]], 0.0, 1.0) * 255.0)
-        packed[: len(centres)][hit, 3] = 255
-        self.blocks = packed.view(np.uint32).ravel()
-        self.nbytes = self.blocks.nbytes + self.index.nbytes
+        centres = (self.corners[ids][:, None, :] + offsets[None]).reshape(-1, 3)
+        centres = (centres + 0.5) / self.cells + self.lo
+        _, nearest = self.tree.query(centres, k=1, distance_upper_bound=self.reach, workers=-1)
+        cells = (ids[:, None] * BLOCK**3 + np.arange(BLOCK**3)[None]).ravel()
+        self.blocks[cells] = self.point_rgba[nearest]  # the tree answers K where none is in reach
+        self.filled[ids] = True
 
     def _cell(self, xyz: np.ndarray) -> np.ndarray:
         return ((xyz - self.lo) * np.float32(self.cells)).astype(np.int32)
@@ -68,6 +88,9 @@ class UdpColourGrid:
         block, local = cell >> SHIFT, cell & (BLOCK - 1)
         sy, sz = self.blocks_shape[1], self.blocks_shape[2]
         which = self.index[(block[..., 0] * sy + block[..., 1]) * sz + block[..., 2]]
+        pending = ~self.filled[which]
+        if pending.any():
+            self._fill(np.unique(which[pending]))
         packed = self.blocks[
             (which << (3 * SHIFT)) + (local[..., 0] << (2 * SHIFT)) + (local[..., 1] << SHIFT) + local[..., 2]
         ]

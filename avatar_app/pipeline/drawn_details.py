@@ -11,12 +11,16 @@ arms hide, filled at fit time (``sheet_fill/``, ``fit.layers``), for frames wher
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 
 from avatar_app.core.errors import AvatarAppError
 from avatar_app.infer.drawn_detail import DrawnDetail
+from avatar_app.infer.resample import enlarge_sheet_udp
+from avatar_app.infer.udp_grid import DEFAULT_CELLS
 from avatar_app.io.sheet_udp import load_sheet_fill, load_sheet_udp, sheet_udp_dir
+from avatar_app.io.udp import load_udp
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +34,22 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max(1, (a | b).sum()))
 
 
+def _sheet_udp(folder, names, size: int):
+    """The views' UDP maps at ``size``, enlarged smoothly from the size fit wrote them at (``enlarge_sheet_udp``)."""
+    first = folder / f"{Path(names[0]).stem}.npz"
+    native = load_udp(first).data.shape[0] if first.is_file() else size
+    udp, missing = load_sheet_udp(folder, names, min(native, size))
+    if udp is not None and native < size:
+        udp = np.stack([enlarge_sheet_udp(v.transpose(1, 2, 0), size).transpose(2, 0, 1) for v in udp])
+    return udp, missing
+
+
 def drawn_details(sheet_dir, sheet, variants: dict, size: int, say=lambda text: None):
     """(DrawnDetail of ``sheet`` or None, {expression name: DrawnDetail}) for ``sheet_dir``'s folder."""
     folder = sheet_udp_dir(sheet_dir)
     if not folder.is_dir():
         return None, {}
-    udp, missing = load_sheet_udp(folder, sheet.names, size)
+    udp, missing = _sheet_udp(folder, sheet.names, size)
     if udp is None:
         say(f"drawn detail off: {folder} has no UDP map for {', '.join(missing)} (run avatar-app fit again)")
         return None, {}
@@ -49,7 +63,8 @@ def drawn_details(sheet_dir, sheet, variants: dict, size: int, say=lambda text: 
         rgb, alpha, udp_all = (np.concatenate([a, b]) for a, b in zip((rgb, alpha, udp), fill))
     else:
         udp_all = udp
-    detail = DrawnDetail(rgb, alpha, udp_all)
+    cells = max(DEFAULT_CELLS, size)  # a cell per output pixel or finer: a coarser grid shows as blocks
+    detail = DrawnDetail(rgb, alpha, udp_all, grid_cells=cells)
     by_variant = {}
     for name, variant in variants.items():
         views = [
@@ -60,7 +75,9 @@ def drawn_details(sheet_dir, sheet, variants: dict, size: int, say=lambda text: 
         if not views:
             log.info("expression sheet %s: no view lines up with the sheet; it uses the sheet's drawn detail", name)
             continue
-        by_variant[name] = DrawnDetail(variant.rgb_premultiplied[views], variant.alpha[views], udp[views])
+        by_variant[name] = DrawnDetail(
+            variant.rgb_premultiplied[views], variant.alpha[views], udp[views], grid_cells=cells
+        )
     say(
         f"drawn detail: {detail.points} drawn points from {folder}"
         + (f" (with {len(fill[0])} view(s) of the body under the arms)" if fill is not None else "")

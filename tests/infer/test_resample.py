@@ -77,3 +77,25 @@ def test_growing_only_the_avatars_box_gives_the_whole_frames_answer():
     np.testing.assert_allclose(grow_frame(RgbaFrame(rgba, 0.0), 512).data, whole, atol=1e-6)
     empty = grow_frame(RgbaFrame(np.zeros((128, 128, 4), np.float32), 0.0), 512)
     assert empty.data.shape == (512, 512, 4) and not empty.data.any()
+
+
+def test_a_sheets_udp_is_enlarged_smoothly_inside_and_never_into_mid_air():
+    """Inside smooth body every enlarged pixel stands for its own point (bilinear); at the outline
+    and across a fold (an arm 0.2 in front of the chest) the points are the map's own (nearest)."""
+    from avatar_app.infer.resample import enlarge_sheet_udp
+
+    size = 64
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    udp = np.zeros((size, size, 4), np.float32)
+    udp[8:56, 8:56, 0] = xs[8:56, 8:56] / 256
+    udp[8:56, 8:56, 1] = ys[8:56, 8:56] / 256
+    udp[8:56, 8:56, 2] = np.where(xs[8:56, 8:56] < 32, 0.5, 0.7)  # the fold at x = 32
+    udp[8:56, 8:56, 3] = 1.0
+    big = enlarge_sheet_udp(udp, 128)
+    assert big.shape == (128, 128, 4)
+    assert set(np.unique(big[..., 3])) <= {0.0, 1.0}  # the outline: no half-visible pixel
+    z = big[..., 2][big[..., 3] > 0]
+    assert np.minimum(np.abs(z - 0.5), np.abs(z - 0.7)).max() < 1e-5  # no point between the arm and the chest
+    inner = big[40:60, 30:50, 0]  # smooth body: distinct points, a step of half a source pixel
+    assert len(np.unique(inner)) == inner.shape[1]
+    assert np.allclose(np.diff(inner[0]), 0.5 / 256, atol=1e-6)

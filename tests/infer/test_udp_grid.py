@@ -51,3 +51,17 @@ def test_the_grid_gives_the_trees_colours_on_the_default_character():
         assert (covered_g != covered_t).sum() <= 0.005 * visible.sum()
         both = covered_g & covered_t
         assert np.abs(colour_g[both] - colour_t[both]).mean() < 2 / 255
+
+
+def test_blocks_filled_when_first_read_give_what_filling_them_all_at_once_gives():
+    rng = np.random.default_rng(3)
+    points = rng.uniform(0.3, 0.7, (5000, 3)).astype(np.float32)
+    colours = rng.uniform(0, 1, (5000, 3)).astype(np.float32)
+    tree = cKDTree(points)
+    lazy = UdpColourGrid(tree, colours, reach=0.02, cells=128)
+    eager = UdpColourGrid(tree, colours, reach=0.02, cells=128, lazy=False)
+    assert lazy.filled.sum() == 1 and eager.filled.all()  # lazy: only the empty block so far
+    asked = rng.uniform(0.25, 0.75, (3000, 3)).astype(np.float32)
+    for got, want in zip(lazy.lookup(asked), eager.lookup(asked)):
+        np.testing.assert_array_equal(got, want)
+    assert 1 < lazy.filled.sum() < len(lazy.filled)  # the blocks those points read, not all
