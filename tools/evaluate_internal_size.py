@@ -29,6 +29,7 @@ from avatar_app.core.frames import RgbaFrame, UdpMap
 from avatar_app.infer.drawn_detail import DrawnDetail
 from avatar_app.infer.resample import check_sizes, grow_frame, shrink_udp
 from avatar_app.infer.torch_backend import FrameRenderer, SheetEncoder
+from avatar_app.infer.udp_grid import DEFAULT_CELLS
 from avatar_app.models import CoNR, load_weights_folder
 from avatar_app.pipeline.defaults import DEFAULT_WEIGHTS
 from avatar_app.training.drawn_family import face_mask
@@ -53,7 +54,7 @@ def score_sample(sample, encoder, renderer, internal_sizes) -> dict:
     if sample.meta.get("face_region"):
         mask = face_mask(sample.target_udp, sample.meta["face_region"])
         face = torch.from_numpy(mask) if mask.sum() >= MIN_FACE_PIXELS else None
-    detail = DrawnDetail(sample.sheet_rgb, sample.sheet_alpha, sample.sheet_udp)
+    detail = DrawnDetail(sample.sheet_rgb, sample.sheet_alpha, sample.sheet_udp, grid_cells=max(DEFAULT_CELLS, size))
     udp = UdpMap(np.ascontiguousarray(sample.target_udp.transpose(1, 2, 0)))
     row = {"character": sample.character}
     for internal in internal_sizes:

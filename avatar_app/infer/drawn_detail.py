@@ -65,7 +65,10 @@ class DrawnDetail:
         self.colours = np.clip(straight, 0.0, 1.0).transpose(0, 2, 3, 1)[keep]  # [K,3] straight rgb
         self.reach, self.feather = float(reach), int(feather)
         # the per-frame lookup: a voxel grid filled once from the tree (None: the tree per pixel)
-        self.grid = UdpColourGrid(self.tree, self.colours, self.reach, grid_cells) if grid_cells else None
+        self.grid = None
+        if grid_cells:  # ranked by view: where views overlap, the first view's drawing (the front, then the fills)
+            view = np.nonzero(keep)[0]
+            self.grid = UdpColourGrid(self.tree, self.colours, self.reach, grid_cells, rank=view)
 
     def coverage(self, udp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For a UDP map [H,W,4]: (straight colour [H,W,3], covered [H,W] bool)."""

@@ -23,15 +23,26 @@ __all__ = ["BLOCK", "DEFAULT_CELLS", "UdpColourGrid"]
 
 SHIFT = 2
 BLOCK = 1 << SHIFT  # cells per block side: 64 cells of 4 bytes per block near the surface
-DEFAULT_CELLS = 256  # cells per UDP unit (the body's height); finer than the sheet's UDP maps at 512²
+RANKED = 4  # nearest points compared by rank
+DEFAULT_CELLS = 256  # cells per UDP unit (the body's height) at the least; pipeline.drawn_details: one per output pixel
 
 
 class UdpColourGrid:
     """``tree`` of the drawn points [K,3] in UDP space, ``colours`` [K,3] straight RGB in [0,1]; :meth:`lookup`
-    per frame. ``lazy``: a block is filled when a frame first reads it (else all at once, here)."""
+    per frame. ``lazy``: a block is filled when a frame first reads it (else all at once, here).
+    ``rank`` [K] (e.g. each point's sheet view): where points of several ranks lie within a cell of
+    the nearest, the lowest rank's nearest is taken. Two views that draw the same surface a little
+    differently otherwise alternate pixel by pixel (a dotted mouth where front and side views meet)."""
 
     def __init__(
-        self, tree: cKDTree, colours: np.ndarray, reach: float, cells: int = DEFAULT_CELLS, *, lazy: bool = True
+        self,
+        tree: cKDTree,
+        colours: np.ndarray,
+        reach: float,
+        cells: int = DEFAULT_CELLS,
+        *,
+        lazy: bool = True,
+        rank: np.ndarray | None = None,
     ):
         points = tree.data
         self.cells = int(cells)
@@ -53,6 +64,7 @@ class UdpColourGrid:
         self.index = index.ravel()
         self.corners = (np.argwhere(near) * BLOCK).astype(np.int32)  # [B,3] first cell of each block
         self.tree, self.reach = tree, float(reach)
+        self.rank = None if rank is None else np.append(np.asarray(rank, np.int64), np.iinfo(np.int32).max)
         rgba = np.zeros((len(colours), 4), np.uint8)  # RGBA8 per drawn point, A = 255: in reach
         rgba[:, :3] = np.round(np.clip(colours, 0.0, 1.0) * 255.0)
         rgba[:, 3] = 255
@@ -74,7 +86,13 @@ class UdpColourGrid:
         offsets = np.stack(np.meshgrid(*[np.arange(BLOCK)] * 3, indexing="ij"), -1).reshape(-1, 3)
         centres = (self.corners[ids][:, None, :] + offsets[None]).reshape(-1, 3)
         centres = (centres + 0.5) / self.cells + self.lo
-        _, nearest = self.tree.query(centres, k=1, distance_upper_bound=self.reach, workers=-1)
+        if self.rank is None:
+            _, nearest = self.tree.query(centres, k=1, distance_upper_bound=self.reach, workers=-1)
+        else:  # of the 4 nearest, those within a cell of the nearest: the lowest rank's, then the nearest
+            distance, nearest4 = self.tree.query(centres, k=RANKED, distance_upper_bound=self.reach, workers=-1)
+            close = distance <= distance[:, :1] + 1.0 / self.cells
+            key = np.where(close, self.rank[nearest4], self.rank[-1]) * RANKED + np.arange(RANKED)
+            nearest = nearest4[np.arange(len(centres)), np.argmin(key, axis=1)]
         cells = (ids[:, None] * BLOCK**3 + np.arange(BLOCK**3)[None]).ravel()
         self.blocks[cells] = self.point_rgba[nearest]  # the tree answers K where none is in reach
         self.filled[ids] = True
