@@ -8,6 +8,8 @@ Timing lives here, never in pass/fail tests. Ratios are measured side by side in
     python tools/bench.py --threads 2 --json out/bench.json
     python tools/bench.py --sections renderer --weights assets/weights/lite --views 1,4 --onnxruntime   # + ONNX Runtime
     python tools/bench.py --pipeline           # live pipeline: pose+rig+raster alone, then CoNR lite (--big: +official)
+    python tools/bench.py --sections pipeline --weights assets/weights/lite --views 1,4 --threads 2 \
+        --pipeline-size 512 --internal-sizes 128,256,512   # 512² frames, CoNR at each internal size
     python tools/bench.py --sections inbetween --threads 2  # in-between frames: warp cost, CoNR repeat vs warp
     python tools/bench.py --sections detail --threads 2     # the drawn-detail pass per frame; an adapt step
     python tools/bench.py --sections cuda --weights assets/weights/lite  # GPU fp32/fp16 x CUDA graphs, 256²/512², M=1,4
