@@ -50,3 +50,33 @@ def test_an_internal_size_above_the_output_size_is_refused_before_anything_loads
         settings.check()
     assert PipelineSettings(SourceSpec("demo"), size=512, internal_size=128).network_size == 128
     assert PipelineSettings(SourceSpec("demo"), size=128).network_size == 128
+
+
+def test_the_built_pipeline_sends_frames_of_the_output_size_with_conr_at_the_internal_size(character, lite_networks):
+    from avatar_app.outputs.base import FrameSink
+    from avatar_app.pipeline import Loaders, build_pipeline
+
+    class Frames(FrameSink):
+        def __init__(self):
+            super().__init__(name="frames")
+            self.shapes = []
+
+        def _send(self, frame) -> None:
+            self.shapes.append(frame.data.shape)
+
+        def _close(self) -> None:
+            pass
+
+    settings = PipelineSettings(
+        SourceSpec("demo"), renderer="conr", sheet_dir=SHEET, size=256, internal_size=128, views=1, max_frames=2
+    )
+    loaders = Loaders(character_loader=lambda *path: character, networks_loader=lambda weights: lite_networks)
+    sink, notes = Frames(), []
+    with build_pipeline(settings, [sink], loaders=loaders, note=notes.append) as pipeline:
+        assert pipeline.wait(120)
+    pipeline.raise_if_failed()
+    assert (pipeline.renderer.size, pipeline.renderer.internal_size) == (256, 128)
+    at_internal, _ = drawn_details(SHEET, load_sheet(SHEET, size=128, max_views=1), {}, 128)
+    assert pipeline.renderer.detail.points > 3 * at_internal.points  # the drawing's pixels at 256², not 128²
+    assert sink.shapes and set(sink.shapes) == {(256, 256, 4)}
+    assert any("128x128, frames at 256x256" in n for n in notes)
