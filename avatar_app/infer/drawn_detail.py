@@ -108,8 +108,12 @@ class DrawnDetail:
             weight = np.minimum(weight, cv2.blur(weight, (k, k)))
         out = frame.copy()
         inside = frame[box]
-        w = weight[..., None]
-        out[box][..., :3] = inside[..., :3] + w * (colour * inside[..., 3:4] - inside[..., :3])
+        # inside + weight * (colour * alpha - inside), in place in the lookup's own colour array
+        colour *= inside[..., 3:4]
+        colour -= inside[..., :3]
+        colour *= weight[..., None]
+        colour += inside[..., :3]
+        out[box][..., :3] = colour
         return out
 
 
