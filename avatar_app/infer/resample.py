@@ -108,7 +108,7 @@ def _box(mask: np.ndarray, margin: int):
 
 # The network's size when none is set, by measurement (README, Benchmarks): at 512² frames on a
 # CPU, CoNR at 256² costs 0.17 dB on the drawn held-out set (128²: 0.78, over the half decibel we
-# allow) for 3.3x the frames per second (tools/evaluate_internal_size.py, tools/bench.py
+# allow) for 2.8x the frames per second (tools/evaluate_internal_size.py, tools/bench.py
 # --sections pipeline --pipeline-size 512). On a GPU (not measured yet: no device was lent) at
 # most 512², where the network's cost is a few milliseconds.
 CPU_INTERNAL_SIZE = 256
